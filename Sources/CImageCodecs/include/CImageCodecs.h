@@ -1,0 +1,2 @@
+// JPEG/PNG decoding shims for onnxrun.
+#pragma once

@@ -1,0 +1,2 @@
+// float32 micro-kernels for onnxrun; see kernels.c.
+#pragma once

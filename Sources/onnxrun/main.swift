@@ -1,0 +1,2 @@
+import ONNXRun
+print("onnxrun")
