@@ -47,7 +47,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "ONNXRunTests", dependencies: ["ONNXRun"]),
-        .testTarget(name: "ONNXRunVisionTests", dependencies: ["ONNXRunVision", "ONNXRun"]),
+        // Paths to models/ and ../shared, and comparison helpers, shared by the test targets.
+        .target(name: "ONNXRunTestSupport", dependencies: ["ONNXRun"], path: "Tests/Support"),
+        .testTarget(name: "ONNXRunTests", dependencies: ["ONNXRun", "ONNXRunTestSupport"]),
+        .testTarget(name: "ONNXRunVisionTests", dependencies: ["ONNXRunVision", "ONNXRun", "ONNXRunTestSupport"]),
     ]
 )
