@@ -258,7 +258,8 @@ def grid(full: bool) -> list[tuple[float, int, int, bool]]:
 
 
 def variant_name(width: float, size: int, opset: int, dynamo: bool, dynamic_batch: bool) -> str:
-    name = f"mobilenetv2-{width:g}-{size}-{'dynamo' if dynamo else 'torch'}-op{opset}"
+    width_text = f"{width:.2f}".rstrip("0").rstrip(".") if width != int(width) else f"{width:.1f}"  # 0.25, 0.5, 1.0
+    name = f"mobilenetv2-{width_text}-{size}-{'dynamo' if dynamo else 'torch'}-op{opset}"
     return name + ("-dynbatch" if dynamic_batch else "")
 
 
