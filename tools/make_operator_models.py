@@ -196,9 +196,10 @@ def clip_cases() -> None:
         name = f"{prefix}_min_max_graph_inputs"
         add(name, opset, node("Clip", ["X", "min", "max"], ["Y"]), {**x(name), "min": f32(-1.0), "max": f32(0.25)},
             description="bounds fed at run time")
-    name = "clip_opset13_min_max_1_element"
-    add(name, 13, node("Clip", ["X", "min", "max"], ["Y"]), x(name), {"min": f32([-0.5]), "max": f32([0.5])},
-        description="bounds of shape [1] rather than 0-d")
+    for opset in (11, 13):
+        name = f"clip_opset{opset}_min_max_1_element"
+        add(name, opset, node("Clip", ["X", "min", "max"], ["Y"]), x(name), {"min": f32([-0.5]), "max": f32([0.5])},
+            description="bounds of shape [1] rather than 0-d")
     name = "clip_opset13_min_greater_than_max"
     add(name, 13, node("Clip", ["X", "min", "max"], ["Y"]), x(name), {"min": f32(1.0), "max": f32(-1.0)},
         description="min > max: every element becomes max")
