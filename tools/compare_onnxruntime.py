@@ -214,23 +214,10 @@ def run_measured(command: list[str], what: str, timeout: float) -> tuple[dict, f
     if process.returncode != 0:
         tail = "\n".join((err or out).strip().splitlines()[-15:])
         raise ComparisonError(f"{what}: exit status {process.returncode}: {' '.join(command)}\n{tail}")
-    result = None
-    for line in reversed(out.strip().splitlines()):  # the JSON object is the last line that parses as one
-        try:
-            candidate = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(candidate, dict):
-            result = candidate
-            break
+    result = last_json_object(out)
     if result is None:
-        try:
-            result = json.loads(out)  # a pretty-printed object over several lines
-        except json.JSONDecodeError:
-            raise ComparisonError(f"{what}: printed no JSON object: {' '.join(command)}\nstdout: {out[-2000:]!r}\n"
-                                  f"stderr: {err[-2000:]!r}") from None
-        if not isinstance(result, dict):
-            raise ComparisonError(f"{what}: printed JSON that is not an object: {out[-500:]!r}")
+        raise ComparisonError(f"{what}: printed no JSON object: {' '.join(command)}\nstdout: {out[-2000:]!r}\n"
+                              f"stderr: {err[-2000:]!r}")
     missing = [key for key in REQUIRED_KEYS if key not in result]
     if missing:
         raise ComparisonError(f"{what}: JSON lacks {', '.join(missing)} (has {', '.join(sorted(result))})")
@@ -238,6 +225,21 @@ def run_measured(command: list[str], what: str, timeout: float) -> tuple[dict, f
         if not isinstance(result[key], (int, float)) or result[key] < 0:
             raise ComparisonError(f"{what}: {key} is {result[key]!r}, not a non-negative number")
     return result, peak_mib, wall
+
+
+def last_json_object(text: str) -> dict | None:
+    """The last JSON object in `text` that starts a line and runs to the end (onnxrun pretty-prints it over several
+    lines; anything printed before it is skipped)."""
+    decoder = json.JSONDecoder()
+    starts = [index for index, character in enumerate(text) if character == "{" and (index == 0 or text[index - 1] == "\n")]
+    for start in reversed(starts):
+        try:
+            value, end = decoder.raw_decode(text, start)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(value, dict) and not text[end:].strip():
+            return value
+    return None
 
 
 # MARK: - The comparison
@@ -307,6 +309,9 @@ def compare(arguments: argparse.Namespace) -> int:
             for round_index in range(arguments.rounds):
                 for runtime in ("onnxrun", "onnxruntime"):
                     result, peak, wall = run_measured(commands[runtime], f"{runtime} on {label}", arguments.timeout)
+                    if int(result["threads"]) != threads or int(result["batch"]) != arguments.batch:
+                        print(f"warning: {runtime} on {label} reports threads={result['threads']} "
+                              f"batch={result['batch']}", file=sys.stderr)
                     baseline = result.get("baseline_rss_kib")
                     measurement = Measurement(runtime, str(model), threads, round_index, result["load_ms"],
                                               result["first_run_ms"], result["median_ms"], result["p90_ms"],

@@ -54,7 +54,7 @@ def main() -> int:
     if mode == "missing-key":
         result.pop("median_ms")
     print("a line of text before the JSON, which the comparison must skip")
-    print(json.dumps(result))
+    print(json.dumps(result, indent=2, sort_keys=True))  # pretty-printed, as onnxrun prints it
     return 0
 
 
