@@ -40,7 +40,49 @@ enum StandardOperators {
         define("CastLike", 15...22) { try CastOperator(castLike: $0) },
         define("Constant", 1...22) { try ConstantOperator($0) },
         define("ConstantOfShape", 9...22) { try ConstantOfShapeOperator($0) },
-    ]
+        define("Transpose", 1...22) { try TransposeOperator($0) },
+        define("Concat", 1...22) { try ConcatOperator($0) },
+        define("Gather", 1...22) { try GatherOperator($0) },
+        define("Slice", 1...22) { try SliceOperator($0) },
+        define("Pad", 1...22) { try PadOperator($0) },
+        define("Expand", 8...22) { try ExpandOperator($0) },
+        define("Tile", 6...22) { try TileOperator($0) },
+
+        // MARK: Normalization and reductions
+        define("BatchNormalization", 1...22) { try BatchNormalizationOperator($0) },
+        define("Softmax", 1...22) { try SoftmaxOperator($0, logarithmic: false) },
+        define("LogSoftmax", 1...22) { try SoftmaxOperator($0, logarithmic: true) },
+        define("ReduceMean", 1...22) { try ReduceOperator($0, .mean) },
+        define("ReduceSum", 1...22) { try ReduceOperator($0, .sum) },
+        define("ReduceMax", 1...22) { try ReduceOperator($0, .maximum) },
+        define("ReduceMin", 1...22) { try ReduceOperator($0, .minimum) },
+        define("ReduceProd", 1...22) { try ReduceOperator($0, .product) },
+        define("ReduceSumSquare", 1...22) { try ReduceOperator($0, .sumSquare) },
+        define("ReduceL1", 1...22) { try ReduceOperator($0, .l1) },
+        define("ReduceL2", 1...22) { try ReduceOperator($0, .l2) },
+        define("ReduceLogSum", 1...22) { try ReduceOperator($0, .logSum) },
+        define("ReduceLogSumExp", 1...22) { try ReduceOperator($0, .logSumExp) },
+
+        // MARK: Variadic elementwise
+        define("Max", 1...22) { try VariadicOperator($0, .maximum) },
+        define("Min", 1...22) { try VariadicOperator($0, .minimum) },
+        define("Sum", 1...22) { try VariadicOperator($0, .sum) },
+        define("Mean", 1...22) { try VariadicOperator($0, .mean) },
+
+        // MARK: Comparisons and selection
+        define("Equal", 7...22) { try ComparisonOperator($0, .equal) },
+        define("Less", 7...22) { try ComparisonOperator($0, .less) },
+        define("Greater", 7...22) { try ComparisonOperator($0, .greater) },
+        define("LessOrEqual", 12...22) { try ComparisonOperator($0, .lessOrEqual) },
+        define("GreaterOrEqual", 12...22) { try ComparisonOperator($0, .greaterOrEqual) },
+        define("And", 7...22) { try ComparisonOperator($0, .and) },
+        define("Or", 7...22) { try ComparisonOperator($0, .or) },
+        define("Xor", 7...22) { try ComparisonOperator($0, .xor) },
+        define("Not", 1...22) { try NotOperator($0) },
+        define("Where", 9...22) { try WhereOperator($0) },
+    ] + ElementwiseUnaryOperator.firstVersions.map { opType, since in
+        define(opType, since...22) { try ElementwiseUnaryOperator($0, opType) }
+    }
 
     private static func define(_ opType: String, _ opsets: ClosedRange<Int>,
                                _ build: @escaping @Sendable (OperatorContext) throws -> any Operator) -> OperatorDefinition {
