@@ -228,6 +228,13 @@ struct SqueezeOperator: Operator {
     func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
         let data = try requiredInput(inputs, 0, "data").type
         let axesValue = axesFromInput ? optionalInput(inputs, 1)?.constant : nil
+        if axesFromInput && axesValue == nil {
+            // Axes computed at run time: Unsqueeze still knows the rank when the axes' length is known.
+            if isUnsqueeze, let rank = data.shape?.count, let length = optionalInput(inputs, 1)?.type.fixedShape?.first {
+                return [TensorType(elementType: data.elementType, shape: Array(repeating: .unknown, count: rank + length))]
+            }
+            return [TensorType(elementType: data.elementType, shape: nil)]
+        }
         guard let shape = data.shape, let result = try outputShape(shape, axes: try axes(axesValue)) else {
             return [TensorType(elementType: data.elementType, shape: nil)]
         }
