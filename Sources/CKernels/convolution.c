@@ -87,6 +87,66 @@ static void gather(const ork_convolution_args *args, size_t group, size_t pixel_
     }
 }
 
+// Pixels [pixel_begin, pixel_end) through im2col in steps of ORK_CONVOLUTION_PIXELS_PER_STEP, group by group.
+static void im2col_pixels(const ork_convolution_args *args, ork_gemm_args *gemm, size_t pixel_begin,
+                          size_t pixel_end, float *scratch) {
+    const size_t groups = args->groups, output_per_group = args->output_channels / groups;
+    const size_t group_size = ork_gemm_packed_size(gemm->k, output_per_group);
+    gemm->a = scratch;
+    gemm->a_row_stride = gemm->k;
+    for (size_t begin = pixel_begin; begin < pixel_end; begin += ORK_CONVOLUTION_PIXELS_PER_STEP) {
+        const size_t count = ORK_MIN((size_t)ORK_CONVOLUTION_PIXELS_PER_STEP, pixel_end - begin);
+        for (size_t group = 0; group < groups; group++) {
+            gather(args, group, begin, count, scratch);
+            const size_t offset = begin * args->output_channels + group * output_per_group;
+            gemm->packed_b = args->packed_weights + group * group_size;
+            gemm->residual = args->residual ? args->residual + offset : NULL;
+            gemm->c = args->output + offset;
+            ork_gemm(gemm, 0, count);
+        }
+    }
+}
+
+// One group, dilation_w = 1: in NHWC a kernel row (kw, ci) is contiguous in the input, so output pixels whose
+// whole window lies inside the input read it in place (one GEMM "segment" per kernel row) and only the
+// border pixels go through im2col.
+static void direct_rows(const ork_convolution_args *args, ork_gemm_args *gemm, size_t pixel_begin,
+                        size_t pixel_end, float *scratch) {
+    const size_t output_w = args->output_w, channels = args->input_channels;
+    const size_t span_w = args->kernel_w - 1, span_h = (args->kernel_h - 1) * args->dilation_h;
+    size_t interior_begin = (args->pad_left + args->stride_w - 1) / args->stride_w, interior_end = 0;
+    if (args->input_w > 0 && args->input_w - 1 + args->pad_left >= span_w)
+        interior_end = ORK_MIN(output_w, (args->input_w - 1 + args->pad_left - span_w) / args->stride_w + 1);
+    if (interior_begin > interior_end) interior_begin = interior_end;
+    for (size_t pixel = pixel_begin; pixel < pixel_end;) {
+        const size_t row = pixel / output_w, ow = pixel % output_w;
+        const size_t row_end = ORK_MIN(pixel_end, (row + 1) * output_w), ow_end = ow + (row_end - pixel);
+        const size_t image = row / args->output_h, oh = row % args->output_h;
+        const ptrdiff_t ih0 = (ptrdiff_t)(oh * args->stride_h) - (ptrdiff_t)args->pad_top;
+        if (ih0 < 0 || ih0 + (ptrdiff_t)span_h >= (ptrdiff_t)args->input_h) {
+            im2col_pixels(args, gemm, pixel, row_end, scratch);
+            pixel = row_end;
+            continue;
+        }
+        const size_t inside_begin = ORK_MIN(ORK_MAX(ow, interior_begin), ow_end);
+        const size_t inside_end = ORK_MAX(ORK_MIN(ow_end, interior_end), inside_begin);
+        if (ow < inside_begin) im2col_pixels(args, gemm, pixel, pixel + (inside_begin - ow), scratch);
+        if (inside_begin < inside_end) {
+            const size_t first = row * output_w + inside_begin;
+            const size_t iw0 = inside_begin * args->stride_w - args->pad_left;
+            gemm->a = args->input + ((image * args->input_h + (size_t)ih0) * args->input_w + iw0) * channels;
+            gemm->a_row_stride = args->stride_w * channels;
+            gemm->packed_b = args->packed_weights;
+            gemm->residual = args->residual ? args->residual + first * args->output_channels : NULL;
+            gemm->c = args->output + first * args->output_channels;
+            ork_gemm_segmented(gemm, args->kernel_h, args->dilation_h * args->input_w * channels, 0,
+                               inside_end - inside_begin);
+        }
+        if (inside_end < ow_end) im2col_pixels(args, gemm, row * output_w + inside_end, row_end, scratch);
+        pixel = row_end;
+    }
+}
+
 void ork_convolution(const ork_convolution_args *args, size_t pixel_begin, size_t pixel_end, float *scratch) {
     if (pixel_begin >= pixel_end || args->groups == 0 || args->output_channels == 0) return;
     const size_t groups = args->groups;
@@ -112,17 +172,9 @@ void ork_convolution(const ork_convolution_args *args, size_t pixel_begin, size_
         }
         return;
     }
-    gemm.a = scratch;
-    gemm.a_row_stride = k;
-    for (size_t begin = pixel_begin; begin < pixel_end; begin += ORK_CONVOLUTION_PIXELS_PER_STEP) {
-        const size_t count = ORK_MIN((size_t)ORK_CONVOLUTION_PIXELS_PER_STEP, pixel_end - begin);
-        for (size_t group = 0; group < groups; group++) {
-            gather(args, group, begin, count, scratch);
-            const size_t offset = begin * args->output_channels + group * output_per_group;
-            gemm.packed_b = args->packed_weights + group * group_size;
-            gemm.residual = args->residual ? args->residual + offset : NULL;
-            gemm.c = args->output + offset;
-            ork_gemm(&gemm, 0, count);
-        }
+    if (groups == 1 && args->dilation_w == 1) {
+        direct_rows(args, &gemm, pixel_begin, pixel_end, scratch);
+    } else {
+        im2col_pixels(args, &gemm, pixel_begin, pixel_end, scratch);
     }
 }

@@ -38,21 +38,27 @@ void ork_gemm_pack_nk(const float *b, size_t k, size_t n, const float *bias, flo
 // MARK: - Dispatch
 
 void ork_gemm(const ork_gemm_args *args, size_t m_begin, size_t m_end) {
+    ork_gemm_segmented(args, 1, 0, m_begin, m_end);
+}
+
+void ork_gemm_segmented(const ork_gemm_args *args, size_t segments, size_t segment_stride, size_t m_begin,
+                        size_t m_end) {
     if (m_begin >= m_end || args->n == 0) return;
     switch (ork_current_isa_level()) {
 #if ORK_X86
-    case ORK_ISA_AVX512: ork_gemm_avx512(args, m_begin, m_end); return;
-    case ORK_ISA_AVX2: ork_gemm_avx2(args, m_begin, m_end); return;
+    case ORK_ISA_AVX512: ork_gemm_avx512(args, segments, segment_stride, m_begin, m_end); return;
+    case ORK_ISA_AVX2: ork_gemm_avx2(args, segments, segment_stride, m_begin, m_end); return;
 #endif
-    default: ork_gemm_portable(args, m_begin, m_end); return;
+    default: ork_gemm_portable(args, segments, segment_stride, m_begin, m_end); return;
     }
 }
 
 // MARK: - Portable C
 
 // Four rows at a time share each packed B row; the 16-wide inner loops auto-vectorize for the baseline ISA.
-void ork_gemm_portable(const ork_gemm_args *args, size_t m_begin, size_t m_end) {
-    const size_t k = args->k, n = args->n;
+void ork_gemm_portable(const ork_gemm_args *args, size_t segments, size_t segment_stride, size_t m_begin,
+                       size_t m_end) {
+    const size_t k = args->k, n = args->n, length = k / segments;
     const size_t panels = (n + ORK_TILE - 1) / ORK_TILE;
     for (size_t panel = 0; panel < panels; panel++) {
         const float *weights = args->packed_b + panel * (ORK_TILE + k * ORK_TILE);
@@ -65,8 +71,9 @@ void ork_gemm_portable(const ork_gemm_args *args, size_t m_begin, size_t m_end) 
                 for (size_t j = 0; j < ORK_TILE; j++) acc[r][j] = weights[j];
             for (size_t kk = 0; kk < k; kk++) {
                 const float *w = weights + ORK_TILE + kk * ORK_TILE;
+                const size_t offset = (kk / length) * segment_stride + kk % length;
                 for (size_t r = 0; r < rows; r++) {
-                    const float a = args->a[(m + r) * args->a_row_stride + kk];
+                    const float a = args->a[(m + r) * args->a_row_stride + offset];
                     for (size_t j = 0; j < ORK_TILE; j++) acc[r][j] += a * w[j];
                 }
             }

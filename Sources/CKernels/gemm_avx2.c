@@ -24,7 +24,7 @@ ORK_INLINE ORK_TARGET_AVX2 void store(float *c, __m256 v, __m256i mask, int full
     else _mm256_maskstore_ps(c, mask, v);
 }
 
-ORK_INLINE ORK_TARGET_AVX2 void tile(const int rows, size_t k, const float *a, size_t a_stride, const float *w,
+ORK_INLINE ORK_TARGET_AVX2 void tile(const int rows, size_t k, size_t segments, size_t segment_stride, const float *a, size_t a_stride, const float *w,
                                      const float *residual, size_t residual_stride, float *c, size_t c_stride,
                                      size_t columns, __m256 vmin, __m256 vmax) {
     __m256 acc0[MAX_ROWS], acc1[MAX_ROWS];
@@ -35,13 +35,16 @@ ORK_INLINE ORK_TARGET_AVX2 void tile(const int rows, size_t k, const float *a, s
         acc1[r] = bias1;
     }
     w += ORK_TILE;
-    for (size_t kk = 0; kk < k; kk++) {
-        const __m256 b0 = _mm256_loadu_ps(w + kk * ORK_TILE), b1 = _mm256_loadu_ps(w + kk * ORK_TILE + 8);
-        ORK_UNROLL
-        for (int r = 0; r < rows; r++) {
-            const __m256 av = _mm256_broadcast_ss(a + (size_t)r * a_stride + kk);
-            acc0[r] = _mm256_fmadd_ps(av, b0, acc0[r]);
-            acc1[r] = _mm256_fmadd_ps(av, b1, acc1[r]);
+    const size_t length = k / segments;
+    for (size_t segment = 0; segment < segments; segment++, a += segment_stride, w += length * ORK_TILE) {
+        for (size_t kk = 0; kk < length; kk++) {
+            const __m256 b0 = _mm256_loadu_ps(w + kk * ORK_TILE), b1 = _mm256_loadu_ps(w + kk * ORK_TILE + 8);
+            ORK_UNROLL
+            for (int r = 0; r < rows; r++) {
+                const __m256 av = _mm256_broadcast_ss(a + (size_t)r * a_stride + kk);
+                acc0[r] = _mm256_fmadd_ps(av, b0, acc0[r]);
+                acc1[r] = _mm256_fmadd_ps(av, b1, acc1[r]);
+            }
         }
     }
     const int full0 = columns >= 8, full1 = columns >= 16;
@@ -58,9 +61,10 @@ ORK_INLINE ORK_TARGET_AVX2 void tile(const int rows, size_t k, const float *a, s
 }
 
 #define TILE_CASE(R)                                                                                    \
-    case R: tile(R, k, a, a_stride, w, residual, residual_stride, c, c_stride, columns, vmin, vmax); break;
+    case R: tile(R, k, segments, segment_stride, a, a_stride, w, residual, residual_stride, c, c_stride, columns, vmin, vmax); break;
 
-ORK_TARGET_AVX2 void ork_gemm_avx2(const ork_gemm_args *args, size_t m_begin, size_t m_end) {
+ORK_TARGET_AVX2 void ork_gemm_avx2(const ork_gemm_args *args, size_t segments, size_t segment_stride, size_t m_begin,
+                                   size_t m_end) {
     const size_t k = args->k, n = args->n;
     const size_t panels = (n + ORK_TILE - 1) / ORK_TILE;
     const size_t panel_stride = ORK_TILE + k * ORK_TILE;

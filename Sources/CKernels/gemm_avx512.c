@@ -8,7 +8,7 @@
 
 // One tile: `rows` rows of A times one or two packed panels (w0, w1 = w0 + panel stride).
 // rows and two_panels are constants after inlining, so the accumulator arrays live in registers.
-ORK_INLINE ORK_TARGET_AVX512 void tile(const int rows, const int two_panels, size_t k, const float *a,
+ORK_INLINE ORK_TARGET_AVX512 void tile(const int rows, const int two_panels, size_t k, size_t segments, size_t segment_stride, const float *a,
                                        size_t a_stride, const float *w0, const float *w1,
                                        const float *residual, size_t residual_stride, float *c, size_t c_stride,
                                        __mmask16 mask0, __mmask16 mask1, __m512 vmin, __m512 vmax) {
@@ -22,14 +22,18 @@ ORK_INLINE ORK_TARGET_AVX512 void tile(const int rows, const int two_panels, siz
     }
     w0 += ORK_TILE;
     w1 += ORK_TILE;
-    for (size_t kk = 0; kk < k; kk++) {
-        const __m512 b0 = _mm512_loadu_ps(w0 + kk * ORK_TILE);
-        const __m512 b1 = two_panels ? _mm512_loadu_ps(w1 + kk * ORK_TILE) : _mm512_setzero_ps();
-        ORK_UNROLL
-        for (int r = 0; r < rows; r++) {
-            const __m512 av = _mm512_set1_ps(a[(size_t)r * a_stride + kk]);
-            acc0[r] = _mm512_fmadd_ps(av, b0, acc0[r]);
-            if (two_panels) acc1[r] = _mm512_fmadd_ps(av, b1, acc1[r]);
+    const size_t length = k / segments;
+    for (size_t segment = 0; segment < segments; segment++, a += segment_stride, w0 += length * ORK_TILE,
+                w1 += length * ORK_TILE) {
+        for (size_t kk = 0; kk < length; kk++) {
+            const __m512 b0 = _mm512_loadu_ps(w0 + kk * ORK_TILE);
+            const __m512 b1 = two_panels ? _mm512_loadu_ps(w1 + kk * ORK_TILE) : _mm512_setzero_ps();
+            ORK_UNROLL
+            for (int r = 0; r < rows; r++) {
+                const __m512 av = _mm512_set1_ps(a[(size_t)r * a_stride + kk]);
+                acc0[r] = _mm512_fmadd_ps(av, b0, acc0[r]);
+                if (two_panels) acc1[r] = _mm512_fmadd_ps(av, b1, acc1[r]);
+            }
         }
     }
     ORK_UNROLL
@@ -52,12 +56,13 @@ ORK_INLINE ORK_TARGET_AVX512 void tile(const int rows, const int two_panels, siz
 #define TILE_CASE(R)                                                                                          \
     case R:                                                                                                   \
         if (two_panels)                                                                                       \
-            tile(R, 1, k, a, a_stride, w0, w1, residual, residual_stride, c, c_stride, mask0, mask1, vmin, vmax); \
+            tile(R, 1, k, segments, segment_stride, a, a_stride, w0, w1, residual, residual_stride, c, c_stride, mask0, mask1, vmin, vmax); \
         else                                                                                                  \
-            tile(R, 0, k, a, a_stride, w0, w1, residual, residual_stride, c, c_stride, mask0, mask1, vmin, vmax); \
+            tile(R, 0, k, segments, segment_stride, a, a_stride, w0, w1, residual, residual_stride, c, c_stride, mask0, mask1, vmin, vmax); \
         break;
 
-static ORK_TARGET_AVX512 void tile_dispatch(int rows, int two_panels, size_t k, const float *a, size_t a_stride,
+static ORK_TARGET_AVX512 void tile_dispatch(int rows, int two_panels, size_t k, size_t segments,
+                                            size_t segment_stride, const float *a, size_t a_stride,
                                             const float *w0, const float *w1, const float *residual,
                                             size_t residual_stride, float *c, size_t c_stride, __mmask16 mask0,
                                             __mmask16 mask1, __m512 vmin, __m512 vmax) {
@@ -72,7 +77,8 @@ static inline __mmask16 column_mask(size_t columns) {
     return columns >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << columns) - 1u);
 }
 
-ORK_TARGET_AVX512 void ork_gemm_avx512(const ork_gemm_args *args, size_t m_begin, size_t m_end) {
+ORK_TARGET_AVX512 void ork_gemm_avx512(const ork_gemm_args *args, size_t segments, size_t segment_stride,
+                                       size_t m_begin, size_t m_end) {
     const size_t k = args->k, n = args->n;
     const size_t panels = (n + ORK_TILE - 1) / ORK_TILE;
     const size_t panel_stride = ORK_TILE + k * ORK_TILE;
@@ -94,7 +100,7 @@ ORK_TARGET_AVX512 void ork_gemm_avx512(const ork_gemm_args *args, size_t m_begin
                 const int rows = (int)ORK_MIN((size_t)MAX_ROWS, chunk_end - m);
                 const float *residual =
                     args->residual ? args->residual + m * args->residual_row_stride + column0 : NULL;
-                tile_dispatch(rows, two_panels, k, args->a + m * args->a_row_stride, args->a_row_stride, w0, w1,
+                tile_dispatch(rows, two_panels, k, segments, segment_stride, args->a + m * args->a_row_stride, args->a_row_stride, w0, w1,
                               residual, args->residual_row_stride, args->c + m * args->c_row_stride + column0,
                               args->c_row_stride, mask0, mask1, vmin, vmax);
             }

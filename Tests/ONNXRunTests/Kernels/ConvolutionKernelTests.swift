@@ -159,6 +159,10 @@ final class ConvolutionKernelTests: XCTestCase {
             try checkConvolution(shape(height: 6, width: 7, channels: 34, outputChannels: 18, kernel: (1, 1),
                                        pads: (0, 0, 0, 0), groups: 2),
                                  seed: 5, residual: true, clamp: OutputClamp(lower: 0), level: level)
+            // Dense 3x3 with vertical dilation only (in-place rows, segments two input rows apart) and wide rows.
+            try checkConvolution(shape(height: 11, width: 40, channels: 6, outputChannels: 19, kernel: (3, 3),
+                                       dilation: (2, 1), pads: (1, 0, 3, 2), groups: 1),
+                                 seed: 7, residual: true, level: level)
             // 5x5 dense with asymmetric pads, no bias, more pixels than one step.
             try checkConvolution(shape(height: 13, width: 14, channels: 5, outputChannels: 7, kernel: (5, 5),
                                        pads: (1, 2, 3, 0), groups: 1), seed: 6, bias: false, level: level)
