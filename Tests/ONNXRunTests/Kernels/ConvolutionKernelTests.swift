@@ -84,6 +84,11 @@ final class ConvolutionKernelTests: XCTestCase {
                                    seed: next(), residual: true, clamp: OutputClamp(lower: 0, upper: 0.6),
                                    level: level)
             }
+            // More than one outer group of 8 channel tiles (128 channels), with a tail tile.
+            try checkDepthwise(shape(height: 7, width: 13, channels: 150, kernel: (3, 3), stride: (2, 2),
+                                     pads: (1, 1, 1, 1), groups: 150), seed: next(), residual: true, level: level)
+            try checkDepthwise(shape(height: 5, width: 14, channels: 272, kernel: (3, 3),
+                                     pads: (1, 1, 1, 1), groups: 272), seed: next(), level: level)
             // 5x5 stride 1 and 2 (EfficientNet-Lite0), asymmetric pads, batch 2.
             try checkDepthwise(shape(batch: 2, height: 11, width: 13, channels: 40, kernel: (5, 5),
                                      pads: (2, 2, 2, 2), groups: 40), seed: next(), level: level)
