@@ -88,6 +88,20 @@ final class SharedModelLoadingTests: XCTestCase {
         "\(value.name): " + (value.type?.shape ?? []).map(\.description).joined(separator: ",")
     }
 
+    /// A real model cut anywhere, or with its opset import removed, is refused (never a crash or a model).
+    func testTruncatedRealModelIsRefused() throws {
+        let path = try TestPaths.requireShared("models/mobilenetv2-0.35-96-torch-op13/model.onnx").path
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        var generator = SplitMix64(seed: 11)
+        let cuts = [1, 2, 10, 100, bytes.count - 1] + (0..<60).map { _ in Int(generator.next() % UInt64(bytes.count)) }
+        for cut in cuts {
+            XCTAssertThrowsError(try ModelLoader.load(bytes: Array(bytes.prefix(cut)), source: "cut.onnx"),
+                                 "cut at \(cut)") { error in
+                XCTAssertEqual((error as? ONNXRunError)?.file, "cut.onnx", "\(error)")
+            }
+        }
+    }
+
     /// Every `test_data_set_*/*.pb` loads with the values of the `.npy` beside it.
     func testTestDataTensorsEqualTheirNumpyCopies() throws {
         let models = try TestPaths.requireShared("models")
