@@ -108,6 +108,29 @@ final class MatrixMultiplyKernelTests: XCTestCase {
         }
     }
 
+    func testColumnSplitMatchesWholeProduct() throws {
+        try forEachInstructionSet { level in
+            var random = SeededValues(seed: 77)
+            let m = 3, k = 70, n = 53  // classifier-like: few rows, columns split in 16s
+            let input = GuardedBuffer(random.array(m * k)), weights = random.array(n * k), bias = random.array(n)
+            let residual = GuardedBuffer(random.array(m * n))
+            let packed = try PackedMatrixWeights.packing(weights: weights, layout: .outputMajor, reductionCount: k,
+                                                         outputCount: n, bias: bias)
+            let whole = GuardedBuffer(count: m * n), split = GuardedBuffer(count: m * n)
+            let clamp = OutputClamp(lower: -1, upper: 1)
+            packed.run(input: input.pointer, inputRowStride: k, output: whole.pointer, outputRowStride: n,
+                       residual: residual.pointer, residualRowStride: n, clamp: clamp, rows: 0..<m)
+            for columns in [0..<16, 16..<48, 48..<n] {
+                packed.run(input: input.pointer, inputRowStride: k, output: split.pointer, outputRowStride: n,
+                           residual: residual.pointer, residualRowStride: n, clamp: clamp, rows: 0..<m,
+                           columns: columns)
+            }
+            split.assertGuardIntact()
+            XCTAssertEqual(split.values, whole.values, "column split at \(level)")
+            XCTAssertFalse(whole.values.contains { $0.isNaN })
+        }
+    }
+
     func testPackingRejectsMismatchedSizes() {
         XCTAssertThrowsError(try PackedMatrixWeights.packing(weights: [1, 2, 3], layout: .outputMajor,
                                                              reductionCount: 2, outputCount: 2))
