@@ -77,6 +77,42 @@ static inline __mmask16 column_mask(size_t columns) {
     return columns >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << columns) - 1u);
 }
 
+// Few rows (a classifier, M = batch): 1-3 rows x 4 full panels (64 columns), so even one row has four
+// independent FMA chains instead of being bound by the FMA latency.
+#define WIDE_PANELS 4
+ORK_INLINE ORK_TARGET_AVX512 void wide_tile(const int rows, size_t k, const float *a, size_t a_stride,
+                                            const float *w, size_t panel_stride, const float *residual,
+                                            size_t residual_stride, float *c, size_t c_stride, __m512 vmin,
+                                            __m512 vmax) {
+    __m512 acc[3][WIDE_PANELS];
+    ORK_UNROLL
+    for (int p = 0; p < WIDE_PANELS; p++) {
+        const __m512 bias = _mm512_loadu_ps(w + p * panel_stride);
+        ORK_UNROLL
+        for (int r = 0; r < rows; r++) acc[r][p] = bias;
+    }
+    w += ORK_TILE;
+    for (size_t kk = 0; kk < k; kk++) {
+        ORK_UNROLL
+        for (int p = 0; p < WIDE_PANELS; p++) {
+            const __m512 b = _mm512_loadu_ps(w + p * panel_stride + kk * ORK_TILE);
+            ORK_UNROLL
+            for (int r = 0; r < rows; r++)
+                acc[r][p] = _mm512_fmadd_ps(_mm512_set1_ps(a[(size_t)r * a_stride + kk]), b, acc[r][p]);
+        }
+    }
+    ORK_UNROLL
+    for (int r = 0; r < rows; r++) {
+        ORK_UNROLL
+        for (int p = 0; p < WIDE_PANELS; p++) {
+            __m512 v = acc[r][p];
+            if (residual) v = _mm512_add_ps(v, _mm512_loadu_ps(residual + (size_t)r * residual_stride + p * 16));
+            v = _mm512_min_ps(vmax, _mm512_max_ps(vmin, v));
+            _mm512_storeu_ps(c + (size_t)r * c_stride + p * 16, v);
+        }
+    }
+}
+
 ORK_TARGET_AVX512 void ork_gemm_avx512(const ork_gemm_args *args, size_t segments, size_t segment_stride,
                                        size_t m_begin, size_t m_end) {
     const size_t k = args->k, n = args->n;
@@ -86,9 +122,30 @@ ORK_TARGET_AVX512 void ork_gemm_avx512(const ork_gemm_args *args, size_t segment
     // Rows per chunk: the chunk of A (chunk x k floats) stays in L1/L2 while every panel pair passes over it.
     size_t chunk = (16384 / (k ? k : 1)) / MAX_ROWS * MAX_ROWS;
     if (chunk < 4 * MAX_ROWS) chunk = 4 * MAX_ROWS;
+    size_t first_panel = 0;
+    if (m_end - m_begin <= 3 && segments == 1) {
+        // Few rows: groups of 4 full panels first, the rest below.
+        const size_t full_panels = n / ORK_TILE;
+        for (; first_panel + WIDE_PANELS <= full_panels; first_panel += WIDE_PANELS) {
+            const size_t column0 = first_panel * ORK_TILE;
+            const float *w = args->packed_b + first_panel * panel_stride;
+            const float *a = args->a + m_begin * args->a_row_stride;
+            const float *residual = args->residual ? args->residual + m_begin * args->residual_row_stride + column0
+                                                   : NULL;
+            float *c = args->c + m_begin * args->c_row_stride + column0;
+            switch (m_end - m_begin) {
+            case 1: wide_tile(1, k, a, args->a_row_stride, w, panel_stride, residual, args->residual_row_stride, c,
+                              args->c_row_stride, vmin, vmax); break;
+            case 2: wide_tile(2, k, a, args->a_row_stride, w, panel_stride, residual, args->residual_row_stride, c,
+                              args->c_row_stride, vmin, vmax); break;
+            default: wide_tile(3, k, a, args->a_row_stride, w, panel_stride, residual, args->residual_row_stride, c,
+                               args->c_row_stride, vmin, vmax); break;
+            }
+        }
+    }
     for (size_t chunk_begin = m_begin; chunk_begin < m_end; chunk_begin += chunk) {
         const size_t chunk_end = ORK_MIN(m_end, chunk_begin + chunk);
-        for (size_t panel = 0; panel < panels; panel += 2) {
+        for (size_t panel = first_panel; panel < panels; panel += 2) {
             const int two_panels = panel + 1 < panels;
             const size_t column0 = panel * ORK_TILE;
             const size_t columns = n - column0;

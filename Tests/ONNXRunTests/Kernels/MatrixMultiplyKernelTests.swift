@@ -77,6 +77,10 @@ final class MatrixMultiplyKernelTests: XCTestCase {
             Case(rows: 31, reduction: 96, outputs: 24, bias: false),
             Case(rows: 3, reduction: 1280, outputs: 40, layout: .reductionMajor),
             Case(rows: 41, reduction: 320, outputs: 80, residual: true, clamp: OutputClamp(lower: 0)),
+            // Few rows (classifier): calls of 1, 2 and 3 rows take the 64-column path, remainders the usual one.
+            Case(rows: 1, reduction: 640, outputs: 200, layout: .reductionMajor),
+            Case(rows: 7, reduction: 50, outputs: 150, residual: true, clamp: OutputClamp(lower: -1, upper: 1)),
+            Case(rows: 10, reduction: 33, outputs: 64, outputStride: 70, residual: true),
         ]
         try forEachInstructionSet { level in
             for (index, testCase) in cases.enumerated() {
