@@ -157,8 +157,10 @@ def main() -> None:
     for name in ["baseline", "baseline444", "progressive", "gray", "cmyk"]:
         save_reference(f"{name}_jpg", Image.open(OUT / f"{name}.jpg"))
 
-    # Bilinear resizes of rgb.png: shrink (antialiased), enlarge, and mixed.
-    for width, height in [(32, 24), (20, 15), (45, 31), (7, 5), (100, 75), (64, 100), (27, 70), (64, 20)]:
+    # Bilinear resizes of rgb.png: shrink (antialiased), enlarge, and mixed; 60x10, 80x20 and 50x6 shrink the
+    # height much more than the width, which Pillow 13 resamples vertically first.
+    for width, height in [(32, 24), (20, 15), (45, 31), (7, 5), (100, 75), (64, 100), (27, 70), (64, 20),
+                          (60, 10), (80, 20), (50, 6)]:
         resized = crop.resize((width, height), Image.BILINEAR)
         (OUT / f"resize_{width}x{height}.rgb").write_bytes(np.asarray(resized, dtype=np.uint8).tobytes())
         note(f"resize_{width}x{height}.rgb", f"Pillow BILINEAR resize of rgb.png to {width}x{height}")

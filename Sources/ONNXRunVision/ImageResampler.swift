@@ -12,7 +12,7 @@ public enum ImageResampler {
 
     /// `image` resized to `width` x `height` exactly as Pillow's `Image.resize((width, height), Image.BILINEAR)`:
     /// a triangle filter whose support grows with the shrink factor (so shrinking averages, i.e. antialiases),
-    /// separable, horizontal pass then vertical pass, each in 22-bit fixed point rounded and clamped to 8 bits.
+    /// separable, one pass per axis in Pillow 13's order, each in 22-bit fixed point rounded and clamped to 8 bits.
     public static func resizeBilinear(_ image: RGBImage, width: Int, height: Int) throws -> RGBImage {
         guard width > 0, height > 0, width.multipliedReportingOverflow(by: height).overflow == false,
               (width * height).multipliedReportingOverflow(by: 3).overflow == false
@@ -21,14 +21,20 @@ public enum ImageResampler {
         }
         if width == image.width, height == image.height { return image }
         var current = image
-        // Pillow skips a pass whose size does not change; the identity pass would reproduce the input anyway.
+        // Pillow skips a pass whose size does not change (the identity pass would reproduce the input anyway).
+        // The order of the passes matters by one level in a few pixels because of the 8-bit rounding between
+        // them: Pillow 13 (python-pillow/Pillow#9549) runs the vertical pass first when the height shrinks by
+        // more than twice as many pixels as the width does; earlier Pillows always went horizontal first.
+        let verticalFirst = width != image.width && height < image.height
+            && image.height - height > 2 * (image.width - width)
+        if verticalFirst {
+            current = resampleVertically(current, coefficients: Coefficients(inputSize: current.height, outputSize: height))
+        }
         if width != current.width {
-            let coefficients = Coefficients(inputSize: current.width, outputSize: width)
-            current = resampleHorizontally(current, coefficients: coefficients)
+            current = resampleHorizontally(current, coefficients: Coefficients(inputSize: current.width, outputSize: width))
         }
         if height != current.height {
-            let coefficients = Coefficients(inputSize: current.height, outputSize: height)
-            current = resampleVertically(current, coefficients: coefficients)
+            current = resampleVertically(current, coefficients: Coefficients(inputSize: current.height, outputSize: height))
         }
         return current
     }

@@ -15,7 +15,8 @@ final class PreprocessingTests: XCTestCase {
     func testBilinearResizeMatchesPillowExactly() throws {
         let image = try fixtureImage()
         var report: [String] = []
-        for (width, height) in [(32, 24), (20, 15), (45, 31), (7, 5), (100, 75), (64, 100), (27, 70), (64, 20)] {
+        for (width, height) in [(32, 24), (20, 15), (45, 31), (7, 5), (100, 75), (64, 100), (27, 70), (64, 20),
+                                (60, 10), (80, 20), (50, 6)] {
             let resized = try ImageResampler.resizeBilinear(image, width: width, height: height)
             let expected = try Fixtures.reference("resize_\(width)x\(height).rgb", width: width, height: height)
             let difference = maximumDifference(resized, expected)
