@@ -136,8 +136,16 @@ def main() -> None:
     Image.open(OUT / "gray4.png").load()
     note("gray4.png", "4-bit gray (Pillow: v * 17)")
 
+    crop.quantize(colors=16).save(OUT / "palette4.png", bits=4)
+    note("palette4.png", "4-bit palette, 16 colours")
+    gray.convert("1").save(OUT / "bilevel.png")
+    note("bilevel.png", "1-bit gray (Pillow mode 1, dithered)")
+    gray_alpha16 = np.stack([np.asarray(gray, dtype=np.uint16) * 257, np.asarray(alpha, dtype=np.uint16) * 257], axis=2)
+    write_png(OUT / "gray_alpha16.png", gray_alpha16, color_type=4, bit_depth=16, interlaced=True)
+    note("gray_alpha16.png", "16-bit gray + alpha, interlaced (same pixels as gray.png)")
+
     for name in ["rgb", "gray", "gray_alpha", "rgba", "palette", "palette_trns", "rgb_interlaced",
-                 "rgb16_widened", "gray16", "rgba16", "gray4"]:
+                 "rgb16_widened", "gray16", "rgba16", "gray4", "palette4", "bilevel"]:
         image = Image.open(OUT / f"{name}.png")
         if name in ("rgb16_widened", "gray16", "rgba16"):
             continue  # Pillow mis-converts 16-bit; these equal rgb.png / gray.png by construction

@@ -8,7 +8,8 @@ final class DecodingTests: XCTestCase {
     // MARK: PNG: exact
 
     func testPNGVariantsMatchPillowExactly() throws {
-        for name in ["rgb", "gray", "gray_alpha", "rgba", "palette", "palette_trns", "rgb_interlaced", "gray4"] {
+        for name in ["rgb", "gray", "gray_alpha", "rgba", "palette", "palette_trns", "rgb_interlaced", "gray4",
+                     "palette4", "bilevel"] {
             let decoded = try ImageDecoder.decode(contentsOf: Fixtures.path("\(name).png"))
             let expected = try Fixtures.reference("\(name).rgb")
             XCTAssertEqual(decoded.width, Fixtures.width, name)
@@ -24,7 +25,7 @@ final class DecodingTests: XCTestCase {
             XCTAssertEqual(try ImageDecoder.decode(contentsOf: Fixtures.path("\(name).png")), rgb, name)
         }
         let gray = try ImageDecoder.decode(contentsOf: Fixtures.path("gray.png"))
-        for name in ["gray_alpha", "gray16"] {
+        for name in ["gray_alpha", "gray16", "gray_alpha16"] {
             XCTAssertEqual(try ImageDecoder.decode(contentsOf: Fixtures.path("\(name).png")), gray, name)
         }
         XCTAssertNotEqual(gray, rgb)
