@@ -207,3 +207,43 @@ final class PreprocessingTests: XCTestCase {
         XCTAssertLessThan(roundedDifference, 0.01)
     }
 }
+
+// MARK: - Model-level helpers
+
+final class ModelPreprocessingTests: XCTestCase {
+    private func model(inputShape: [ONNXRun.Dimension], metadata: [String: String] = [:],
+                       nodes: [Node] = [], output: String = "logits") -> Model {
+        let graph = Graph(name: "g", inputs: [ValueInfo(name: "image", type: TensorType(elementType: .float, shape: inputShape))],
+                          outputs: [ValueInfo(name: output, type: nil)], initializers: [:], valueInfo: [], nodes: nodes)
+        return Model(irVersion: 8, opsetImports: ["": 13], metadata: metadata, graph: graph, source: "test.onnx")
+    }
+
+    func testConfigurationFromModel() throws {
+        let keras = model(inputShape: [.symbolic("N"), .fixed(160), .fixed(160), .fixed(3)],
+                          metadata: [PreprocessingConfiguration.MetadataKey.normalization: "inception"])
+        let configuration = try PreprocessingConfiguration(model: keras)
+        XCTAssertEqual(configuration.layout, .nhwc)
+        XCTAssertEqual(configuration.inputHeight, 160)
+        XCTAssertEqual(configuration.effectiveResizeShorterSide, 182)
+        XCTAssertEqual(configuration.normalization, .inception)
+        XCTAssertThrowsError(try PreprocessingConfiguration(model: keras, inputName: "missing")) { error in
+            XCTAssertEqual((error as? ONNXRunError)?.file, "test.onnx")
+        }
+        let bad = model(inputShape: [.fixed(1), .fixed(3), .fixed(8), .fixed(8)],
+                        metadata: [PreprocessingConfiguration.MetadataKey.layout: "sideways"])
+        XCTAssertThrowsError(try PreprocessingConfiguration(model: bad)) { error in
+            XCTAssertEqual((error as? ONNXRunError)?.file, "test.onnx")
+        }
+    }
+
+    func testSoftmaxDetection() throws {
+        let softmax = Node(name: "s", opType: "Softmax", inputs: ["z"], outputs: ["p"])
+        let flatten = Node(name: "f", opType: "Flatten", inputs: ["p"], outputs: ["probabilities"])
+        let gemm = Node(name: "g", opType: "Gemm", inputs: ["x", "w"], outputs: ["logits"])
+        let shape: [ONNXRun.Dimension] = [.fixed(1), .fixed(3), .fixed(8), .fixed(8)]
+        XCTAssertTrue(try Classification.outputIsProbabilities(of: model(inputShape: shape, nodes: [softmax, flatten], output: "probabilities")))
+        XCTAssertFalse(try Classification.outputIsProbabilities(of: model(inputShape: shape, nodes: [gemm])))
+        let declared = model(inputShape: shape, metadata: [PreprocessingConfiguration.MetadataKey.output: "probabilities"], nodes: [gemm])
+        XCTAssertTrue(try Classification.outputIsProbabilities(of: declared))
+    }
+}
