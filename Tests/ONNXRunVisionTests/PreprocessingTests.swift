@@ -185,9 +185,10 @@ final class PreprocessingTests: XCTestCase {
 
     func testChelseaMatchesTheEfficientNetReferenceInput() throws {
         let image = try ImageDecoder.decode(contentsOf: TestPaths.requireShared("images/chelsea.png").path)
-        let reference = try TinyNumpy.readFloat32(
-            TestPaths.requireShared("models/efficientnet-lite0-imagenet-torch-op13/test_data_set_0/input_0.npy").path)
-        XCTAssertEqual(reference.shape, [1, 3, 224, 224])
+        let tensor = try NumpyFile.read(
+            contentsOf: TestPaths.requireShared("models/efficientnet-lite0-imagenet-torch-op13/test_data_set_0/input_0.npy").path)
+        XCTAssertEqual(tensor.shape, [1, 3, 224, 224])
+        let reference = (shape: tensor.shape, values: tensor.floats)
         // The recipe: shorter side 256 (longer side rounded: 451x300 -> 385x256), crop 224, (x - 127) / 128.
         let exact = PreprocessingConfiguration(
             normalization: .meanStandardDeviation(mean: [127.0 / 255], standardDeviation: [128.0 / 255]))
