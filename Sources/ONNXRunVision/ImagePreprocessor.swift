@@ -18,8 +18,10 @@ public struct ImagePreprocessor: Sendable {
               configuration.inputHeight * configuration.inputWidth <= Self.maxInputPixelCount,
               configuration.effectiveResizeShorterSide > 0, configuration.effectiveResizeShorterSide <= 1 << 16
         else {
-            throw ONNXRunError(.invalidArgument,
-                               "preprocessing sizes must be 1...65536 (input at most \(Self.maxInputPixelCount) pixels): input \(configuration.inputHeight)x\(configuration.inputWidth), resize \(configuration.effectiveResizeShorterSide)")
+            let sizes = "input \(configuration.inputHeight)x\(configuration.inputWidth), "
+                + "resize \(configuration.effectiveResizeShorterSide)"
+            throw ONNXRunError(.invalidArgument, "preprocessing sizes must be 1...65536 (input at most "
+                               + "\(Self.maxInputPixelCount) pixels): \(sizes)")
         }
         self.configuration = configuration
         tables = try configuration.normalization.lookupTables()

@@ -23,8 +23,9 @@ extension PreprocessingConfiguration {
             }
             guard let input else { throw ONNXRunError(.invalidModel, "the model has no inputs to feed an image to") }
             guard input.type?.elementType == .float else {
+                let type = input.type.map(\.description) ?? "not a tensor"
                 throw ONNXRunError(.unsupported,
-                                   "input '\(input.name)' is \(input.type.map(\.description) ?? "not a tensor"); image preprocessing produces float32")
+                                   "input '\(input.name)' is \(type); image preprocessing produces float32")
             }
             self = try defaults.adapted(toInputShape: input.type?.shape).applying(metadata: model.metadata)
         } catch let error as ONNXRunError {
