@@ -275,6 +275,14 @@ final class ModelPreprocessingTests: XCTestCase {
         XCTAssertThrowsError(try PreprocessingConfiguration(model: bad)) { error in
             XCTAssertEqual((error as? ONNXRunError)?.file, "test.onnx")
         }
+        let contradicting = model(inputShape: [.fixed(1), .fixed(3), .fixed(8), .fixed(8)],
+                                  metadata: [PreprocessingConfiguration.MetadataKey.crop: "16"])
+        XCTAssertThrowsError(try PreprocessingConfiguration(model: contradicting)) { error in
+            XCTAssertEqual((error as? ONNXRunError)?.kind, .invalidModel)
+        }
+        let dynamic = model(inputShape: [.symbolic("N"), .fixed(3), .symbolic("H"), .symbolic("W")],
+                            metadata: [PreprocessingConfiguration.MetadataKey.crop: "16,24"])
+        XCTAssertEqual(try PreprocessingConfiguration(model: dynamic).shape(), [1, 3, 16, 24])
     }
 
     func testSoftmaxDetection() throws {
