@@ -153,6 +153,12 @@ struct WindowAttributes: Sendable {
         if let pads, pads.contains(where: { $0 < 0 }) {
             throw context.invalid("pads \(pads) must be non-negative")
         }
+        // Sizes beyond 2^31 are not images; rejecting them keeps the window arithmetic free of overflow.
+        for (name, values) in [("kernel_shape", kernelShape), ("strides", strides), ("dilations", dilations), ("pads", pads)] {
+            if let values, values.contains(where: { $0 > Int(Int32.max) }) {
+                throw context.invalid("\(name) \(values) has a value above 2^31")
+            }
+        }
         if let pads, pads.count % 2 != 0 {
             throw context.invalid("pads \(pads) must have a begin and an end per spatial axis")
         }

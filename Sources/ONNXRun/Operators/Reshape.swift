@@ -102,7 +102,9 @@ func reshapedDimensions(_ input: [Dimension], _ requested: [Int], allowZero: Boo
         let others = result.enumerated().filter { $0.offset != inferredAxis }.map(\.element)
         let otherFixed = others.compactMap(\.value)
         if let inputCount, otherFixed.count == others.count {
-            let otherCount = product(otherFixed)
+            guard let otherCount = checkedElementCount(otherFixed) else {
+                throw ONNXRunError(.invalidModel, "shape \(requested) is too large")
+            }
             guard otherCount > 0 ? inputCount % otherCount == 0 : inputCount == 0 else {
                 throw ONNXRunError(.invalidModel, "cannot reshape \(describeDimensions(input)) to \(requested)")
             }

@@ -142,6 +142,24 @@ final class OperatorBehaviorTests: XCTestCase {
         }
     }
 
+    func testHugeValuesFromAFileAreErrorsNotTraps() {
+        assertThrows(.invalidModel, containing: "pads [9223372036854775807, 0] are too large") {
+            _ = try runOperator("Pad", opset: 13, inputs: [floats([2]), int64s([Int64.max, 0])])
+        }
+        assertThrows(.invalidModel, containing: "is too large") {
+            _ = try runOperator("Reshape", opset: 14, inputs: [floats([2]), int64s([-1, 1 << 40, 1 << 40])])
+        }
+        assertThrows(.invalidModel, containing: "is negative or too large") {
+            _ = try runOperator("ConstantOfShape", opset: 20, inputs: [int64s([1 << 40, 1 << 40])])
+        }
+        assertThrows(.invalidModel, containing: "has a value above 2^31") {
+            _ = try buildOperator("Conv", opset: 13, attributes: ["pads": .ints([Int.max, 0, 0, 0])], inputs: [nil, nil])
+        }
+        assertThrows(.invalidModel, containing: "is negative or too large") {
+            _ = try runOperator("Expand", opset: 13, inputs: [floats([1]), int64s([1 << 31, 1 << 31])])
+        }
+    }
+
     func testIntegerDivisionByZeroDoesNotTrap() throws {
         let result = try runOperator("Div", opset: 14, inputs: [int64s([7, Int64.min]), int64s([0, -1])])
         // Division by zero has no defined result (onnxruntime crashes); onnxrun gives 0. INT64_MIN / -1 wraps.
