@@ -225,6 +225,11 @@ final class OperatorBehaviorTests: XCTestCase {
         // Output 0 starts at -1 on axis 1 (pad 1): tap 0 is outside, taps 1... inside.
         XCTAssertEqual(explicit.validKernelRange(axis: 1, output: 0), 1..<2)
         XCTAssertEqual(explicit.validKernelRange(axis: 0, output: 3), 0..<1)
+        // Tap 0 of axis 1 reads input column o - 1: valid for outputs 1..<5; tap 1 reads o + 1: outputs 0..<5.
+        XCTAssertEqual(explicit.validOutputRange(axis: 1, tap: 0), 1..<5)
+        XCTAssertEqual(explicit.validOutputRange(axis: 1, tap: 1), 0..<5)
+        // Axis 0 (stride 2, pad end 2): tap 2 reads 2o + 2 < 7 -> o < 2.5.
+        XCTAssertEqual(explicit.validOutputRange(axis: 0, tap: 2), 0..<3)
         let pooled = try ConvolutionGeometry(inputSize: [5], kernelSize: [2], strides: [2], ceilMode: true)
         XCTAssertEqual(pooled.outputSize, [3])
         XCTAssertThrowsError(try ConvolutionGeometry(inputSize: [2], kernelSize: [3]))
