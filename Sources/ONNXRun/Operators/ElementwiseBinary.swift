@@ -52,7 +52,7 @@ struct ElementwiseBinaryOperator: Operator {
         guard arithmeticTypes.contains(a) else { throw unsupportedType(a) }
         // Pow (opset 12+) takes an exponent of another numeric type.
         if operation == .power {
-            guard [.float, .double, .int64, .int32].contains(b) else { throw unsupportedType(b, "exponent") }
+            guard arithmeticTypes.contains(b) else { throw unsupportedType(b, "exponent") }
         } else if a != b {
             throw ONNXRunError(.invalidModel, "inputs have different types \(a) and \(b)")
         }
