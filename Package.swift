@@ -50,6 +50,10 @@ let package = Package(
         // Paths to models/ and ../shared, and comparison helpers, shared by the test targets.
         .target(name: "ONNXRunTestSupport", dependencies: ["ONNXRun"], path: "Tests/Support"),
         .testTarget(name: "ONNXRunTests", dependencies: ["ONNXRun", "ONNXRunTestSupport"]),
-        .testTarget(name: "ONNXRunVisionTests", dependencies: ["ONNXRunVision", "ONNXRun", "ONNXRunTestSupport"]),
+        .testTarget(
+            name: "ONNXRunVisionTests",
+            dependencies: ["ONNXRunVision", "ONNXRun", "ONNXRunTestSupport"],
+            exclude: ["Fixtures"]  // read from the source tree through #filePath (tools/make_image_fixtures.py)
+        ),
     ]
 )
