@@ -265,6 +265,19 @@ case("LayerNormalizationAxis1", "LayerNormalization", 17, [rand(2, 3, 4), rand(3
 case("InstanceNormalization", "InstanceNormalization", 6, [rand(2, 3, 2, 2), rand(3), rand(3)])
 case("PReluChannelSlope", "PRelu", 16, [rand(1, 3, 2, 2), rand(3, 1, 1)])
 case("Hardmax", "Hardmax", 13, [np.array([[1, 3, 3], [0, -1, -2]], np.float32)])
+bn6 = [rand(1, 2, 2, 2), rand(2), rand(2), rand(2), np.abs(rand(2)) + 0.1]
+case("BatchNormalizationOpset6IsTest", "BatchNormalization", 6, bn6, dict(is_test=1, epsilon=1e-3),
+     expected=[((bn6[0] - bn6[3].reshape(2, 1, 1)) / np.sqrt(bn6[4].reshape(2, 1, 1) + 1e-3) * bn6[1].reshape(2, 1, 1)
+                + bn6[2].reshape(2, 1, 1)).astype(np.float32)],
+     note="numpy: per-channel (x - mean) / sqrt(var + eps) * scale + B (onnxruntime has no BatchNormalization-6 kernel)")
+r1 = rand(2, 3, 4)
+case("ReshapeOpset1Attribute", "Reshape", 1, [r1], dict(shape=[4, 0, -1]), expected=[r1.reshape(4, 3, 2)],
+     note="numpy: reshape(4, 3, 2) (Reshape-1: 0 copies dimension 1 = 3)")
+c1, c2 = rand(2, 1, 2), rand(2, 2, 2)
+case("ConcatOpset1DefaultAxis1", "Concat", 1, [c1, c2], expected=[np.concatenate([c1, c2], axis=1)],
+     note="numpy.concatenate(axis=1) (Concat-1 defaults to axis 1)")
+case("ClipOpset1Attributes", "Clip", 1, [x], dict(min=-0.1), expected=[np.maximum(x, np.float32(-0.1))],
+     note="numpy.maximum(x, -0.1) (Clip-1, max defaults to +inf)")
 case("GlobalAveragePool1D", "GlobalAveragePool", 1, [rand(2, 3, 5)])
 case("MaxPool1D", "MaxPool", 12, [rand(1, 2, 7)], dict(kernel_shape=[3], strides=[2], pads=[1, 1]))
 
