@@ -184,7 +184,12 @@ final class OperatorBehaviorTests: XCTestCase {
             InferenceValue(type: TensorType(elementType: .float, shape: [.symbolic("N"), .fixed(1280), .fixed(1), .fixed(1)])),
             InferenceValue(constant: int64s([0, -1])),
         ])
-        XCTAssertEqual(types, [TensorType(elementType: .float, shape: [.symbolic("N"), .unknown])])
+        XCTAssertEqual(types, [TensorType(elementType: .float, shape: [.symbolic("N"), .fixed(1280)])])
+        let moved = try operation.inferOutputs([
+            InferenceValue(type: TensorType(elementType: .float, shape: [.symbolic("N"), .fixed(4), .symbolic("T")])),
+            InferenceValue(constant: int64s([-1, 2, 2])),
+        ])
+        XCTAssertEqual(moved, [TensorType(elementType: .float, shape: [.unknown, .fixed(2), .fixed(2)])])
         let fixed = try operation.inferOutputs([
             InferenceValue(type: TensorType(elementType: .float, fixedShape: [2, 1280, 1, 1])),
             InferenceValue(constant: int64s([0, -1])),
