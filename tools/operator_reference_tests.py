@@ -105,6 +105,11 @@ case("ConvSameUpper", "Conv", 11, [rand(1, 1, 5, 5), rand(1, 1, 4, 4)], dict(aut
 case("ConvSameLower", "Conv", 11, [rand(1, 1, 5, 5), rand(1, 1, 4, 4)], dict(auto_pad="SAME_LOWER", strides=[2, 2]))
 case("ConvValid", "Conv", 11, [rand(1, 2, 6, 5), rand(2, 2, 3, 3)], dict(auto_pad="VALID", strides=[2, 1]))
 case("Conv1D", "Conv", 11, [rand(1, 2, 7), rand(3, 2, 3), rand(3)], dict(strides=[2], pads=[1, 0]))
+case("ConvTransposeStridesPadsOutputPadding", "ConvTranspose", 11, [rand(1, 2, 3, 3), rand(2, 3, 3, 3), rand(3)],
+     dict(strides=[2, 2], pads=[1, 0, 0, 1], output_padding=[1, 0]))
+case("ConvTransposeGroupsDilations", "ConvTranspose", 11, [rand(1, 4, 3, 2), rand(4, 1, 2, 2)], dict(group=2, dilations=[2, 1]))
+case("ConvTransposeOutputShapeSameUpper", "ConvTranspose", 11, [rand(1, 1, 3, 3), rand(1, 2, 3, 3)],
+     dict(strides=[2, 2], output_shape=[6, 7], auto_pad="SAME_UPPER"))
 # MARK: Clip and Relu
 x = rand(2, 5)
 case("ClipOpset6Attributes", "Clip", 6, [x], dict(min=-0.5, max=0.5))
