@@ -105,6 +105,11 @@ case("ConvSameUpper", "Conv", 11, [rand(1, 1, 5, 5), rand(1, 1, 4, 4)], dict(aut
 case("ConvSameLower", "Conv", 11, [rand(1, 1, 5, 5), rand(1, 1, 4, 4)], dict(auto_pad="SAME_LOWER", strides=[2, 2]))
 case("ConvValid", "Conv", 11, [rand(1, 2, 6, 5), rand(2, 2, 3, 3)], dict(auto_pad="VALID", strides=[2, 1]))
 case("Conv1D", "Conv", 11, [rand(1, 2, 7), rand(3, 2, 3), rand(3)], dict(strides=[2], pads=[1, 0]))
+case("ConvTransposeStridesPadsOutputPadding", "ConvTranspose", 11, [rand(1, 2, 3, 3), rand(2, 3, 3, 3), rand(3)],
+     dict(strides=[2, 2], pads=[1, 0, 0, 1], output_padding=[1, 0]))
+case("ConvTransposeGroupsDilations", "ConvTranspose", 11, [rand(1, 4, 3, 2), rand(4, 1, 2, 2)], dict(group=2, dilations=[2, 1]))
+case("ConvTransposeOutputShapeSameUpper", "ConvTranspose", 11, [rand(1, 1, 3, 3), rand(1, 2, 3, 3)],
+     dict(strides=[2, 2], output_shape=[6, 7], auto_pad="SAME_UPPER"))
 # MARK: Clip and Relu
 x = rand(2, 5)
 case("ClipOpset6Attributes", "Clip", 6, [x], dict(min=-0.5, max=0.5))
@@ -200,6 +205,7 @@ case("ConstantValueInts", "Constant", 13, [], dict(value_ints=[1, -1, 3]))
 case("ConstantValueFloat", "Constant", 13, [], dict(value_float=0.25))
 case("Identity", "Identity", 16, [rand(2, 2)])
 case("DropoutWithMask", "Dropout", 13, [rand(2, 3)], outputs=2)
+case("DropoutOpset10MaskIsFalse", "Dropout", 10, [rand(2, 3)], outputs=2)
 # MARK: Normalization
 bn = [rand(2, 3, 2, 2), rand(3), rand(3), rand(3), np.abs(rand(3)) + 0.1]
 case("BatchNormalizationOpset15", "BatchNormalization", 15, bn, dict(epsilon=1e-3))
@@ -245,6 +251,40 @@ case("SumAndMean", "Mean", 13, [rand(2, 3), rand(3), rand(2, 3)])
 case("TileRepeats", "Tile", 13, [rand(2, 3), np.array([2, 1], np.int64)])
 case("ModInt64", "Mod", 13, [np.array([-7, 7, -7, 7], np.int64), np.array([3, -3, -3, 3], np.int64)])
 case("ModFmod", "Mod", 13, [np.array([-7.5, 7.5], np.float32), np.array([2.0, -2.0], np.float32)], dict(fmod=1))
+
+# MARK: More extras
+case("RangeFloat", "Range", 11, [np.array(1.0, np.float32), np.array(2.9, np.float32), np.array(0.5, np.float32)])
+case("RangeInt64Negative", "Range", 11, [np.array(10, np.int64), np.array(3, np.int64), np.array(-3, np.int64)])
+case("SplitOpset13Input", "Split", 13, [rand(2, 5), np.array([2, 3], np.int64)], dict(axis=1), outputs=2)
+case("SplitOpset18NumOutputsUneven", "Split", 18, [rand(5, 2)], dict(num_outputs=3), outputs=3)
+case("SplitOpset11Attribute", "Split", 11, [rand(4, 3)], dict(axis=0, split=[1, 3]), outputs=2)
+case("ArgMaxNoKeepdims", "ArgMax", 13, [np.array([[1, 5, 5], [7, 2, 7]], np.float32)], dict(axis=1, keepdims=0))
+case("ArgMinSelectLastIndex", "ArgMin", 13, [np.array([[1, 0, 0], [7, 2, 2]], np.float32)], dict(axis=-1, select_last_index=1))
+case("GatherElementsNegativeIndex", "GatherElements", 13, [rand(3, 3), np.array([[0, -1], [2, 1]], np.int64)], dict(axis=1))
+case("CumSumExclusiveReverse", "CumSum", 14, [rand(2, 4), np.array(1, np.int64)], dict(exclusive=1, reverse=1))
+case("TriluLowerK1", "Trilu", 14, [rand(2, 3, 4), np.array(1, np.int64)], dict(upper=0))
+case("DepthToSpaceCRD", "DepthToSpace", 13, [rand(1, 8, 2, 3)], dict(blocksize=2, mode="CRD"))
+case("DepthToSpaceDCR", "DepthToSpace", 13, [rand(1, 8, 2, 3)], dict(blocksize=2))
+case("SpaceToDepth", "SpaceToDepth", 13, [rand(1, 2, 4, 6)], dict(blocksize=2))
+case("LayerNormalizationAxis1", "LayerNormalization", 17, [rand(2, 3, 4), rand(3, 4), rand(4)], dict(axis=1), outputs=3)
+case("InstanceNormalization", "InstanceNormalization", 6, [rand(2, 3, 2, 2), rand(3), rand(3)])
+case("PReluChannelSlope", "PRelu", 16, [rand(1, 3, 2, 2), rand(3, 1, 1)])
+case("Hardmax", "Hardmax", 13, [np.array([[1, 3, 3], [0, -1, -2]], np.float32)])
+bn6 = [rand(1, 2, 2, 2), rand(2), rand(2), rand(2), np.abs(rand(2)) + 0.1]
+case("BatchNormalizationOpset6IsTest", "BatchNormalization", 6, bn6, dict(is_test=1, epsilon=1e-3),
+     expected=[((bn6[0] - bn6[3].reshape(2, 1, 1)) / np.sqrt(bn6[4].reshape(2, 1, 1) + 1e-3) * bn6[1].reshape(2, 1, 1)
+                + bn6[2].reshape(2, 1, 1)).astype(np.float32)],
+     note="numpy: per-channel (x - mean) / sqrt(var + eps) * scale + B (onnxruntime has no BatchNormalization-6 kernel)")
+r1 = rand(2, 3, 4)
+case("ReshapeOpset1Attribute", "Reshape", 1, [r1], dict(shape=[4, 0, -1]), expected=[r1.reshape(4, 3, 2)],
+     note="numpy: reshape(4, 3, 2) (Reshape-1: 0 copies dimension 1 = 3)")
+c1, c2 = rand(2, 1, 2), rand(2, 2, 2)
+case("ConcatOpset1DefaultAxis1", "Concat", 1, [c1, c2], expected=[np.concatenate([c1, c2], axis=1)],
+     note="numpy.concatenate(axis=1) (Concat-1 defaults to axis 1)")
+case("ClipOpset1Attributes", "Clip", 1, [x], dict(min=-0.1), expected=[np.maximum(x, np.float32(-0.1))],
+     note="numpy.maximum(x, -0.1) (Clip-1, max defaults to +inf)")
+case("GlobalAveragePool1D", "GlobalAveragePool", 1, [rand(2, 3, 5)])
+case("MaxPool1D", "MaxPool", 12, [rand(1, 2, 7)], dict(kernel_shape=[3], strides=[2], pads=[1, 1]))
 
 
 def generate():

@@ -61,7 +61,7 @@ struct ClipOperator: ClampingOperator {
 
     func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
         let input = try requiredInput(inputs, 0, "input").type
-        guard [.float, .int64, .int32].contains(input.elementType) else { throw unsupportedType(input.elementType) }
+        guard clampTypes.contains(input.elementType) else { throw unsupportedType(input.elementType) }
         for index in 1...2 {
             if let bound = optionalInput(inputs, index) {
                 guard bound.type.elementType == input.elementType else {
@@ -120,15 +120,27 @@ func clamp(_ input: Tensor, _ bounds: ClampValues) throws -> Tensor {
         let low = bounds.integerMinimum, high = bounds.integerMaximum
         return Tensor(shape: input.shape,
                       computed: input.scalars(as: Int64.self).map { Swift.min(Swift.max($0, low), high) })
-    case .int32:
-        let low = bounds.integerMinimum, high = bounds.integerMaximum
-        return Tensor(shape: input.shape, computed: input.scalars(as: Int32.self).map {
-            Int32(truncatingIfNeeded: Swift.min(Swift.max(Int64($0), low), high))
-        })
+    case .int32: return clampIntegers(input, Int32.self, bounds)
+    case .int16: return clampIntegers(input, Int16.self, bounds)
+    case .int8: return clampIntegers(input, Int8.self, bounds)
+    case .uint32: return clampIntegers(input, UInt32.self, bounds)
+    case .uint16: return clampIntegers(input, UInt16.self, bounds)
+    case .uint8: return clampIntegers(input, UInt8.self, bounds)
     default:
         throw unsupportedType(input.elementType)
     }
 }
+
+/// Clamps integers narrower than 64 bits through Int64 (every value and bound fits).
+private func clampIntegers<Value: FixedWidthInteger & TensorElement>(_ input: Tensor, _ type: Value.Type,
+                                                                     _ bounds: ClampValues) -> Tensor {
+    Tensor(shape: input.shape, computed: input.scalars(as: Value.self).map {
+        Value(truncatingIfNeeded: Swift.min(Swift.max(Int64($0), bounds.integerMinimum), bounds.integerMaximum))
+    })
+}
+
+/// The element types Clip and Relu implement.
+let clampTypes: [ElementType] = [.float, .int64, .int32, .int16, .int8, .uint32, .uint16, .uint8]
 
 // MARK: - Relu
 
@@ -143,7 +155,7 @@ struct ReluOperator: ClampingOperator {
 
     func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
         let input = try requiredInput(inputs, 0, "X").type
-        guard [.float, .int64, .int32].contains(input.elementType) else { throw unsupportedType(input.elementType) }
+        guard clampTypes.contains(input.elementType) else { throw unsupportedType(input.elementType) }
         return [input]
     }
 

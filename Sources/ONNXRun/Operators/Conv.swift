@@ -97,9 +97,9 @@ struct ConvOperator: Operator {
         let kernelHeight = is1D ? 1 : geometry.kernelSize[0], kernelWidth = geometry.kernelSize[is1D ? 0 : 1]
         let strideY = is1D ? 1 : geometry.strides[0], strideX = geometry.strides[is1D ? 0 : 1]
         let dilationY = is1D ? 1 : geometry.dilations[0], dilationX = geometry.dilations[is1D ? 0 : 1]
-        let rowRanges = is1D ? [0..<1] : (0..<outputHeight).map { geometry.validKernelRange(axis: 0, output: $0) }
-        let columnRanges = (0..<outputWidth).map { geometry.validKernelRange(axis: is1D ? 0 : 1, output: $0) }
         let padTop = is1D ? 0 : geometry.padsBegin[0], padLeft = geometry.padsBegin[is1D ? 0 : 1]
+        // Per kernel column, the output columns whose tap lands inside the input: the inner loop has no checks.
+        let columnRanges = (0..<kernelWidth).map { geometry.validOutputRange(axis: is1D ? 0 : 1, tap: $0) }
 
         let batch = x.shape[0]
         let outputChannels = w.shape[0]
@@ -110,31 +110,30 @@ struct ConvOperator: Operator {
         let result = Tensor(zeros: .float, shape: outputShape)
         let output = result.freshBytes.assumingMemoryBound(to: Float.self)
         let bias = b?.floats
-        x.withUnsafeBufferPointer(as: Float.self) { input in
-            w.withUnsafeBufferPointer(as: Float.self) { weights in
-                for n in 0..<batch {
-                    for m in 0..<outputChannels {
-                        let firstChannel = (m / outputsPerGroup) * channelsPerGroup
-                        let outputPlane = output + (n * outputChannels + m) * outputHeight * outputWidth
-                        for oy in 0..<outputHeight {
-                            let rows = rowRanges[oy]
-                            for ox in 0..<outputWidth {
-                                let columns = columnRanges[ox]
-                                var sum = bias?[m] ?? 0
-                                for c in 0..<channelsPerGroup {
-                                    let inputPlane = ((n * (channelsPerGroup * group)) + firstChannel + c)
-                                        * inputHeight * inputWidth
-                                    let kernel = (m * channelsPerGroup + c) * kernelHeight * kernelWidth
-                                    for ky in rows {
-                                        let iy = oy * strideY - padTop + ky * dilationY
-                                        for kx in columns {
-                                            let ix = ox * strideX - padLeft + kx * dilationX
-                                            sum += input[inputPlane + iy * inputWidth + ix]
-                                                * weights[kernel + ky * kernelWidth + kx]
-                                        }
-                                    }
+        let input = UnsafePointer(x.storage.bytes.assumingMemoryBound(to: Float.self))
+        let weights = UnsafePointer(w.storage.bytes.assumingMemoryBound(to: Float.self))
+        // Each output pixel is bias + sum over (channel, kernel row, kernel column) in that order; the loops are
+        // arranged so the innermost one runs along an output row.
+        for n in 0..<batch {
+            for m in 0..<outputChannels {
+                let firstChannel = (m / outputsPerGroup) * channelsPerGroup
+                let outputPlane = output + (n * outputChannels + m) * outputHeight * outputWidth
+                outputPlane.update(repeating: bias?[m] ?? 0, count: outputHeight * outputWidth)
+                for c in 0..<channelsPerGroup {
+                    let inputPlane = input + ((n * channelsPerGroup * group) + firstChannel + c) * inputHeight * inputWidth
+                    let kernel = weights + (m * channelsPerGroup + c) * kernelHeight * kernelWidth
+                    for oy in 0..<outputHeight {
+                        let outputRow = outputPlane + oy * outputWidth
+                        for ky in 0..<kernelHeight {
+                            let iy = oy * strideY - padTop + ky * dilationY
+                            guard iy >= 0, iy < inputHeight else { continue }
+                            let inputRow = inputPlane + iy * inputWidth
+                            for kx in 0..<kernelWidth {
+                                let weight = kernel[ky * kernelWidth + kx]
+                                let shift = kx * dilationX - padLeft
+                                for ox in columnRanges[kx] {
+                                    outputRow[ox] += weight * inputRow[ox * strideX + shift]
                                 }
-                                outputPlane[oy * outputWidth + ox] = sum
                             }
                         }
                     }

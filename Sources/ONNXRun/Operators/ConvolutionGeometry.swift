@@ -119,6 +119,21 @@ public struct ConvolutionGeometry: Sendable, Hashable, CustomStringConvertible {
         return first < last ? first..<last : first..<first
     }
 
+    /// For kernel tap `tap` on `axis`: the output positions `o` whose input position
+    /// `o * stride - padBegin + tap * dilation` lies inside the input.
+    public func validOutputRange(axis: Int, tap: Int) -> Range<Int> {
+        let shift = tap * dilations[axis] - padsBegin[axis]
+        let stride = strides[axis]
+        // Smallest o with o*s + shift >= 0; first o with o*s + shift >= input.
+        func firstAtLeast(_ bound: Int) -> Int {
+            let needed = bound - shift
+            return needed <= 0 ? 0 : (needed + stride - 1) / stride
+        }
+        let lower = min(firstAtLeast(0), outputSize[axis])
+        let upper = min(firstAtLeast(inputSize[axis]), outputSize[axis])
+        return lower < upper ? lower..<upper : lower..<lower
+    }
+
     public var description: String {
         "input \(inputSize) kernel \(kernelSize) strides \(strides) dilations \(dilations) "
             + "pads \(padsBegin)+\(padsEnd) -> output \(outputSize)"
@@ -152,6 +167,12 @@ struct WindowAttributes: Sendable {
         }
         if let pads, pads.contains(where: { $0 < 0 }) {
             throw context.invalid("pads \(pads) must be non-negative")
+        }
+        // Sizes beyond 2^31 are not images; rejecting them keeps the window arithmetic free of overflow.
+        for (name, values) in [("kernel_shape", kernelShape), ("strides", strides), ("dilations", dilations), ("pads", pads)] {
+            if let values, values.contains(where: { $0 > Int(Int32.max) }) {
+                throw context.invalid("\(name) \(values) has a value above 2^31")
+            }
         }
         if let pads, pads.count % 2 != 0 {
             throw context.invalid("pads \(pads) must have a begin and an end per spatial axis")

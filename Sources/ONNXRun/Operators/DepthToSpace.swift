@@ -11,7 +11,9 @@ struct DepthToSpaceOperator: Operator {
 
     init(_ context: OperatorContext, toSpace: Bool) throws {
         try context.expectInputs(1...1)
-        guard let size = try context.int("blocksize"), size >= 1 else { throw context.invalid("blocksize must be positive") }
+        guard let size = try context.int("blocksize"), size >= 1, size <= 1 << 16 else {
+            throw context.invalid("blocksize must be in 1...65536")
+        }
         blockSize = size
         self.toSpace = toSpace
         let mode = try context.string("mode", default: "DCR")

@@ -14,8 +14,17 @@ enum ArithmeticOperation: Sendable {
 
 struct ElementwiseBinaryOperator: Operator {
     let operation: ArithmeticOperation
-    /// Opset < 7 with broadcast = 1: B's dimensions line up with A's starting at this axis (nil: at the end).
-    let legacyBroadcastAxis: Int??
+    /// Opset < 7 only: how B lines up with A.
+    enum LegacyBroadcast: Sendable {
+        /// broadcast = 0 (or opset >= 7): numpy rules.
+        case none
+        /// broadcast = 1 without axis: B's dimensions line up with A's last ones.
+        case trailing
+        /// broadcast = 1 with axis: B's dimensions line up with A's starting at this axis.
+        case axis(Int)
+    }
+
+    let legacyBroadcast: LegacyBroadcast
 
     init(_ context: OperatorContext, _ operation: ArithmeticOperation) throws {
         try context.expectInputs(2...2)
@@ -23,18 +32,22 @@ struct ElementwiseBinaryOperator: Operator {
         if operation == .modulo, try context.int("fmod", default: 0) == 1 { operation = .floatModulo }
         self.operation = operation
         if context.opset < 7, try context.int("broadcast", default: 0) == 1 {
-            legacyBroadcastAxis = .some(try context.int("axis"))
+            legacyBroadcast = try context.int("axis").map { .axis($0) } ?? .trailing
         } else {
-            legacyBroadcastAxis = nil
+            legacyBroadcast = .none
         }
     }
 
     /// B's shape made numpy-compatible with A's under the legacy (opset < 7) broadcast rule.
     private func legacyShape<Value>(_ a: [Value], _ b: [Value], one: Value) throws -> [Value] {
-        guard let axisChoice = legacyBroadcastAxis else { return b }
-        let axis = axisChoice.map { $0 < 0 ? $0 + a.count : $0 } ?? (a.count - b.count)
+        let axis: Int
+        switch legacyBroadcast {
+        case .none: return b
+        case .trailing: axis = a.count - b.count
+        case .axis(let value): axis = value < 0 ? value + a.count : value
+        }
         guard axis >= 0, axis + b.count <= a.count else {
-            throw ONNXRunError(.invalidModel, "legacy broadcast axis \(axisChoice ?? axis) does not fit B into A")
+            throw ONNXRunError(.invalidModel, "legacy broadcast at axis \(axis) does not fit B (rank \(b.count)) into A (rank \(a.count))")
         }
         return [Value](repeating: one, count: axis) + b + [Value](repeating: one, count: a.count - axis - b.count)
     }
@@ -52,7 +65,7 @@ struct ElementwiseBinaryOperator: Operator {
         guard arithmeticTypes.contains(a) else { throw unsupportedType(a) }
         // Pow (opset 12+) takes an exponent of another numeric type.
         if operation == .power {
-            guard [.float, .double, .int64, .int32].contains(b) else { throw unsupportedType(b, "exponent") }
+            guard arithmeticTypes.contains(b) else { throw unsupportedType(b, "exponent") }
         } else if a != b {
             throw ONNXRunError(.invalidModel, "inputs have different types \(a) and \(b)")
         }
@@ -62,10 +75,9 @@ struct ElementwiseBinaryOperator: Operator {
         let a = try requiredInput(inputs, 0, "A")
         var b = try requiredInput(inputs, 1, "B")
         try checkTypes(a.elementType, b.elementType)
-        if legacyBroadcastAxis != nil {
-            do { b = b.viewed(as: try legacyShape(a.shape, b.shape, one: 1)) } catch let error as ONNXRunError {
-                throw error.adding(shapes: [a.description, b.description])
-            }
+        // A no-op except for the legacy (opset < 7) broadcast.
+        do { b = b.viewed(as: try legacyShape(a.shape, b.shape, one: 1)) } catch let error as ONNXRunError {
+            throw error.adding(shapes: [a.description, b.description])
         }
         if b.elementType != a.elementType { b = try castTensor(b, to: a.elementType) }
         return [try arithmetic(operation, a, b)]

@@ -3,7 +3,7 @@
 // Specs: https://onnx.ai/onnx/operators/onnx__<Op>.html. The opset versions of these operators changed type lists
 // (6: consumed_inputs removed; 13: bfloat16) but not the function, so each is registered from its first version
 // (listed in `StandardOperators`). Attributes: HardSigmoid alpha = 0.2, beta = 0.5; LeakyRelu alpha = 0.01;
-// Elu/Celu/ThresholdedRelu alpha = 1; Selu alpha/gamma; Gelu approximate = none|tanh.
+// Elu/Celu/ThresholdedRelu/Swish alpha = 1; Selu alpha/gamma; Gelu approximate = none|tanh.
 // Arity: X -> Y. Float32; Neg, Abs and Sign also int32/int64.
 
 import Foundation
@@ -66,6 +66,9 @@ struct ElementwiseUnaryOperator: Operator {
             let alpha = try context.float("alpha", default: 1.67326319217681884765625)
             let gamma = try context.float("gamma", default: 1.05070102214813232421875)
             function = { $0 > 0 ? gamma * $0 : gamma * (alpha * expf($0) - alpha) }
+        case "Swish":
+            let alpha = try context.float("alpha", default: 1)
+            function = { $0 / (1 + expf(-alpha * $0)) }
         case "ThresholdedRelu":
             let alpha = try context.float("alpha", default: 1)
             function = { $0 > alpha ? $0 : 0 }
@@ -112,5 +115,6 @@ struct ElementwiseUnaryOperator: Operator {
         ("Sign", 9), ("Sin", 7), ("Cos", 7), ("Tan", 7), ("Asin", 7), ("Acos", 7), ("Atan", 7), ("Sinh", 9),
         ("Cosh", 9), ("Asinh", 9), ("Acosh", 9), ("Atanh", 9), ("Softplus", 1), ("Softsign", 1), ("Mish", 18),
         ("LeakyRelu", 1), ("Elu", 1), ("Celu", 12), ("Selu", 1), ("ThresholdedRelu", 10), ("Gelu", 20),
+        ("Swish", 24),
     ]
 }

@@ -4,6 +4,8 @@
 // Dropout https://onnx.ai/onnx/operators/onnx__Dropout.html: 1 (is_test), 6, 7 (inference only), 10 (mask is bool),
 //   12 (ratio and training_mode become inputs), 13, 22. data (, ratio, training_mode) -> output (, mask).
 //   Training mode (training_mode = true, or is_test = 0 before opset 7) is not supported.
+//   The inference mask: from opset 12 all true (the spec's reference and onnxruntime agree); before 12 the spec leaves
+//   it open and onnxruntime fills it with false/0, which onnxrun matches.
 
 struct IdentityOperator: Operator {
     init(_ context: OperatorContext) throws {
@@ -23,6 +25,8 @@ struct DropoutOperator: Operator {
     let producesMask: Bool
     /// Before opset 10 the mask has the data's type; from 10 it is bool.
     let maskIsBool: Bool
+    /// The inference mask's value (see the file header).
+    let maskValue: Bool
 
     init(_ context: OperatorContext) throws {
         try context.expectInputs(context.opset < 12 ? 1...1 : 1...3, outputs: 1...2)
@@ -31,6 +35,7 @@ struct DropoutOperator: Operator {
         }
         producesMask = context.hasOutput(1)
         maskIsBool = context.opset >= 10
+        maskValue = context.opset >= 12
     }
 
     func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
@@ -49,9 +54,9 @@ struct DropoutOperator: Operator {
         guard producesMask else { return [data] }
         let mask: Tensor
         if maskIsBool {
-            mask = Tensor(shape: data.shape, computed: [Bool](repeating: true, count: data.elementCount))
+            mask = Tensor(shape: data.shape, computed: [Bool](repeating: maskValue, count: data.elementCount))
         } else {
-            mask = try castTensor(Tensor(shape: data.shape, computed: [Bool](repeating: true, count: data.elementCount)),
+            mask = try castTensor(Tensor(shape: data.shape, computed: [Bool](repeating: maskValue, count: data.elementCount)),
                                   to: data.elementType)
         }
         return [data, mask]

@@ -76,7 +76,7 @@ struct PadOperator: Operator {
         return [TensorType(elementType: data.elementType, shape: shape.indices.map { axis in
             if begin[axis] == 0 && end[axis] == 0 { return shape[axis] }
             guard let size = shape[axis].value else { return .unknown }
-            return .fixed(size + begin[axis] + end[axis])
+            return paddedSize([size], [begin[axis]], [end[axis]]).map { .fixed($0[0]) } ?? .unknown
         })]
     }
 
@@ -86,7 +86,9 @@ struct PadOperator: Operator {
             let pads = try attributePads ?? integers(requiredInput(inputs, 1, "pads"), "pads") ?? []
             let axes = try integers(optionalInput(inputs, 3), "axes")
             let (begin, end) = try fullPads(rank: data.rank, pads: pads, axes: axes)
-            let shape = data.shape.indices.map { data.shape[$0] + begin[$0] + end[$0] }
+            guard let shape = paddedSize(data.shape, begin, end) else {
+                throw ONNXRunError(.invalidModel, "pads \(pads) are too large")
+            }
             guard shape.allSatisfy({ $0 >= 0 }) else {
                 throw ONNXRunError(.invalidModel, "pads \(pads) crop more than the input has")
             }
@@ -99,6 +101,18 @@ struct PadOperator: Operator {
         } catch let error as ONNXRunError {
             throw error.adding(shapes: inputs.map { $0?.description ?? "absent" })
         }
+    }
+
+    /// size + begin + end per axis, nil on overflow (pads come from the file).
+    private func paddedSize(_ sizes: [Int], _ begin: [Int], _ end: [Int]) -> [Int]? {
+        var result: [Int] = []
+        for axis in sizes.indices {
+            let (partial, overflow1) = sizes[axis].addingReportingOverflow(begin[axis])
+            let (total, overflow2) = partial.addingReportingOverflow(end[axis])
+            if overflow1 || overflow2 { return nil }
+            result.append(total)
+        }
+        return result
     }
 
     /// A one-element tensor of the data's type holding the constant fill value.

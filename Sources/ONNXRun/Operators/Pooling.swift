@@ -5,7 +5,7 @@
 // Opset history: Global*Pool 1, 22 (bfloat16) — X -> Y, any spatial rank.
 // MaxPool 1, 8 (storage_order, optional Indices output), 10 (ceil_mode, dilations), 11 (auto_pad wording), 12 (int8),
 // 22. AveragePool 1, 7 (count_include_pad), 10 (ceil_mode), 11, 19 (dilations), 22.
-// Windowed pooling is implemented for 1-D and 2-D.
+// Windowed pooling works for any number of spatial axes.
 
 // MARK: - Global pooling
 
@@ -75,7 +75,6 @@ struct PoolOperator: Operator {
         countIncludePad = try context.int("count_include_pad", default: 0) != 0
         storageOrder = try context.int("storage_order", default: 0)
         producesIndices = context.hasOutput(1)
-        guard kernelShape.count <= 2 else { throw context.unsupported("only 1-D and 2-D pooling is implemented") }
     }
 
     private func geometry(_ shape: [Int]) throws -> ConvolutionGeometry {
@@ -106,54 +105,71 @@ struct PoolOperator: Operator {
         do { geometry = try self.geometry(x.shape) } catch let error as ONNXRunError {
             throw error.adding(shapes: [x.description])
         }
-        let is1D = geometry.spatialRank == 1
-        let height = is1D ? 1 : geometry.inputSize[0], width = geometry.inputSize[is1D ? 0 : 1]
-        let outputHeight = is1D ? 1 : geometry.outputSize[0], outputWidth = geometry.outputSize[is1D ? 0 : 1]
-        let kernelHeight = is1D ? 1 : geometry.kernelSize[0], kernelWidth = geometry.kernelSize[is1D ? 0 : 1]
-        let strideY = is1D ? 1 : geometry.strides[0], strideX = geometry.strides[is1D ? 0 : 1]
-        let dilationY = is1D ? 1 : geometry.dilations[0], dilationX = geometry.dilations[is1D ? 0 : 1]
-        let padTop = is1D ? 0 : geometry.padsBegin[0], padLeft = geometry.padsBegin[is1D ? 0 : 1]
-        let padBottom = is1D ? 0 : geometry.padsEnd[0], padRight = geometry.padsEnd[is1D ? 0 : 1]
+        let rank = geometry.spatialRank
         let planes = x.shape[0] * x.shape[1]
+        let planeSize = product(geometry.inputSize)
         let outputShape = Array(x.shape[0..<2]) + geometry.outputSize
         let count = try checkedCount(outputShape, [x])
+        let outputPositions = product(geometry.outputSize)
+        let taps = product(geometry.kernelSize)
+        let inputStrides = contiguousStrides(geometry.inputSize)
+        // Column-major strides for storage_order = 1 (the Indices output only).
+        var columnStrides = [Int](repeating: 1, count: rank)
+        for axis in 1..<max(rank, 1) { columnStrides[axis] = columnStrides[axis - 1] * geometry.inputSize[axis - 1] }
+        // Kernel tap coordinates, row-major.
+        let tapCoordinates = (0..<taps).map { tap -> [Int] in
+            var remainder = tap
+            return (0..<rank).reversed().map { axis -> Int in
+                let coordinate = remainder % geometry.kernelSize[axis]
+                remainder /= geometry.kernelSize[axis]
+                return coordinate
+            }.reversed()
+        }
         var values = [Float](repeating: 0, count: count)
         var indices = [Int64](repeating: 0, count: producesIndices ? count : 0)
+        var start = [Int](repeating: 0, count: rank)
         x.withUnsafeBufferPointer(as: Float.self) { input in
-            for plane in 0..<planes {
-                let planeStart = plane * height * width
-                for oy in 0..<outputHeight {
-                    let startY = oy * strideY - padTop
-                    for ox in 0..<outputWidth {
-                        let startX = ox * strideX - padLeft
-                        var maximum = -Float.infinity, maximumIndex = -1
-                        var sum: Float = 0, validTaps = 0, paddedTaps = 0
-                        for ky in 0..<kernelHeight {
-                            let iy = startY + ky * dilationY
+            for outputIndex in 0..<outputPositions {
+                var remainder = outputIndex
+                for axis in (0..<rank).reversed() {
+                    let position = remainder % geometry.outputSize[axis]
+                    remainder /= geometry.outputSize[axis]
+                    start[axis] = position * geometry.strides[axis] - geometry.padsBegin[axis]
+                }
+                for plane in 0..<planes {
+                    let planeStart = plane * planeSize
+                    var maximum = -Float.infinity, maximumOffset = -1, maximumColumnOffset = 0
+                    var sum: Float = 0, validTaps = 0, paddedTaps = 0
+                    tapLoop: for tap in tapCoordinates {
+                        var offset = 0, columnOffset = 0, inside = true
+                        for axis in 0..<rank {
+                            let coordinate = start[axis] + tap[axis] * geometry.dilations[axis]
                             // Taps beyond the end padding (ceil mode) count nowhere, as in onnxruntime.
-                            guard iy < height + padBottom else { break }
-                            for kx in 0..<kernelWidth {
-                                let ix = startX + kx * dilationX
-                                guard ix < width + padRight else { break }
-                                paddedTaps += 1
-                                guard iy >= 0, iy < height, ix >= 0, ix < width else { continue }
-                                let value = input[planeStart + iy * width + ix]
-                                validTaps += 1
-                                sum += value
-                                if value > maximum || maximumIndex < 0 {
-                                    maximum = value
-                                    maximumIndex = storageOrder == 0 ? iy * width + ix : ix * height + iy
-                                }
-                            }
+                            if coordinate >= geometry.inputSize[axis] + geometry.padsEnd[axis] { continue tapLoop }
+                            if coordinate < 0 || coordinate >= geometry.inputSize[axis] { inside = false }
+                            offset += coordinate * inputStrides[axis]
+                            columnOffset += coordinate * columnStrides[axis]
                         }
-                        let position = (plane * outputHeight + oy) * outputWidth + ox
-                        if isMaximum {
-                            values[position] = maximum
-                            if producesIndices { indices[position] = Int64(plane * height * width + maximumIndex) }
-                        } else {
-                            let divisor = countIncludePad ? paddedTaps : validTaps
-                            values[position] = divisor > 0 ? sum / Float(divisor) : 0
+                        paddedTaps += 1
+                        guard inside else { continue }
+                        let value = input[planeStart + offset]
+                        validTaps += 1
+                        sum += value
+                        if value > maximum || maximumOffset < 0 {
+                            maximum = value
+                            maximumOffset = offset
+                            maximumColumnOffset = columnOffset
                         }
+                    }
+                    let position = plane * outputPositions + outputIndex
+                    if isMaximum {
+                        values[position] = maximum
+                        if producesIndices {
+                            indices[position] = Int64(planeStart + (storageOrder == 0 ? maximumOffset : maximumColumnOffset))
+                        }
+                    } else {
+                        let divisor = countIncludePad ? paddedTaps : validTaps
+                        values[position] = divisor > 0 ? sum / Float(divisor) : 0
                     }
                 }
             }

@@ -15,7 +15,8 @@ struct RangeOperator: Operator {
         guard [.float, .double, .int64, .int32, .int16].contains(types[0]), types.allSatisfy({ $0 == types[0] }) else {
             throw unsupportedType(types[0])
         }
-        if let constants = Optional(inputs.compactMap { $0?.constant }), constants.count == 3 {
+        let constants = inputs.compactMap { $0?.constant }
+        if constants.count == 3 {
             return [TensorType(elementType: start.type.elementType, fixedShape: [try count(constants)])]
         }
         return [TensorType(elementType: start.type.elementType, shape: [.unknown])]
@@ -25,7 +26,8 @@ struct RangeOperator: Operator {
         guard tensors.allSatisfy({ $0.elementCount == 1 }) else {
             throw runtimeError("start, limit and delta must be scalars", tensors)
         }
-        if let integers = Optional(tensors.compactMap { $0.integers?.first }), integers.count == 3 {
+        let integers = tensors.compactMap { $0.integers?.first }
+        if integers.count == 3 {
             let (start, limit, delta) = (integers[0], integers[1], integers[2])
             guard delta != 0 else { throw runtimeError("delta is 0", tensors) }
             let distance = limit.subtractingReportingOverflow(start)

@@ -4,7 +4,7 @@
 // Specs: https://onnx.ai/onnx/operators/onnx__ReduceMean.html (and the others alike)
 // Opset history: 1 (axes attribute), 11 (negative axes), 13 (bfloat16; ReduceSum: axes becomes an optional input and
 // noop_with_empty_axes appears), 18 (the others: axes input, noop_with_empty_axes), 20 (ReduceMax/Min: bool).
-// Arity: data (, axes) -> reduced. Float32.
+// Arity: data (, axes) -> reduced. Float32 and double (accumulating in the input's type, as onnxruntime does).
 
 import Foundation
 
@@ -53,19 +53,19 @@ struct ReduceOperator: Operator {
 
     func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
         let data = try requiredInput(inputs, 0, "data").type
-        try requireFloat(data, "data")
+        guard [.float, .double].contains(data.elementType) else { throw unsupportedType(data.elementType, "data") }
         guard let shape = data.shape,
               let axes = try reducedAxes(rank: shape.count, axesFromInput ? optionalInput(inputs, 1)?.constant : nil) else {
-            return [TensorType(elementType: .float, shape: nil)]
+            return [TensorType(elementType: data.elementType, shape: nil)]
         }
-        return [TensorType(elementType: .float, shape: shape.indices.compactMap { axis in
+        return [TensorType(elementType: data.elementType, shape: shape.indices.compactMap { axis in
             axes.contains(axis) ? (keepDimensions ? .fixed(1) : nil) : shape[axis]
         })]
     }
 
     func run(_ inputs: [Tensor?]) throws -> [Tensor] {
         let data = try requiredInput(inputs, 0, "data")
-        try requireFloat(data, "data")
+        guard [.float, .double].contains(data.elementType) else { throw unsupportedType(data.elementType, "data") }
         let axes: [Int]
         do {
             guard let resolved = try reducedAxes(rank: data.rank, axesFromInput ? try requiredInput(inputs, 1, "axes") : nil) else {
@@ -82,11 +82,21 @@ struct ReduceOperator: Operator {
         // Offsets of each output's first element, and of each reduced element relative to it.
         let outputOffsets = stridedOffsets(shape: keptShape, strides: strides.indices.map { axes.contains($0) ? 0 : strides[$0] })
         let reducedOffsets = stridedOffsets(shape: reducedShape, strides: strides.indices.map { axes.contains($0) ? strides[$0] : 0 })
-        let count = Float(reducedOffsets.count)
-        var values = [Float](repeating: 0, count: outputOffsets.count)
-        data.withUnsafeBufferPointer(as: Float.self) { input in
+        let values = data.elementType == .double
+            ? Tensor(shape: [outputOffsets.count], computed: reduce(data, Double.self, outputOffsets, reducedOffsets))
+            : Tensor(shape: [outputOffsets.count], computed: reduce(data, Float.self, outputOffsets, reducedOffsets))
+        let shape = keepDimensions ? keptShape : data.shape.indices.filter { !axes.contains($0) }.map { data.shape[$0] }
+        return [values.viewed(as: shape)]
+    }
+
+    /// The reduction of the elements at `base + reducedOffsets` for every base in `outputOffsets`.
+    private func reduce<Value: ReferenceFloatingPoint>(_ data: Tensor, _ type: Value.Type, _ outputOffsets: [Int],
+                                                       _ reducedOffsets: [Int]) -> [Value] {
+        let count = Value(reducedOffsets.count)
+        var values = [Value](repeating: 0, count: outputOffsets.count)
+        data.withUnsafeBufferPointer(as: Value.self) { input in
             for (position, base) in outputOffsets.enumerated() {
-                var accumulator: Float
+                var accumulator: Value
                 switch reduction {
                 case .maximum: accumulator = -.infinity
                 case .minimum: accumulator = .infinity
@@ -94,9 +104,9 @@ struct ReduceOperator: Operator {
                 default: accumulator = 0
                 }
                 // log-sum-exp is shifted by the maximum for stability.
-                var shift: Float = 0
+                var shift: Value = 0
                 if reduction == .logSumExp {
-                    shift = reducedOffsets.reduce(-Float.infinity) { max($0, input[base + $1]) }
+                    shift = reducedOffsets.reduce(-Value.infinity) { max($0, input[base + $1]) }
                     if !shift.isFinite { shift = 0 }
                 }
                 for offset in reducedOffsets {
@@ -108,20 +118,35 @@ struct ReduceOperator: Operator {
                     case .product: accumulator *= value
                     case .sumSquare, .l2: accumulator += value * value
                     case .l1: accumulator += abs(value)
-                    case .logSumExp: accumulator += expf(value - shift)
+                    case .logSumExp: accumulator += Value.exponential(value - shift)
                     }
                 }
                 switch reduction {
                 case .mean: accumulator /= count
                 case .l2: accumulator = accumulator.squareRoot()
-                case .logSum: accumulator = logf(accumulator)
-                case .logSumExp: accumulator = logf(accumulator) + shift
+                case .logSum: accumulator = Value.logarithm(accumulator)
+                case .logSumExp: accumulator = Value.logarithm(accumulator) + shift
                 default: break
                 }
                 values[position] = accumulator
             }
         }
-        let shape = keepDimensions ? keptShape : data.shape.indices.filter { !axes.contains($0) }.map { data.shape[$0] }
-        return [Tensor(shape: shape, computed: values)]
+        return values
     }
+}
+
+/// Float and Double with the math functions the reference kernels need, in their own precision.
+protocol ReferenceFloatingPoint: BinaryFloatingPoint, TensorElement {
+    static func exponential(_ value: Self) -> Self
+    static func logarithm(_ value: Self) -> Self
+}
+
+extension Float: ReferenceFloatingPoint {
+    static func exponential(_ value: Float) -> Float { expf(value) }
+    static func logarithm(_ value: Float) -> Float { logf(value) }
+}
+
+extension Double: ReferenceFloatingPoint {
+    static func exponential(_ value: Double) -> Double { exp(value) }
+    static func logarithm(_ value: Double) -> Double { log(value) }
 }

@@ -102,26 +102,35 @@ func reshapedDimensions(_ input: [Dimension], _ requested: [Int], allowZero: Boo
         let others = result.enumerated().filter { $0.offset != inferredAxis }.map(\.element)
         let otherFixed = others.compactMap(\.value)
         if let inputCount, otherFixed.count == others.count {
-            let otherCount = product(otherFixed)
+            guard let otherCount = checkedElementCount(otherFixed) else {
+                throw ONNXRunError(.invalidModel, "shape \(requested) is too large")
+            }
             guard otherCount > 0 ? inputCount % otherCount == 0 : inputCount == 0 else {
                 throw ONNXRunError(.invalidModel, "cannot reshape \(describeDimensions(input)) to \(requested)")
             }
-            // With a zero elsewhere the -1 is ambiguous; onnxruntime makes it 0... only if the input is empty too.
+            // A 0 among the other dimensions leaves -1 undetermined; accepted only for an empty input, as 0.
             result[inferredAxis] = .fixed(otherCount > 0 ? inputCount / otherCount : 0)
-        } else if input.count == result.count, isSameExceptAt(inferredAxis, input, result) {
-            // Every other dimension is copied: the inferred one equals the input's.
-            result[inferredAxis] = input[inferredAxis]
+        } else {
+            // Symbolic input dimensions copied in place by 0 cancel out (e.g. [N,1280,1,1] to [0,-1] is [N,1280]):
+            // -1 is the ratio of the remaining fixed sizes.
+            let copied = Set(requested.indices.filter { requested[$0] == 0 && !allowZero })
+            let inputRest = input.indices.filter { !copied.contains($0) }.map { input[$0].value }
+            let outputRest = result.indices.filter { !copied.contains($0) && $0 != inferredAxis }.map { result[$0].value }
+            if !inputRest.contains(nil), !outputRest.contains(nil),
+               let inputSize = checkedElementCount(inputRest.compactMap { $0 }),
+               let outputSize = checkedElementCount(outputRest.compactMap { $0 }), outputSize > 0 {
+                guard inputSize % outputSize == 0 else {
+                    throw ONNXRunError(.invalidModel, "cannot reshape \(describeDimensions(input)) to \(requested)")
+                }
+                result[inferredAxis] = .fixed(inputSize / outputSize)
+            }
         }
     }
-    if let inputCount, let outputFixed = Optional(result.compactMap(\.value)), outputFixed.count == result.count,
-       checkedElementCount(outputFixed) != inputCount {
+    let outputFixed = result.compactMap(\.value)
+    if let inputCount, outputFixed.count == result.count, checkedElementCount(outputFixed) != inputCount {
         throw ONNXRunError(.invalidModel, "cannot reshape \(describeDimensions(input)) to \(requested)")
     }
     return result
-}
-
-private func isSameExceptAt(_ skipped: Int, _ a: [Dimension], _ b: [Dimension]) -> Bool {
-    a.indices.allSatisfy { $0 == skipped || a[$0] == b[$0] }
 }
 
 func describeDimensions(_ shape: [Dimension]) -> String {

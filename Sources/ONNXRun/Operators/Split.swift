@@ -29,7 +29,8 @@ struct SplitOperator: Operator {
             split = values
         }
         if let split {
-            guard split.count == outputCount, split.allSatisfy({ $0 >= 0 }), split.reduce(0, +) == length else {
+            guard split.count == outputCount, split.allSatisfy({ $0 >= 0 && $0 <= length }),
+                  split.reduce(0, +) == length else {
                 throw ONNXRunError(.invalidModel, "split \(split) does not cut length \(length) into \(outputCount) pieces")
             }
             return split

@@ -11,6 +11,7 @@ enum StandardOperators {
     static let all: [OperatorDefinition] = [
         // MARK: Convolution and pooling
         define("Conv", 1...newestOpset) { try ConvOperator($0) },
+        define("ConvTranspose", 1...newestOpset) { try ConvTransposeOperator($0) },
         define("GlobalAveragePool", 1...newestOpset) { try GlobalPoolOperator($0, maximum: false) },
         define("GlobalMaxPool", 1...newestOpset) { try GlobalPoolOperator($0, maximum: true) },
         define("MaxPool", 1...newestOpset) { try PoolOperator($0, maximum: true) },

@@ -142,6 +142,24 @@ final class OperatorBehaviorTests: XCTestCase {
         }
     }
 
+    func testHugeValuesFromAFileAreErrorsNotTraps() {
+        assertThrows(.invalidModel, containing: "pads [9223372036854775807, 0] are too large") {
+            _ = try runOperator("Pad", opset: 13, inputs: [floats([2]), int64s([Int64.max, 0])])
+        }
+        assertThrows(.invalidModel, containing: "is too large") {
+            _ = try runOperator("Reshape", opset: 14, inputs: [floats([2]), int64s([-1, 1 << 40, 1 << 40])])
+        }
+        assertThrows(.invalidModel, containing: "is negative or too large") {
+            _ = try runOperator("ConstantOfShape", opset: 20, inputs: [int64s([1 << 40, 1 << 40])])
+        }
+        assertThrows(.invalidModel, containing: "has a value above 2^31") {
+            _ = try buildOperator("Conv", opset: 13, attributes: ["pads": .ints([Int.max, 0, 0, 0])], inputs: [nil, nil])
+        }
+        assertThrows(.invalidModel, containing: "is negative or too large") {
+            _ = try runOperator("Expand", opset: 13, inputs: [floats([1]), int64s([1 << 31, 1 << 31])])
+        }
+    }
+
     func testIntegerDivisionByZeroDoesNotTrap() throws {
         let result = try runOperator("Div", opset: 14, inputs: [int64s([7, Int64.min]), int64s([0, -1])])
         // Division by zero has no defined result (onnxruntime crashes); onnxrun gives 0. INT64_MIN / -1 wraps.
@@ -166,7 +184,12 @@ final class OperatorBehaviorTests: XCTestCase {
             InferenceValue(type: TensorType(elementType: .float, shape: [.symbolic("N"), .fixed(1280), .fixed(1), .fixed(1)])),
             InferenceValue(constant: int64s([0, -1])),
         ])
-        XCTAssertEqual(types, [TensorType(elementType: .float, shape: [.symbolic("N"), .unknown])])
+        XCTAssertEqual(types, [TensorType(elementType: .float, shape: [.symbolic("N"), .fixed(1280)])])
+        let moved = try operation.inferOutputs([
+            InferenceValue(type: TensorType(elementType: .float, shape: [.symbolic("N"), .fixed(4), .symbolic("T")])),
+            InferenceValue(constant: int64s([-1, 2, 2])),
+        ])
+        XCTAssertEqual(moved, [TensorType(elementType: .float, shape: [.unknown, .fixed(2), .fixed(2)])])
         let fixed = try operation.inferOutputs([
             InferenceValue(type: TensorType(elementType: .float, fixedShape: [2, 1280, 1, 1])),
             InferenceValue(constant: int64s([0, -1])),
@@ -207,6 +230,11 @@ final class OperatorBehaviorTests: XCTestCase {
         // Output 0 starts at -1 on axis 1 (pad 1): tap 0 is outside, taps 1... inside.
         XCTAssertEqual(explicit.validKernelRange(axis: 1, output: 0), 1..<2)
         XCTAssertEqual(explicit.validKernelRange(axis: 0, output: 3), 0..<1)
+        // Tap 0 of axis 1 reads input column o - 1: valid for outputs 1..<5; tap 1 reads o + 1: outputs 0..<5.
+        XCTAssertEqual(explicit.validOutputRange(axis: 1, tap: 0), 1..<5)
+        XCTAssertEqual(explicit.validOutputRange(axis: 1, tap: 1), 0..<5)
+        // Axis 0 (stride 2, pad end 2): tap 2 reads 2o + 2 < 7 -> o < 2.5.
+        XCTAssertEqual(explicit.validOutputRange(axis: 0, tap: 2), 0..<3)
         let pooled = try ConvolutionGeometry(inputSize: [5], kernelSize: [2], strides: [2], ceilMode: true)
         XCTAssertEqual(pooled.outputSize, [3])
         XCTAssertThrowsError(try ConvolutionGeometry(inputSize: [2], kernelSize: [3]))
