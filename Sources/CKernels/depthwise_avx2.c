@@ -40,7 +40,8 @@ ORK_INLINE ORK_TARGET_AVX2 void block(const int pixels, const int tiles, const i
         kernel_w = (size_t)constant_kernel_w;
     }
     for (size_t kh = g->kh_begin; kh < g->kh_end; kh++) {
-        const float *row = input + g->input_rows[kh - g->kh_begin] + iw0 * (ptrdiff_t)channels;
+        // An offset, not a pointer: for a border pixel iw0 < 0 and only columns kw >= kw_begin are in the input.
+        const ptrdiff_t row = (ptrdiff_t)g->input_rows[kh - g->kh_begin] + iw0 * (ptrdiff_t)channels;
         const size_t wk = ORK_TILE + kh * kernel_w * ORK_TILE;
         // Written twice so the constant-width loop unrolls fully.
 #define TAP(kw)                                                                                   \
@@ -49,7 +50,7 @@ ORK_INLINE ORK_TARGET_AVX2 void block(const int pixels, const int tiles, const i
         const __m256 wv = _mm256_loadu_ps(w[t] + wk + (kw) * ORK_TILE);                \
         ORK_UNROLL                                                                                \
         for (int p = 0; p < pixels; p++) {                                                        \
-            const float *x = row + p * pixel_step + (kw) * tap_step + t * VECTOR;               \
+            const float *x = input + (row + (ptrdiff_t)(p * pixel_step + (kw) * tap_step)) + t * VECTOR;               \
             const __m256 xv = masked ? _mm256_maskload_ps(x, mask) : _mm256_loadu_ps(x);       \
             acc[t][p] = _mm256_fmadd_ps(xv, wv, acc[t][p]);                                       \
         }                                                                                         \
