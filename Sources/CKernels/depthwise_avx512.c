@@ -112,7 +112,7 @@ static ORK_TARGET_AVX512 void edge_pixel(const ork_depthwise_args *args, const o
     pixels_all_tiles(1, 4, 0, args, g, tile_begin, tile_end, ow, p.iw0, p.kw_begin, p.kw_end, vmin, vmax);
 }
 
-// Interior pixels [begin, end): groups of MAX_PIXELS, then 4, then single pixels, with the kernel width constant.
+// Interior pixels [begin, end): groups of MAX_PIXELS, then the rest in one block, with the kernel width constant.
 ORK_INLINE ORK_TARGET_AVX512 void interior(const int constant_kernel_w, const ork_depthwise_args *args,
                                            const ork_depthwise_row *g, size_t tile_begin, size_t tile_end,
                                            size_t begin, size_t end, __m512 vmin, __m512 vmax) {
@@ -123,13 +123,19 @@ ORK_INLINE ORK_TARGET_AVX512 void interior(const int constant_kernel_w, const or
         pixels_all_tiles(MAX_PIXELS, 1, constant_kernel_w, args, g, tile_begin, tile_end, ow, iw0, 0, kernel_w,
                          vmin, vmax);
     }
-    for (; ow + 4 <= end; ow += 4) {
+    // The rest (1-7 pixels) in one block; fewer pixels take more channel tiles, for enough independent chains.
+    if (ow < end) {
         const ptrdiff_t iw0 = (ptrdiff_t)(ow * args->stride_w) - (ptrdiff_t)args->pad_left;
-        pixels_all_tiles(4, 2, constant_kernel_w, args, g, tile_begin, tile_end, ow, iw0, 0, kernel_w, vmin, vmax);
-    }
-    for (; ow < end; ow++) {
-        const ptrdiff_t iw0 = (ptrdiff_t)(ow * args->stride_w) - (ptrdiff_t)args->pad_left;
-        pixels_all_tiles(1, 4, constant_kernel_w, args, g, tile_begin, tile_end, ow, iw0, 0, kernel_w, vmin, vmax);
+#define REST(PIXELS, TILES)                                                                                       \
+    case PIXELS:                                                                                                  \
+        pixels_all_tiles(PIXELS, TILES, constant_kernel_w, args, g, tile_begin, tile_end, ow, iw0, 0, kernel_w,   \
+                         vmin, vmax);                                                                             \
+        break;
+        switch (end - ow) {
+            REST(7, 1) REST(6, 2) REST(5, 2) REST(4, 2) REST(3, 3) REST(2, 4) REST(1, 4)
+        default: break;
+        }
+#undef REST
     }
 }
 
