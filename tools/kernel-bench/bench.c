@@ -297,8 +297,10 @@ int main(int argc, char **argv) {
     bench_depthwise(14, 576, 3, 1);
     bench_depthwise(14, 576, 3, 2);
     bench_depthwise(7, 960, 3, 1);
+    bench_depthwise(56, 144, 5, 2);
     bench_depthwise(28, 240, 5, 1);
     bench_depthwise(14, 480, 5, 1);
+    bench_depthwise(14, 672, 5, 2);
     bench_depthwise(7, 1152, 5, 1);
     bench_stem(224, 3, 32);
     return 0;
