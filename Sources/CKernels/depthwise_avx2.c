@@ -1,5 +1,5 @@
-// Depthwise convolution NHWC for AVX2 + FMA: 8 channels per vector (two per packed 16-channel tile), several output pixels per step, no bounds
-// checks in the interior (valid kernel rows/columns precomputed).
+// Depthwise convolution NHWC for AVX2 + FMA: 8 channels per vector (two per packed 16-channel tile), several
+// output pixels per step, no bounds checks in the interior (valid kernel rows/columns precomputed).
 #include "internal.h"
 #include "depthwise_geometry.h"
 
@@ -44,16 +44,17 @@ ORK_INLINE ORK_TARGET_AVX2 void block(const int pixels, const int tiles, const i
         const ptrdiff_t row = (ptrdiff_t)g->input_rows[kh - g->kh_begin] + iw0 * (ptrdiff_t)channels;
         const size_t wk = ORK_TILE + kh * kernel_w * ORK_TILE;
         // Written twice so the constant-width loop unrolls fully.
-#define TAP(kw)                                                                                   \
-    ORK_UNROLL                                                                                    \
-    for (int t = 0; t < tiles; t++) {                                                             \
-        const __m256 wv = _mm256_loadu_ps(w[t] + wk + (kw) * ORK_TILE);                \
-        ORK_UNROLL                                                                                \
-        for (int p = 0; p < pixels; p++) {                                                        \
-            const float *x = input + (row + (ptrdiff_t)(p * pixel_step + (kw) * tap_step)) + t * VECTOR;               \
-            const __m256 xv = masked ? _mm256_maskload_ps(x, mask) : _mm256_loadu_ps(x);       \
-            acc[t][p] = _mm256_fmadd_ps(xv, wv, acc[t][p]);                                       \
-        }                                                                                         \
+#define TAP(kw)                                                                                        \
+    ORK_UNROLL                                                                                         \
+    for (int t = 0; t < tiles; t++) {                                                                  \
+        const __m256 wv = _mm256_loadu_ps(w[t] + wk + (kw) * ORK_TILE);                                \
+        ORK_UNROLL                                                                                     \
+        for (int p = 0; p < pixels; p++) {                                                             \
+            const ptrdiff_t offset = row + (ptrdiff_t)(p * pixel_step + (kw) * tap_step + t * VECTOR); \
+            const __m256 xv = masked ? _mm256_maskload_ps(input + offset, mask)                        \
+                              : _mm256_loadu_ps(input + offset);                                       \
+            acc[t][p] = _mm256_fmadd_ps(xv, wv, acc[t][p]);                                            \
+        }                                                                                              \
     }
         if (constant_kernel_w) {
             ORK_UNROLL

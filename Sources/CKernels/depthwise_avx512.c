@@ -37,16 +37,17 @@ ORK_INLINE ORK_TARGET_AVX512 void block(const int pixels, const int tiles, const
         const ptrdiff_t row = (ptrdiff_t)g->input_rows[kh - g->kh_begin] + iw0 * (ptrdiff_t)channels;
         const float *wk = w + ORK_TILE + kh * kernel_w * ORK_TILE;
         // Written twice so the constant-width loop unrolls fully.
-#define TAP(kw)                                                                                   \
-    ORK_UNROLL                                                                                    \
-    for (int t = 0; t < tiles; t++) {                                                             \
-        const __m512 wv = _mm512_loadu_ps(wk + t * tile_stride + (kw) * ORK_TILE);                \
-        ORK_UNROLL                                                                                \
-        for (int p = 0; p < pixels; p++) {                                                        \
-            const float *x = input + (row + (ptrdiff_t)(p * pixel_step + (kw) * tap_step)) + t * ORK_TILE;               \
-            const __m512 xv = masked ? _mm512_maskz_loadu_ps(mask, x) : _mm512_loadu_ps(x);       \
-            acc[t][p] = _mm512_fmadd_ps(xv, wv, acc[t][p]);                                       \
-        }                                                                                         \
+#define TAP(kw)                                                                                          \
+    ORK_UNROLL                                                                                           \
+    for (int t = 0; t < tiles; t++) {                                                                    \
+        const __m512 wv = _mm512_loadu_ps(wk + t * tile_stride + (kw) * ORK_TILE);                       \
+        ORK_UNROLL                                                                                       \
+        for (int p = 0; p < pixels; p++) {                                                               \
+            const ptrdiff_t offset = row + (ptrdiff_t)(p * pixel_step + (kw) * tap_step + t * ORK_TILE); \
+            const __m512 xv = masked ? _mm512_maskz_loadu_ps(mask, input + offset)                       \
+                              : _mm512_loadu_ps(input + offset);                                         \
+            acc[t][p] = _mm512_fmadd_ps(xv, wv, acc[t][p]);                                              \
+        }                                                                                                \
     }
         if (constant_kernel_w) {
             ORK_UNROLL
