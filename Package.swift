@@ -51,5 +51,7 @@ let package = Package(
         .target(name: "ONNXRunTestSupport", dependencies: ["ONNXRun"], path: "Tests/Support"),
         .testTarget(name: "ONNXRunTests", dependencies: ["ONNXRun", "ONNXRunTestSupport"]),
         .testTarget(name: "ONNXRunVisionTests", dependencies: ["ONNXRunVision", "ONNXRun", "ONNXRunTestSupport"]),
+        // Runs the built `onnxrun` executable as a process (depending on it makes `swift test` build it first).
+        .testTarget(name: "onnxrunCLITests", dependencies: ["onnxrun", "ONNXRun", "ONNXRunTestSupport"]),
     ]
 )

@@ -1,0 +1,72 @@
+// The `onnxrun` command line: subcommands classify (the default), inspect, run and bench, and the error policy.
+
+import ArgumentParser
+import Foundation
+import ONNXRun
+
+@main
+struct ONNXRunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "onnxrun",
+        abstract: "Run ONNX image classifiers, and inspect, run or benchmark any ONNX model.",
+        discussion: """
+            Without a subcommand, `onnxrun MODEL IMAGE...` classifies images (see `onnxrun classify --help`).
+            """,
+        subcommands: [InspectCommand.self, RunCommand.self, BenchCommand.self],
+        defaultSubcommand: nil
+    )
+
+    // MARK: - Entry point
+
+    /// Parses as ArgumentParser does, but reports library errors as one `onnxrun: error:` line with status 1.
+    static func main() {
+        var command: ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        do {
+            try command.run()
+        } catch let error as ONNXRunError {
+            CommandLineError.report(error.description)
+            Foundation.exit(1)
+        } catch let error as CommandLineError {
+            CommandLineError.report(error.message)
+            Foundation.exit(1)
+        } catch {
+            // ExitCode, CleanExit and ValidationError keep ArgumentParser's handling.
+            exit(withError: error)
+        }
+    }
+}
+
+// MARK: - Errors of the command line itself
+
+/// A mistake in how the command was used that only shows once files are read (an unknown input name, say).
+struct CommandLineError: Error, CustomStringConvertible {
+    var message: String
+
+    init(_ message: String) {
+        self.message = message
+    }
+
+    var description: String { message }
+
+    /// Writes `onnxrun: error: <message>` on one line of stderr.
+    static func report(_ message: String) {
+        let oneLine = message.split(whereSeparator: \.isNewline).joined(separator: " ")
+        StandardError.write("onnxrun: error: \(oneLine)\n")
+    }
+}
+
+// MARK: - Standard error
+
+enum StandardError {
+    static func write(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    /// Whether stderr is a terminal (progress bars only go there).
+    static var isTerminal: Bool { isatty(STDERR_FILENO) != 0 }
+}
