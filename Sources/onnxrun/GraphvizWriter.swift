@@ -42,7 +42,7 @@ enum GraphvizWriter {
                 label.append("\(weights.count) initializers")
             }
             label += nodeDescription.constantInputs.map { "\($0.label)=\(TensorValues.describeValues($0.tensor))" }
-            for key in ["kernel_shape", "strides", "group", "axis", "perm"] {
+            for key in ["kernel_shape", "strides", "group", "axis", "perm", "value"] {
                 if let value = node.attributes[key] { label.append("\(key)=\(TensorValues.describe(value, limit: 8))") }
             }
             let style = nodeDescription.isSupported ? "" : ", fillcolor=\"#f8d7da\""

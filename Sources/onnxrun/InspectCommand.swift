@@ -137,8 +137,8 @@ struct InspectCommand: ParsableCommand {
             Formatting.rightAligned(String(description.index), to: indexWidth),
             Formatting.padded(Formatting.printable(opType), to: opWidth),
             Formatting.printable(node.name),
-            node.inputs.map(Formatting.printable).joined(separator: ", ") + " -> "
-                + node.outputs.map(Formatting.printable).joined(separator: ", "),
+            (node.inputs.isEmpty ? "" : node.inputs.map(Formatting.printable).joined(separator: ", ") + " ")
+                + "-> " + node.outputs.map(Formatting.printable).joined(separator: ", "),
         ]
         var details: [String] = node.attributes.sorted { $0.key < $1.key }
             .map { "\(Formatting.printable($0.key))=\(TensorValues.describe($0.value))" }

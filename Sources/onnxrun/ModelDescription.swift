@@ -106,9 +106,11 @@ struct ModelDescription {
 
     // MARK: - Constants
 
-    /// Weights are floating-point or 8-bit (quantized) tensors; int32/int64 initializers are shapes, axes and indices.
+    /// Weights are floating-point or 8-bit (quantized) tensors of rank 1 or more; int32/int64 initializers are
+    /// shapes, axes and indices, and 0-d ones are bounds and scales.
     static func isWeight(_ tensor: Tensor) -> Bool {
-        switch tensor.elementType {
+        guard tensor.rank > 0 else { return false }
+        return switch tensor.elementType {
         case .float, .double, .float16, .bfloat16, .int8, .uint8: true
         default: false
         }
@@ -165,8 +167,8 @@ struct ModelDescription {
         let names = operandNames[node.opType] ?? []
         for (position, input) in node.inputs.enumerated() where !input.isEmpty {
             guard let tensor = constants[input] else { continue }
-            let isInteger = tensor.elementType != .string && !isWeight(tensor) || tensor.elementType == .bool
-            let isSmall = isInteger ? tensor.elementCount <= 16 : tensor.elementCount == 1
+            guard tensor.elementType != .string else { continue }
+            let isSmall = isWeight(tensor) ? tensor.elementCount == 1 : tensor.elementCount <= 16
             guard isSmall else { continue }
             let label = position < names.count ? names[position] : "input\(position)"
             shown.append((label, tensor))
