@@ -70,8 +70,9 @@ struct SeededGenerator: RandomNumberGenerator {
 extension Tensor {
     /// Uniform values in [-1, 1) for float tensors; zeros (valid indices and shapes) for the other element types.
     static func random(_ elementType: ElementType, shape: [Int], generator: inout SeededGenerator) throws -> Tensor {
-        guard let count = checkedElementCount(shape, limit: 1 << 31) else {
-            throw CommandLineError("input shape \(describeShape(shape)) is too large")
+        // 2^28 elements (1 GiB of floats) is far beyond any image batch; larger is a typo in --batch or --dim.
+        guard let count = checkedElementCount(shape, limit: 1 << 28) else {
+            throw CommandLineError("input shape \(describeShape(shape)) is too large to generate")
         }
         switch elementType {
         case .float:

@@ -113,7 +113,7 @@ struct InspectCommand: ParsableCommand {
             lines.append("  \(Formatting.padded(Formatting.printable(opType), to: countWidth))  \(count)")
         }
 
-        var totals = "Totals: \(graph.nodes.count) nodes, \(Formatting.grouped(description.parameterCount)) parameters, "
+        var totals = "Totals: \(graph.nodes.count) node\(graph.nodes.count == 1 ? "" : "s"), \(Formatting.grouped(description.parameterCount)) parameters, "
             + "\(Formatting.grouped(description.weightBytes)) weight bytes (\(Formatting.bytes(description.weightBytes)))"
         if let macs = description.totalMACs {
             totals += ", \(Formatting.grouped(macs)) MACs (\(Formatting.abbreviated(Double(macs))))"

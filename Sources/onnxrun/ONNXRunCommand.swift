@@ -9,6 +9,12 @@ struct ONNXRunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "onnxrun",
         abstract: "Run ONNX image classifiers, and inspect, run or benchmark any ONNX model.",
+        usage: """
+            onnxrun MODEL IMAGE... [-k N] [--json] [<classify options>]
+            onnxrun inspect MODEL [--json | --dot]
+            onnxrun run MODEL --input [NAME=]FILE... [--output-dir DIR] [--check [NAME=]FILE]
+            onnxrun bench MODEL [--threads N] [--warmup W] [--runs R] [--batch B] [--json] [--profile]
+            """,
         discussion: """
             Without a subcommand, `onnxrun MODEL IMAGE...` classifies images (see `onnxrun classify --help`).
             """,

@@ -2,26 +2,6 @@
 
 import ONNXRun
 
-enum ModelLoader {
-    static func load(contentsOf path: String) throws -> Model {
-        throw ONNXRunError(.unsupported, "ModelLoader has not landed yet", file: path)
-    }
-
-    static func loadTensor(contentsOf path: String) throws -> (name: String, tensor: Tensor) {
-        throw ONNXRunError(.unsupported, "ModelLoader has not landed yet", file: path)
-    }
-}
-
-enum NumpyFile {
-    static func read(contentsOf path: String) throws -> Tensor {
-        throw ONNXRunError(.unsupported, "NumpyFile has not landed yet", file: path)
-    }
-
-    static func write(_ tensor: Tensor, to path: String) throws {
-        throw ONNXRunError(.unsupported, "NumpyFile has not landed yet", file: path)
-    }
-}
-
 enum OptimizationLevel: Sendable { case none, all }
 
 struct SessionOptions: Sendable {

@@ -5,7 +5,7 @@ import ONNXRunTestSupport
 import XCTest
 
 final class InspectCommandTests: XCTestCase {
-    /// MobileNetV2 width 0.35 at 96x96 (models/, committed): counts from `onnx.load` in Python.
+    /// MobileNetV2 width 0.35 at 96x96, symbolic batch (models/, committed): counts from `onnx.load` in Python.
     static let mobileNet = TestPaths.models.appendingPathComponent("mobilenetv2-0.35-96/model.onnx").path
     static let mobileNetOpCounts = ["Conv": 52, "Constant": 70, "Clip": 35, "Add": 10, "GlobalAveragePool": 1,
                                     "Flatten": 1, "Gemm": 1]
@@ -18,18 +18,28 @@ final class InspectCommandTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.standardError)
         let text = result.standardOutput
         XCTAssertTrue(text.contains("IR version 7, opsets: ai.onnx 13"), text)
-        XCTAssertTrue(text.contains("producer: pytorch 2.13.0"), text)
+        XCTAssertTrue(text.contains("producer: pytorch 2.15.0"), text)
+        XCTAssertTrue(text.contains("input: float[batch,3,96,96]"), text)
+        XCTAssertTrue(text.contains("metadata: onnxrun.preprocess.channel_order, onnxrun.preprocess.crop"), text)
         XCTAssertTrue(text.contains("Nodes (170):"), text)
         XCTAssertTrue(text.contains("Totals: 170 nodes, 1,670,088 parameters"), text)
         // The first convolution: a strided 3x3 stem.
-        let convolutionLines = text.split(separator: "\n").filter { $0.contains(" Conv ") }
+        let convolutionLines = nodeLines(text, op: "Conv")
         XCTAssertEqual(convolutionLines.count, 52)
         XCTAssertTrue(convolutionLines.first?.contains("kernel_shape=[3,3]") ?? false, "\(convolutionLines.first ?? "")")
         XCTAssertTrue(convolutionLines.first?.contains("strides=[2,2]") ?? false)
         // Clip bounds come from Constant nodes in this export.
-        let clipLines = text.split(separator: "\n").filter { $0.contains(" Clip ") }
+        let clipLines = nodeLines(text, op: "Clip")
         XCTAssertEqual(clipLines.count, 35)
         XCTAssertTrue(clipLines.allSatisfy { $0.contains("min=0") && $0.contains("max=6") }, "\(clipLines.first ?? "")")
+    }
+
+    /// Node lines (`  12  Conv  name  inputs -> outputs ...`) of one op type.
+    private func nodeLines(_ text: String, op: String) -> [Substring] {
+        text.split(separator: "\n").filter { line in
+            let fields = line.split(separator: " ", maxSplits: 2)
+            return fields.count == 3 && Int(fields[0]) != nil && fields[1] == op
+        }
     }
 
     // MARK: - JSON
@@ -52,9 +62,14 @@ final class InspectCommandTests: XCTestCase {
         }
         let inputs = try XCTUnwrap(object["inputs"] as? [[String: Any]])
         XCTAssertEqual(inputs.count, 1)
-        XCTAssertEqual(inputs.first?["shape"] as? [Int], [1, 3, 96, 96])
+        let inputShape = try XCTUnwrap(inputs.first?["shape"] as? [Any])
+        XCTAssertEqual(inputShape.first as? String, "batch")
+        XCTAssertEqual(inputShape.dropFirst().compactMap { $0 as? Int }, [3, 96, 96])
         let outputs = try XCTUnwrap(object["outputs"] as? [[String: Any]])
-        XCTAssertEqual(outputs.first?["shape"] as? [Int], [1, 1000])
+        let outputShape = try XCTUnwrap(outputs.first?["shape"] as? [Any])
+        XCTAssertEqual(outputShape.count, 2)
+        XCTAssertEqual(outputShape.last as? Int, 1000)
+        XCTAssertEqual((object["metadata"] as? [String: String])?["onnxrun.preprocess.crop"], "96")
         let firstConvolution = try XCTUnwrap(nodes.first { $0["op"] as? String == "Conv" })
         let attributes = try XCTUnwrap(firstConvolution["attributes"] as? [String: Any])
         XCTAssertEqual(attributes["kernel_shape"] as? [Int], [3, 3])
