@@ -1,0 +1,180 @@
+// General convolution NHWC (any kernel, stride, dilation, pads, groups): im2col of a few pixels + packed GEMM.
+#include "internal.h"
+
+#include <string.h>
+
+// MARK: - Packing
+
+size_t ork_convolution_packed_size(size_t output_channels, size_t input_channels_per_group, size_t kernel_h,
+                                   size_t kernel_w, size_t groups) {
+    if (groups == 0) return 0;
+    return groups * ork_gemm_packed_size(kernel_h * kernel_w * input_channels_per_group, output_channels / groups);
+}
+
+void ork_convolution_pack(const float *weights, const float *bias, size_t output_channels,
+                          size_t input_channels_per_group, size_t kernel_h, size_t kernel_w, size_t groups,
+                          float *packed) {
+    if (groups == 0) return;
+    const size_t outputs_per_group = output_channels / groups, taps = kernel_h * kernel_w;
+    const size_t k = taps * input_channels_per_group;
+    const size_t group_size = ork_gemm_packed_size(k, outputs_per_group);
+    const size_t panels = (outputs_per_group + ORK_TILE - 1) / ORK_TILE;
+    for (size_t group = 0; group < groups; group++) {
+        for (size_t panel = 0; panel < panels; panel++) {
+            float *destination = packed + group * group_size + panel * (ORK_TILE + k * ORK_TILE);
+            for (size_t j = 0; j < ORK_TILE; j++) {
+                const size_t column = panel * ORK_TILE + j;
+                const size_t output_channel = group * outputs_per_group + column;
+                destination[j] = (column < outputs_per_group && bias != NULL) ? bias[output_channel] : 0.0f;
+                // GEMM row index = (tap, input channel), matching the im2col order below.
+                for (size_t tap = 0; tap < taps; tap++) {
+                    for (size_t ci = 0; ci < input_channels_per_group; ci++) {
+                        const size_t row = tap * input_channels_per_group + ci;
+                        destination[ORK_TILE + row * ORK_TILE + j] =
+                            column < outputs_per_group
+                                ? weights[(output_channel * input_channels_per_group + ci) * taps + tap]
+                                : 0.0f;
+                    }
+                }
+            }
+        }
+    }
+}
+
+// MARK: - Running
+
+// A 1x1 convolution without stride or padding reads its input rows in place.
+static int is_pointwise(const ork_convolution_args *args) {
+    return args->kernel_h == 1 && args->kernel_w == 1 && args->stride_h == 1 && args->stride_w == 1 &&
+           args->pad_top == 0 && args->pad_left == 0 && args->output_h == args->input_h &&
+           args->output_w == args->input_w;
+}
+
+size_t ork_convolution_scratch_size(const ork_convolution_args *args) {
+    if (is_pointwise(args) || args->groups == 0) return 0;
+    return ORK_CONVOLUTION_PIXELS_PER_STEP * args->kernel_h * args->kernel_w * (args->input_channels / args->groups);
+}
+
+// Rows of the im2col matrix for pixels [pixel_begin, pixel_begin + count) of one group: (tap, channel) per row.
+static void gather(const ork_convolution_args *args, size_t group, size_t pixel_begin, size_t count, float *scratch) {
+    const size_t channels = args->input_channels / args->groups;
+    const size_t k = args->kernel_h * args->kernel_w * channels;
+    for (size_t i = 0; i < count; i++) {
+        const size_t pixel = pixel_begin + i;
+        const size_t ow = pixel % args->output_w, rest = pixel / args->output_w;
+        const size_t oh = rest % args->output_h, image = rest / args->output_h;
+        float *destination = scratch + i * k;
+        for (size_t kh = 0; kh < args->kernel_h; kh++) {
+            const ptrdiff_t ih = (ptrdiff_t)(oh * args->stride_h + kh * args->dilation_h) - (ptrdiff_t)args->pad_top;
+            for (size_t kw = 0; kw < args->kernel_w; kw++, destination += channels) {
+                const ptrdiff_t iw =
+                    (ptrdiff_t)(ow * args->stride_w + kw * args->dilation_w) - (ptrdiff_t)args->pad_left;
+                if (ih < 0 || ih >= (ptrdiff_t)args->input_h || iw < 0 || iw >= (ptrdiff_t)args->input_w) {
+                    for (size_t c = 0; c < channels; c++) destination[c] = 0.0f;
+                    continue;
+                }
+                const float *source = args->input +
+                                      ((image * args->input_h + (size_t)ih) * args->input_w + (size_t)iw) *
+                                          args->input_channels +
+                                      group * channels;
+                if (channels <= 8) {
+                    for (size_t c = 0; c < channels; c++) destination[c] = source[c];
+                } else {
+                    memcpy(destination, source, channels * sizeof(float));
+                }
+            }
+        }
+    }
+}
+
+// Pixels [pixel_begin, pixel_end) through im2col in steps of ORK_CONVOLUTION_PIXELS_PER_STEP, group by group.
+static void im2col_pixels(const ork_convolution_args *args, ork_gemm_args *gemm, size_t pixel_begin,
+                          size_t pixel_end, float *scratch) {
+    const size_t groups = args->groups, output_per_group = args->output_channels / groups;
+    const size_t group_size = ork_gemm_packed_size(gemm->k, output_per_group);
+    gemm->a = scratch;
+    gemm->a_row_stride = gemm->k;
+    for (size_t begin = pixel_begin; begin < pixel_end; begin += ORK_CONVOLUTION_PIXELS_PER_STEP) {
+        const size_t count = ORK_MIN((size_t)ORK_CONVOLUTION_PIXELS_PER_STEP, pixel_end - begin);
+        for (size_t group = 0; group < groups; group++) {
+            gather(args, group, begin, count, scratch);
+            const size_t offset = begin * args->output_channels + group * output_per_group;
+            gemm->packed_b = args->packed_weights + group * group_size;
+            gemm->residual = args->residual ? args->residual + offset : NULL;
+            gemm->c = args->output + offset;
+            ork_gemm(gemm, 0, count);
+        }
+    }
+}
+
+// One group, dilation_w = 1: in NHWC a kernel row (kw, ci) is contiguous in the input, so output pixels whose
+// whole window lies inside the input read it in place (one GEMM "segment" per kernel row) and only the
+// border pixels go through im2col.
+static void direct_rows(const ork_convolution_args *args, ork_gemm_args *gemm, size_t pixel_begin,
+                        size_t pixel_end, float *scratch) {
+    const size_t output_w = args->output_w, channels = args->input_channels;
+    const size_t span_w = args->kernel_w - 1, span_h = (args->kernel_h - 1) * args->dilation_h;
+    size_t interior_begin = (args->pad_left + args->stride_w - 1) / args->stride_w, interior_end = 0;
+    if (args->input_w > 0 && args->input_w - 1 + args->pad_left >= span_w)
+        interior_end = ORK_MIN(output_w, (args->input_w - 1 + args->pad_left - span_w) / args->stride_w + 1);
+    if (interior_begin > interior_end) interior_begin = interior_end;
+    for (size_t pixel = pixel_begin; pixel < pixel_end;) {
+        const size_t row = pixel / output_w, ow = pixel % output_w;
+        const size_t row_end = ORK_MIN(pixel_end, (row + 1) * output_w), ow_end = ow + (row_end - pixel);
+        const size_t image = row / args->output_h, oh = row % args->output_h;
+        const ptrdiff_t ih0 = (ptrdiff_t)(oh * args->stride_h) - (ptrdiff_t)args->pad_top;
+        if (ih0 < 0 || ih0 + (ptrdiff_t)span_h >= (ptrdiff_t)args->input_h) {
+            im2col_pixels(args, gemm, pixel, row_end, scratch);
+            pixel = row_end;
+            continue;
+        }
+        const size_t inside_begin = ORK_MIN(ORK_MAX(ow, interior_begin), ow_end);
+        const size_t inside_end = ORK_MAX(ORK_MIN(ow_end, interior_end), inside_begin);
+        if (ow < inside_begin) im2col_pixels(args, gemm, pixel, pixel + (inside_begin - ow), scratch);
+        if (inside_begin < inside_end) {
+            const size_t first = row * output_w + inside_begin;
+            const size_t iw0 = inside_begin * args->stride_w - args->pad_left;
+            gemm->a = args->input + ((image * args->input_h + (size_t)ih0) * args->input_w + iw0) * channels;
+            gemm->a_row_stride = args->stride_w * channels;
+            gemm->packed_b = args->packed_weights;
+            gemm->residual = args->residual ? args->residual + first * args->output_channels : NULL;
+            gemm->c = args->output + first * args->output_channels;
+            ork_gemm_segmented(gemm, args->kernel_h, args->dilation_h * args->input_w * channels, 0,
+                               inside_end - inside_begin);
+        }
+        if (inside_end < ow_end) im2col_pixels(args, gemm, row * output_w + inside_end, row_end, scratch);
+        pixel = row_end;
+    }
+}
+
+void ork_convolution(const ork_convolution_args *args, size_t pixel_begin, size_t pixel_end, float *scratch) {
+    if (pixel_begin >= pixel_end || args->groups == 0 || args->output_channels == 0) return;
+    const size_t groups = args->groups;
+    const size_t input_per_group = args->input_channels / groups, output_per_group = args->output_channels / groups;
+    const size_t k = args->kernel_h * args->kernel_w * input_per_group;
+    const size_t group_size = ork_gemm_packed_size(k, output_per_group);
+    ork_gemm_args gemm = {
+        .k = k,
+        .n = output_per_group,
+        .residual_row_stride = args->output_channels,
+        .c_row_stride = args->output_channels,
+        .min = args->min,
+        .max = args->max,
+    };
+    if (is_pointwise(args)) {
+        for (size_t group = 0; group < groups; group++) {
+            gemm.a = args->input + group * input_per_group;
+            gemm.a_row_stride = args->input_channels;
+            gemm.packed_b = args->packed_weights + group * group_size;
+            gemm.residual = args->residual ? args->residual + group * output_per_group : NULL;
+            gemm.c = args->output + group * output_per_group;
+            ork_gemm(&gemm, pixel_begin, pixel_end);
+        }
+        return;
+    }
+    if (groups == 1 && args->dilation_w == 1) {
+        direct_rows(args, &gemm, pixel_begin, pixel_end, scratch);
+    } else {
+        im2col_pixels(args, &gemm, pixel_begin, pixel_end, scratch);
+    }
+}

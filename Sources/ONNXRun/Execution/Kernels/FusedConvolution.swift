@@ -1,0 +1,172 @@
+// The optimizer's convolution: channels-last (NHWC) Conv with bias, optional residual Add and clamp fused in.
+
+/// `output = clamp(conv(input, weights) + bias + residual, bounds)` on NHWC tensors.
+///
+/// Built by the optimizer from a Conv (+ Add) (+ Clip/Relu) chain. Inputs: `[input, residual?]`, both NHWC; the
+/// weights are packed inside, once. Dispatch as XNNPACK does: 1x1 stride 1 -> GEMM over pixels, depthwise ->
+/// the depthwise kernel, anything else -> the general (im2col + GEMM) kernel. The ONNX Conv operator's
+/// reference kernel is the oracle (tests compare optimized and unoptimized sessions).
+struct FusedConvolution: KernelOperator, CostReporting {
+    private enum Kernel: Sendable {
+        case pointwise(PackedMatrixWeights)
+        case depthwise(DepthwiseConvolutionKernel)
+        case general(ConvolutionKernel)
+    }
+
+    let window: WindowAttributes
+    let group: Int
+    let outputChannels: Int
+    let inputChannelsPerGroup: Int
+    let kernelHeight: Int
+    let kernelWidth: Int
+    var bounds = ClampBounds()
+    var hasResidual = false
+    private let kernel: Kernel
+
+    init(window: WindowAttributes, group: Int, weights: Tensor, bias: Tensor?) throws {
+        guard weights.elementType == .float, weights.rank == 4 else {
+            throw ONNXRunError(.invalidModel, "fused convolution needs float 4-D weights, got \(weights)")
+        }
+        outputChannels = weights.shape[0]
+        inputChannelsPerGroup = weights.shape[1]
+        kernelHeight = weights.shape[2]
+        kernelWidth = weights.shape[3]
+        guard group >= 1, outputChannels % group == 0 else {
+            throw ONNXRunError(.invalidModel, "group \(group) does not divide \(outputChannels) output channels")
+        }
+        if let bias {
+            guard bias.elementType == .float, bias.elementCount == outputChannels else {
+                throw ONNXRunError(.invalidModel, "bias \(bias) does not match \(outputChannels) output channels")
+            }
+        }
+        if let kernelShape = window.kernelShape, kernelShape != [kernelHeight, kernelWidth] {
+            throw ONNXRunError(.invalidModel, "kernel_shape \(kernelShape) does not match weights \(weights)")
+        }
+        self.window = window
+        self.group = group
+        let isPointwise = kernelHeight == 1 && kernelWidth == 1 && group == 1
+            && (window.strides ?? [1, 1]) == [1, 1] && (window.pads ?? [0, 0, 0, 0]).allSatisfy { $0 == 0 }
+            && window.autoPad != .sameLower && window.autoPad != .sameUpper
+        let isDepthwise = inputChannelsPerGroup == 1 && group == outputChannels
+        let (outputs, perGroup, height, width) = (outputChannels, inputChannelsPerGroup, kernelHeight, kernelWidth)
+        kernel = try weights.withUnsafeBufferPointer(as: Float.self) { weights in
+            let biasValues = bias?.floats
+            return try withOptionalBufferPointer(biasValues) { bias in
+                if isPointwise {
+                    return .pointwise(try PackedMatrixWeights(weights: weights, layout: .outputMajor,
+                                                              reductionCount: perGroup, outputCount: outputs,
+                                                              bias: bias))
+                }
+                if isDepthwise {
+                    return .depthwise(try DepthwiseConvolutionKernel(weights: weights, bias: bias, channels: outputs,
+                                                                     kernelHeight: height, kernelWidth: width))
+                }
+                return .general(try ConvolutionKernel(weights: weights, bias: bias, outputChannels: outputs,
+                                                      inputChannelsPerGroup: perGroup, kernelHeight: height,
+                                                      kernelWidth: width, groups: group))
+            }
+        }
+    }
+
+    func multiplyAccumulates(outputShapes: [[Int]]) -> Int {
+        (outputShapes.first.flatMap { checkedElementCount($0) } ?? 0) * inputChannelsPerGroup * kernelHeight * kernelWidth
+    }
+
+    func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
+        let input = try requiredInput(inputs, 0, "X").type
+        guard input.elementType == .float, let shape = input.shape, shape.count == 4 else {
+            throw ONNXRunError(.invalidModel, "fused convolution expects a float NHWC input, got \(input)")
+        }
+        if let channels = shape[3].value, channels != inputChannelsPerGroup * group {
+            throw ONNXRunError(.invalidModel, "input has \(channels) channels, weights expect "
+                + "\(inputChannelsPerGroup * group)")
+        }
+        let spatial = try window.inferredOutputSize(inputSize: [shape[1], shape[2]],
+                                                    kernelSize: [kernelHeight, kernelWidth])
+        let output = TensorType(elementType: .float, shape: [shape[0], spatial[0], spatial[1], .fixed(outputChannels)])
+        if hasResidual, let residual = optionalInput(inputs, 1)?.type, let a = residual.fixedShape,
+           let b = output.fixedShape, a != b {
+            throw ONNXRunError(.invalidModel, "residual \(residual) does not match the output \(output)")
+        }
+        return [output]
+    }
+
+    func run(_ inputs: [Tensor?]) throws -> [Tensor] {
+        let types = inputs.map { $0.map { InferenceValue(type: TensorType(elementType: $0.elementType, fixedShape: $0.shape)) } }
+        let output = Tensor(zeros: .float, shape: try inferOutputs(types)[0].fixedShape ?? [])
+        try execute(inputs, into: [output], pool: ThreadPool(threadCount: 1))
+        return [output]
+    }
+
+    func execute(_ inputs: [Tensor?], into outputs: [Tensor], pool: ThreadPool) throws {
+        let input = try requiredInput(inputs, 0, "X")
+        let output = outputs[0]
+        let residual = hasResidual ? try requiredInput(inputs, 1, "residual") : nil
+        guard input.elementType == .float, input.rank == 4, output.rank == 4,
+              input.shape[3] == inputChannelsPerGroup * group, output.shape[3] == outputChannels,
+              residual.map({ $0.shape == output.shape && $0.elementType == .float }) ?? true
+        else {
+            throw ONNXRunError(.invalidModel, "fused convolution shapes do not fit",
+                               shapes: [input.description, output.description] + (residual.map { [$0.description] } ?? []))
+        }
+        let geometry = try window.geometry(inputSize: [input.shape[1], input.shape[2]],
+                                           kernelSize: [kernelHeight, kernelWidth])
+        guard geometry.outputSize == [output.shape[1], output.shape[2]], output.shape[0] == input.shape[0] else {
+            throw ONNXRunError(.invalidModel, "fused convolution output \(output) does not match \(geometry)")
+        }
+        let shape = ConvolutionShape(
+            batch: input.shape[0], inputHeight: input.shape[1], inputWidth: input.shape[2],
+            inputChannels: input.shape[3], outputHeight: output.shape[1], outputWidth: output.shape[2],
+            outputChannels: outputChannels, kernelHeight: kernelHeight, kernelWidth: kernelWidth,
+            strideHeight: geometry.strides[0], strideWidth: geometry.strides[1],
+            dilationHeight: geometry.dilations[0], dilationWidth: geometry.dilations[1],
+            padTop: geometry.padsBegin[0], padLeft: geometry.padsBegin[1], groups: group)
+        let source = UnsafePointer(input.storage.bytes.assumingMemoryBound(to: Float.self))
+        let destination = output.storage.bytes.assumingMemoryBound(to: Float.self)
+        let residualPointer = residual.map { UnsafePointer($0.storage.bytes.assumingMemoryBound(to: Float.self)) }
+        let clamp = OutputClamp(lower: bounds.minimum, upper: bounds.maximum)
+        let macsPerOutput = inputChannelsPerGroup * kernelHeight * kernelWidth
+        switch kernel {
+        case .pointwise(let weights):
+            let rows = shape.outputPixelCount
+            let tasks = taskCount(work: rows * outputChannels * macsPerOutput, threads: pool.threadCount,
+                                  minimum: 1 << 17, units: rows)
+            pool.parallelFor(tasks) { task in
+                weights.run(input: source, inputRowStride: shape.inputChannels, output: destination,
+                            outputRowStride: outputChannels, residual: residualPointer,
+                            residualRowStride: outputChannels, clamp: clamp, rows: split(rows, task, tasks))
+            }
+        case .depthwise(let depthwise):
+            let rows = shape.outputRowCount
+            let tasks = taskCount(work: shape.outputElementCount * macsPerOutput, threads: pool.threadCount,
+                                  minimum: 1 << 15, units: rows)
+            pool.parallelFor(tasks) { task in
+                depthwise.run(shape: shape, input: source, output: destination, residual: residualPointer,
+                              clamp: clamp, rows: split(rows, task, tasks))
+            }
+        case .general(let convolution):
+            let pixels = shape.outputPixelCount
+            let scratchCount = convolution.scratchCount(for: shape)
+            let tasks = taskCount(work: shape.outputElementCount * macsPerOutput, threads: pool.threadCount,
+                                  minimum: 1 << 17, units: pixels)
+            pool.parallelFor(tasks) { task in
+                let scratch = scratchCount > 0 ? UnsafeMutablePointer<Float>.allocate(capacity: scratchCount) : nil
+                defer { scratch?.deallocate() }
+                convolution.run(shape: shape, input: source, output: destination, residual: residualPointer,
+                                clamp: clamp, pixels: split(pixels, task, tasks), scratch: scratch)
+            }
+        }
+    }
+}
+
+/// How many tasks to split a kernel call into: a few per thread to balance uneven progress, none smaller than
+/// `minimum` MACs (a region costs about a microsecond), never more than `units` (rows or pixels).
+func taskCount(work: Int, threads: Int, minimum: Int, units: Int) -> Int {
+    guard threads > 1, units > 1 else { return 1 }
+    return max(1, min(threads * 3, work / max(minimum, 1), units))
+}
+
+/// The `task`-th of `tasks` near-equal parts of `0..<count`.
+func split(_ count: Int, _ task: Int, _ tasks: Int) -> Range<Int> {
+    (count * task / tasks)..<(count * (task + 1) / tasks)
+}

@@ -1,0 +1,66 @@
+// Packed weights + fused GEMM for 1x1 convolutions (NHWC) and Gemm / fully connected layers.
+
+import CKernels
+
+/// How the unpacked weight matrix is laid out.
+enum WeightMatrixLayout: Sendable {
+    /// `[outputs, reduction]`: Conv weights `[Cout, Cin, 1, 1]`, ONNX Gemm with `transB = 1`.
+    case outputMajor
+    /// `[reduction, outputs]`: ONNX Gemm / MatMul with `transB = 0`.
+    case reductionMajor
+}
+
+/// Weights (and bias) of `output[m][n] = clamp(sum_k input[m][k] * weights[k][n] + bias[n] + residual[m][n])`,
+/// packed once. A 1x1 NHWC convolution is this with `m` = pixel, `k` = input channel, `n` = output channel.
+final class PackedMatrixWeights: Sendable {
+    /// K: input channels / reduction length.
+    let reductionCount: Int
+    /// N: output channels / columns.
+    let outputCount: Int
+    private let packed: AlignedFloatBuffer
+
+    init(weights: UnsafeBufferPointer<Float>, layout: WeightMatrixLayout, reductionCount: Int, outputCount: Int,
+         bias: UnsafeBufferPointer<Float>? = nil) throws {
+        try requireKernelArgument(reductionCount > 0 && outputCount > 0,
+                                  "matrix weights need positive sizes, got \(reductionCount) x \(outputCount)")
+        try requireKernelArgument(weights.count == reductionCount * outputCount,
+                                  "matrix weights hold \(weights.count) values, expected \(reductionCount) x \(outputCount)")
+        try requireKernelArgument(bias == nil || bias?.count == outputCount,
+                                  "bias holds \(bias?.count ?? 0) values, expected \(outputCount)")
+        self.reductionCount = reductionCount
+        self.outputCount = outputCount
+        packed = AlignedFloatBuffer(count: ork_gemm_packed_size(reductionCount, outputCount))
+        switch layout {
+        case .outputMajor:
+            ork_gemm_pack_nk(weights.baseAddress, reductionCount, outputCount, bias?.baseAddress, packed.pointer)
+        case .reductionMajor:
+            ork_gemm_pack_kn(weights.baseAddress, reductionCount, outputCount, bias?.baseAddress, packed.pointer)
+        }
+    }
+
+    /// Packs copies of Swift arrays (tests, small models).
+    static func packing(weights: [Float], layout: WeightMatrixLayout, reductionCount: Int, outputCount: Int,
+                        bias: [Float]? = nil) throws -> PackedMatrixWeights {
+        try weights.withUnsafeBufferPointer { weightBuffer in
+            try withOptionalBufferPointer(bias) { biasBuffer in
+                try PackedMatrixWeights(weights: weightBuffer, layout: layout, reductionCount: reductionCount,
+                                        outputCount: outputCount, bias: biasBuffer)
+            }
+        }
+    }
+
+    /// Computes output rows `rows`. Row `m` of the input starts at `input + m * inputRowStride` (>= reductionCount),
+    /// of the output at `output + m * outputRowStride` (>= outputCount); `residual` (may equal `output`) likewise.
+    func run(input: UnsafePointer<Float>, inputRowStride: Int, output: UnsafeMutablePointer<Float>,
+             outputRowStride: Int, residual: UnsafePointer<Float>? = nil, residualRowStride: Int = 0,
+             clamp: OutputClamp = .none, rows: Range<Int>) {
+        precondition(inputRowStride >= reductionCount && outputRowStride >= outputCount && rows.lowerBound >= 0,
+                     "GEMM strides smaller than the matrix")
+        precondition(residual == nil || residualRowStride >= outputCount, "GEMM residual stride smaller than the matrix")
+        var arguments = ork_gemm_args(
+            k: reductionCount, n: outputCount, a: input, a_row_stride: inputRowStride, packed_b: packed.pointer,
+            residual: residual, residual_row_stride: residualRowStride, c: output, c_row_stride: outputRowStride,
+            min: clamp.lower, max: clamp.upper)
+        ork_gemm(&arguments, rows.lowerBound, rows.upperBound)
+    }
+}

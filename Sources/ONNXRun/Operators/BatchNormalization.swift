@@ -1,0 +1,65 @@
+// BatchNormalization (inference): Y = (X - mean) / sqrt(var + epsilon) * scale + B, per channel.
+//
+// Spec: https://onnx.ai/onnx/operators/onnx__BatchNormalization.html
+// Opset history: 1 (consumed_inputs, is_test, spatial), 6 (is_test, spatial), 7 (is_test removed), 9 (spatial
+// removed: always per channel), 14 (training_mode), 15 (scale/B and mean/var may have other float types).
+// Arity: X, scale, B, input_mean, input_var -> Y (training outputs are not supported).
+// spatial = 0 (opsets 1-8): the statistics have shape X.shape[1...] (one per channel and position).
+
+struct BatchNormalizationOperator: Operator {
+    let epsilon: Float
+    let isSpatial: Bool
+
+    init(_ context: OperatorContext) throws {
+        try context.expectInputs(5...5, outputs: 1...5)
+        epsilon = try context.float("epsilon", default: 1e-5)
+        isSpatial = context.opset < 9 ? try context.int("spatial", default: 1) != 0 : true
+        if try context.int("training_mode", default: 0) != 0 {
+            throw context.unsupported("training_mode = 1 is not supported (inference only)")
+        }
+        if context.opset < 7, try context.int("is_test", default: 0) == 0,
+           (1..<context.node.outputs.count).contains(where: { context.hasOutput($0) }) {
+            throw context.unsupported("training mode (is_test = 0 with statistics outputs) is not supported")
+        }
+        if (1..<context.node.outputs.count).contains(where: { context.hasOutput($0) }) {
+            throw context.unsupported("the running statistics outputs exist only in training mode, which is not supported")
+        }
+    }
+
+    func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
+        let x = try requiredInput(inputs, 0, "X").type
+        try requireFloat(x, "X")
+        for (index, name) in [(1, "scale"), (2, "B"), (3, "input_mean"), (4, "input_var")] {
+            try requireFloat(try requiredInput(inputs, index, name).type, name)
+        }
+        return [x]
+    }
+
+    func run(_ inputs: [Tensor?]) throws -> [Tensor] {
+        let x = try requiredInput(inputs, 0, "X")
+        let parameters = try [(1, "scale"), (2, "B"), (3, "input_mean"), (4, "input_var")].map {
+            try requiredInput(inputs, $0.0, $0.1)
+        }
+        try requireFloat(x, "X")
+        for parameter in parameters { try requireFloat(parameter, "statistics") }
+        guard x.rank >= 2 else { throw runtimeError("X must have rank 2 or more", inputs) }
+        let channels = x.shape[1]
+        let spatialSize = product(x.shape[2...])
+        // Per channel, or per channel and position (spatial = 0).
+        let parameterCount = isSpatial ? channels : channels * spatialSize
+        guard parameters.allSatisfy({ $0.elementCount == parameterCount }) else {
+            throw runtimeError("scale, B, mean and var must have \(parameterCount) elements", inputs)
+        }
+        let scale = parameters[0].floats, bias = parameters[1].floats
+        let mean = parameters[2].floats, variance = parameters[3].floats
+        let multiplier = (0..<parameterCount).map { scale[$0] / (variance[$0] + epsilon).squareRoot() }
+        var values = x.floats
+        let sampleSize = channels * spatialSize
+        for index in values.indices {
+            let withinSample = index % max(sampleSize, 1)
+            let parameter = isSpatial ? withinSample / max(spatialSize, 1) : withinSample
+            values[index] = (values[index] - mean[parameter]) * multiplier[parameter] + bias[parameter]
+        }
+        return [Tensor(shape: x.shape, computed: values)]
+    }
+}

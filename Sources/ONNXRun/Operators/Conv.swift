@@ -1,0 +1,146 @@
+// Conv: 1-D and 2-D convolution (dense, grouped, depthwise), with the reference kernel the fast paths are checked against.
+//
+// Spec: https://onnx.ai/onnx/operators/onnx__Conv.html
+// Opset history: 1 (original), 11 (auto_pad and default-pads wording clarified; semantics unchanged), 22 (bfloat16
+// added). One builder covers 1...22.
+// Arity: X, W, optional B -> Y.
+// Attributes: auto_pad, dilations, group, kernel_shape, pads, strides.
+
+struct ConvOperator: Operator {
+    let window: WindowAttributes
+    let group: Int
+
+    init(_ context: OperatorContext) throws {
+        try context.expectInputs(2...3)
+        window = try WindowAttributes(context)
+        group = try context.int("group", default: 1)
+        guard group >= 1 else { throw context.invalid("group \(group) must be positive") }
+    }
+
+    // MARK: Shape checks shared by inference and run
+
+    /// Validates X/W/B shapes against the attributes and returns the geometry when the spatial size is known.
+    private func check(input: [Dimension], weight: [Int], bias: [Dimension]?) throws {
+        guard input.count >= 3, weight.count == input.count else {
+            throw ONNXRunError(.invalidModel, "X and W must have the same rank (at least 3): X "
+                                   + "[\(input.map(\.description).joined(separator: ","))], W \(describeShape(weight))")
+        }
+        let spatialRank = input.count - 2
+        guard spatialRank <= 2 else { throw ONNXRunError(.unsupported, "only 1-D and 2-D convolution is implemented") }
+        if let kernelShape = window.kernelShape, kernelShape != Array(weight[2...]) {
+            throw ONNXRunError(.invalidModel, "kernel_shape \(kernelShape) does not match W \(describeShape(weight))")
+        }
+        for attribute in [window.strides, window.dilations] {
+            if let attribute, attribute.count != spatialRank {
+                throw ONNXRunError(.invalidModel, "strides/dilations \(attribute) do not have \(spatialRank) values")
+            }
+        }
+        if let pads = window.pads, pads.count != 2 * spatialRank {
+            throw ONNXRunError(.invalidModel, "pads \(pads) do not have \(2 * spatialRank) values")
+        }
+        let outputChannels = weight[0]
+        guard outputChannels % group == 0 else {
+            throw ONNXRunError(.invalidModel, "group \(group) does not divide the \(outputChannels) output channels of W")
+        }
+        if let channels = input[1].value, channels != weight[1] * group {
+            throw ONNXRunError(.invalidModel,
+                               "X has \(channels) channels but W \(describeShape(weight)) with group \(group) expects "
+                                   + "\(weight[1] * group)")
+        }
+        if let bias {
+            guard bias.count == 1, bias[0].value == nil || bias[0].value == outputChannels else {
+                throw ONNXRunError(.invalidModel, "B must have shape [\(outputChannels)]")
+            }
+        }
+    }
+
+    func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
+        let x = try requiredInput(inputs, 0, "X").type
+        let w = try requiredInput(inputs, 1, "W").type
+        try requireFloat(x, "X")
+        try requireFloat(w, "W")
+        guard let inputShape = x.shape, let weightShape = w.fixedShape else {
+            return [TensorType(elementType: .float, shape: nil)]
+        }
+        try check(input: inputShape, weight: weightShape, bias: optionalInput(inputs, 2)?.type.shape)
+        let spatial = try window.inferredOutputSize(inputSize: Array(inputShape[2...]),
+                                                    kernelSize: Array(weightShape[2...]))
+        return [TensorType(elementType: .float, shape: [inputShape[0], .fixed(weightShape[0])] + spatial)]
+    }
+
+    /// The geometry for concrete X and W shapes (the fast kernels use this too).
+    func geometry(inputShape: [Int], weightShape: [Int]) throws -> ConvolutionGeometry {
+        try check(input: inputShape.map { .fixed($0) }, weight: weightShape, bias: nil)
+        return try window.geometry(inputSize: Array(inputShape[2...]), kernelSize: Array(weightShape[2...]))
+    }
+
+    // MARK: Reference kernel
+
+    func run(_ inputs: [Tensor?]) throws -> [Tensor] {
+        let x = try requiredInput(inputs, 0, "X")
+        let w = try requiredInput(inputs, 1, "W")
+        let b = optionalInput(inputs, 2)
+        try requireFloat(x, "X")
+        try requireFloat(w, "W")
+        if let b { try requireFloat(b, "B") }
+        let geometry: ConvolutionGeometry
+        do {
+            try check(input: x.shape.map { .fixed($0) }, weight: w.shape, bias: b.map { $0.shape.map { .fixed($0) } })
+            geometry = try window.geometry(inputSize: Array(x.shape[2...]), kernelSize: Array(w.shape[2...]))
+        } catch let error as ONNXRunError {
+            throw error.adding(shapes: [x, w, b].map { $0?.description ?? "absent" })
+        }
+        // 1-D is 2-D with a height of 1.
+        let is1D = geometry.spatialRank == 1
+        let inputHeight = is1D ? 1 : geometry.inputSize[0], inputWidth = geometry.inputSize[is1D ? 0 : 1]
+        let outputHeight = is1D ? 1 : geometry.outputSize[0], outputWidth = geometry.outputSize[is1D ? 0 : 1]
+        let kernelHeight = is1D ? 1 : geometry.kernelSize[0], kernelWidth = geometry.kernelSize[is1D ? 0 : 1]
+        let strideY = is1D ? 1 : geometry.strides[0], strideX = geometry.strides[is1D ? 0 : 1]
+        let dilationY = is1D ? 1 : geometry.dilations[0], dilationX = geometry.dilations[is1D ? 0 : 1]
+        let rowRanges = is1D ? [0..<1] : (0..<outputHeight).map { geometry.validKernelRange(axis: 0, output: $0) }
+        let columnRanges = (0..<outputWidth).map { geometry.validKernelRange(axis: is1D ? 0 : 1, output: $0) }
+        let padTop = is1D ? 0 : geometry.padsBegin[0], padLeft = geometry.padsBegin[is1D ? 0 : 1]
+
+        let batch = x.shape[0]
+        let outputChannels = w.shape[0]
+        let channelsPerGroup = w.shape[1]
+        let outputsPerGroup = outputChannels / group
+        let outputShape = [batch, outputChannels] + geometry.outputSize
+        _ = try checkedCount(outputShape, [x, w])
+        let result = Tensor(zeros: .float, shape: outputShape)
+        let output = result.freshBytes.assumingMemoryBound(to: Float.self)
+        let bias = b?.floats
+        x.withUnsafeBufferPointer(as: Float.self) { input in
+            w.withUnsafeBufferPointer(as: Float.self) { weights in
+                for n in 0..<batch {
+                    for m in 0..<outputChannels {
+                        let firstChannel = (m / outputsPerGroup) * channelsPerGroup
+                        let outputPlane = output + (n * outputChannels + m) * outputHeight * outputWidth
+                        for oy in 0..<outputHeight {
+                            let rows = rowRanges[oy]
+                            for ox in 0..<outputWidth {
+                                let columns = columnRanges[ox]
+                                var sum = bias?[m] ?? 0
+                                for c in 0..<channelsPerGroup {
+                                    let inputPlane = ((n * (channelsPerGroup * group)) + firstChannel + c)
+                                        * inputHeight * inputWidth
+                                    let kernel = (m * channelsPerGroup + c) * kernelHeight * kernelWidth
+                                    for ky in rows {
+                                        let iy = oy * strideY - padTop + ky * dilationY
+                                        for kx in columns {
+                                            let ix = ox * strideX - padLeft + kx * dilationX
+                                            sum += input[inputPlane + iy * inputWidth + ix]
+                                                * weights[kernel + ky * kernelWidth + kx]
+                                        }
+                                    }
+                                }
+                                outputPlane[oy * outputWidth + ox] = sum
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return [result]
+    }
+}

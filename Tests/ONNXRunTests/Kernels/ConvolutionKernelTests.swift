@@ -1,0 +1,185 @@
+// Depthwise and general NHWC convolution kernels against the ONNX Conv definition (NCHW), at every ISA level.
+
+import XCTest
+
+@testable import ONNXRun
+
+final class ConvolutionKernelTests: XCTestCase {
+    /// Output size from the ONNX formula with explicit begin/end pads.
+    private func shape(batch: Int = 1, height: Int, width: Int, channels: Int, outputChannels: Int? = nil,
+                       kernel: (Int, Int), stride: (Int, Int) = (1, 1), dilation: (Int, Int) = (1, 1),
+                       pads: (top: Int, left: Int, bottom: Int, right: Int), groups: Int) -> ConvolutionShape {
+        let outputHeight = (height + pads.top + pads.bottom - ((kernel.0 - 1) * dilation.0 + 1)) / stride.0 + 1
+        let outputWidth = (width + pads.left + pads.right - ((kernel.1 - 1) * dilation.1 + 1)) / stride.1 + 1
+        return ConvolutionShape(
+            batch: batch, inputHeight: height, inputWidth: width, inputChannels: channels,
+            outputHeight: outputHeight, outputWidth: outputWidth, outputChannels: outputChannels ?? channels,
+            kernelHeight: kernel.0, kernelWidth: kernel.1, strideHeight: stride.0, strideWidth: stride.1,
+            dilationHeight: dilation.0, dilationWidth: dilation.1, padTop: pads.top, padLeft: pads.left,
+            groups: groups)
+    }
+
+    private struct Data {
+        var inputNCHW: [Float], weights: [Float], bias: [Float]?, residualNHWC: [Float]?
+        var expected: [Double], magnitudes: [Double]
+    }
+
+    private func makeData(_ shape: ConvolutionShape, seed: UInt64, bias: Bool, residual: Bool, clamp: OutputClamp)
+        -> Data
+    {
+        var random = SeededValues(seed: seed)
+        let input = random.array(shape.inputElementCount)
+        let weights = random.array(shape.outputChannels * (shape.inputChannels / shape.groups) * shape.kernelHeight
+            * shape.kernelWidth)
+        let biasValues = bias ? random.array(shape.outputChannels) : nil
+        let residualValues = residual ? random.array(shape.outputElementCount) : nil
+        let reference = referenceConvolutionNCHW(input: input, weights: weights, bias: biasValues, shape: shape)
+        let expected = referenceEpilogue(
+            channelsLast(reference.values, batch: shape.batch, channels: shape.outputChannels,
+                         height: shape.outputHeight, width: shape.outputWidth),
+            residual: residualValues, clamp: clamp)
+        let magnitudes = channelsLast(reference.magnitudes, batch: shape.batch, channels: shape.outputChannels,
+                                      height: shape.outputHeight, width: shape.outputWidth)
+        return Data(inputNCHW: input, weights: weights, bias: biasValues, residualNHWC: residualValues,
+                    expected: expected, magnitudes: magnitudes)
+    }
+
+    // MARK: - Depthwise
+
+    private func checkDepthwise(_ shape: ConvolutionShape, seed: UInt64, bias: Bool = true, residual: Bool = false,
+                                clamp: OutputClamp = .none, level: KernelInstructionSet) throws {
+        let data = makeData(shape, seed: seed, bias: bias, residual: residual, clamp: clamp)
+        let kernel = try DepthwiseConvolutionKernel.packing(
+            weights: data.weights, bias: data.bias, channels: shape.inputChannels,
+            kernelHeight: shape.kernelHeight, kernelWidth: shape.kernelWidth)
+        XCTAssertTrue(kernel.accepts(shape))
+        let input = GuardedBuffer(channelsLast(data.inputNCHW, batch: shape.batch, channels: shape.inputChannels,
+                                               height: shape.inputHeight, width: shape.inputWidth))
+        let output = GuardedBuffer(count: shape.outputElementCount)
+        let residualBuffer = data.residualNHWC.map { GuardedBuffer($0) }
+        // Rows in uneven pieces, as a thread pool would split them.
+        let rowCount = shape.outputRowCount
+        var begin = 0
+        for piece in [1, 2, 3, rowCount] {
+            let end = min(rowCount, begin + piece)
+            kernel.run(shape: shape, input: input.pointer, output: output.pointer,
+                       residual: residualBuffer.map { UnsafePointer($0.pointer) }, clamp: clamp, rows: begin..<end)
+            begin = end
+        }
+        output.assertGuardIntact()
+        assertClose(output.values, data.expected, scale: data.magnitudes, "depthwise \(shape) at \(level)")
+    }
+
+    func testDepthwiseAwkwardShapesAtEveryLevel() throws {
+        try forEachInstructionSet { level in
+            var seed: UInt64 = 1
+            func next() -> UInt64 { seed += 1; return seed }
+            for channels in [3, 17, 24, 33, 101] {
+                // 3x3 stride 1, symmetric pads; wide enough for 8-pixel blocks plus remainders.
+                try checkDepthwise(shape(height: 6, width: 21, channels: channels, kernel: (3, 3),
+                                         pads: (1, 1, 1, 1), groups: channels), seed: next(), level: level)
+                // 3x3 stride 2 on odd sizes, asymmetric (TF "SAME") pads, clamp, residual.
+                try checkDepthwise(shape(height: 9, width: 15, channels: channels, kernel: (3, 3), stride: (2, 2),
+                                         pads: (0, 0, 1, 1), groups: channels),
+                                   seed: next(), residual: true, clamp: OutputClamp(lower: 0, upper: 0.6),
+                                   level: level)
+            }
+            // More than one outer group of 8 channel tiles (128 channels), with a tail tile.
+            try checkDepthwise(shape(height: 7, width: 13, channels: 150, kernel: (3, 3), stride: (2, 2),
+                                     pads: (1, 1, 1, 1), groups: 150), seed: next(), residual: true, level: level)
+            try checkDepthwise(shape(height: 5, width: 14, channels: 272, kernel: (3, 3),
+                                     pads: (1, 1, 1, 1), groups: 272), seed: next(), level: level)
+            // 5x5 stride 1 and 2 (EfficientNet-Lite0), asymmetric pads, batch 2.
+            try checkDepthwise(shape(batch: 2, height: 11, width: 13, channels: 40, kernel: (5, 5),
+                                     pads: (2, 2, 2, 2), groups: 40), seed: next(), level: level)
+            try checkDepthwise(shape(height: 14, width: 14, channels: 24, kernel: (5, 5), stride: (2, 2),
+                                     pads: (1, 1, 2, 2), groups: 24), seed: next(), residual: true, level: level)
+            // No padding, tall narrow image, and an image smaller than the kernel (only edge pixels).
+            try checkDepthwise(shape(height: 12, width: 5, channels: 16, kernel: (3, 3), pads: (0, 0, 0, 0),
+                                     groups: 16), seed: next(), bias: false, level: level)
+            try checkDepthwise(shape(height: 2, width: 3, channels: 19, kernel: (5, 5), pads: (2, 2, 2, 2),
+                                     groups: 19), seed: next(), level: level)
+            // Other kernel sizes and dilation go through the general-width path.
+            try checkDepthwise(shape(height: 10, width: 17, channels: 20, kernel: (3, 7), stride: (1, 2),
+                                     dilation: (2, 1), pads: (2, 3, 1, 0), groups: 20), seed: next(), level: level)
+            try checkDepthwise(shape(height: 8, width: 8, channels: 32, kernel: (1, 1), pads: (0, 0, 0, 0),
+                                     groups: 32), seed: next(), level: level)
+            try checkDepthwise(shape(height: 9, width: 30, channels: 48, kernel: (3, 3), dilation: (2, 2),
+                                     pads: (2, 2, 2, 2), groups: 48), seed: next(), residual: true, level: level)
+        }
+    }
+
+    func testDepthwiseRejectsBadWeights() {
+        XCTAssertThrowsError(try DepthwiseConvolutionKernel.packing(weights: [Float](repeating: 0, count: 8),
+                                                                    channels: 1, kernelHeight: 3, kernelWidth: 3))
+        XCTAssertThrowsError(try DepthwiseConvolutionKernel.packing(weights: [Float](repeating: 0, count: 65),
+                                                                    channels: 1, kernelHeight: 65, kernelWidth: 1))
+    }
+
+    // MARK: - General convolution
+
+    private func checkConvolution(_ shape: ConvolutionShape, seed: UInt64, bias: Bool = true, residual: Bool = false,
+                                  clamp: OutputClamp = .none, level: KernelInstructionSet) throws {
+        let data = makeData(shape, seed: seed, bias: bias, residual: residual, clamp: clamp)
+        let kernel = try ConvolutionKernel.packing(
+            weights: data.weights, bias: data.bias, outputChannels: shape.outputChannels,
+            inputChannelsPerGroup: shape.inputChannels / shape.groups, kernelHeight: shape.kernelHeight,
+            kernelWidth: shape.kernelWidth, groups: shape.groups)
+        XCTAssertTrue(kernel.accepts(shape))
+        let input = GuardedBuffer(channelsLast(data.inputNCHW, batch: shape.batch, channels: shape.inputChannels,
+                                               height: shape.inputHeight, width: shape.inputWidth))
+        let output = GuardedBuffer(count: shape.outputElementCount)
+        let residualBuffer = data.residualNHWC.map { GuardedBuffer($0) }
+        let scratch = GuardedBuffer(count: kernel.scratchCount(for: shape))
+        let pixelCount = shape.outputPixelCount
+        // A split that is not a multiple of the kernel's pixel step.
+        let split = min(pixelCount, 101)
+        for pixels in [0..<split, split..<pixelCount] {
+            kernel.run(shape: shape, input: input.pointer, output: output.pointer,
+                       residual: residualBuffer.map { UnsafePointer($0.pointer) }, clamp: clamp, pixels: pixels,
+                       scratch: scratch.pointer)
+        }
+        output.assertGuardIntact()
+        scratch.assertGuardIntact()
+        assertClose(output.values, data.expected, scale: data.magnitudes, "convolution \(shape) at \(level)")
+    }
+
+    func testConvolutionAwkwardShapesAtEveryLevel() throws {
+        try forEachInstructionSet { level in
+            // The MobileNetV2 stem (3 -> 32, 3x3 stride 2, pads 1) on an odd size, Relu6.
+            try checkConvolution(shape(height: 17, width: 15, channels: 3, outputChannels: 32, kernel: (3, 3),
+                                       stride: (2, 2), pads: (1, 1, 1, 1), groups: 1),
+                                 seed: 1, clamp: OutputClamp(lower: 0, upper: 6), level: level)
+            // EfficientNet stem with TF "SAME" pads (0, 0, 1, 1), batch 2.
+            try checkConvolution(shape(batch: 2, height: 12, width: 12, channels: 3, outputChannels: 33,
+                                       kernel: (3, 3), stride: (2, 2), pads: (0, 0, 1, 1), groups: 1),
+                                 seed: 2, level: level)
+            // Grouped 3x3 with dilation, residual.
+            try checkConvolution(shape(height: 9, width: 11, channels: 12, outputChannels: 20, kernel: (3, 3),
+                                       dilation: (2, 2), pads: (2, 1, 2, 3), groups: 4),
+                                 seed: 3, residual: true, level: level)
+            // 1x1 with stride 2 (im2col path) and 1x1 grouped without stride (in-place GEMM path).
+            try checkConvolution(shape(height: 9, width: 7, channels: 24, outputChannels: 17, kernel: (1, 1),
+                                       stride: (2, 2), pads: (0, 0, 0, 0), groups: 1), seed: 4, level: level)
+            try checkConvolution(shape(height: 6, width: 7, channels: 34, outputChannels: 18, kernel: (1, 1),
+                                       pads: (0, 0, 0, 0), groups: 2),
+                                 seed: 5, residual: true, clamp: OutputClamp(lower: 0), level: level)
+            // Dense 3x3 with vertical dilation only (in-place rows, segments two input rows apart) and wide rows.
+            try checkConvolution(shape(height: 11, width: 40, channels: 6, outputChannels: 19, kernel: (3, 3),
+                                       dilation: (2, 1), pads: (1, 0, 3, 2), groups: 1),
+                                 seed: 7, residual: true, level: level)
+            // 5x5 dense with asymmetric pads, no bias, more pixels than one step.
+            try checkConvolution(shape(height: 13, width: 14, channels: 5, outputChannels: 7, kernel: (5, 5),
+                                       pads: (1, 2, 3, 0), groups: 1), seed: 6, bias: false, level: level)
+        }
+    }
+
+    func testConvolutionRejectsBadWeights() {
+        XCTAssertThrowsError(try ConvolutionKernel.packing(weights: [Float](repeating: 0, count: 27),
+                                                           outputChannels: 3, inputChannelsPerGroup: 1,
+                                                           kernelHeight: 3, kernelWidth: 3, groups: 2))
+        XCTAssertThrowsError(try ConvolutionKernel.packing(weights: [Float](repeating: 0, count: 26),
+                                                           outputChannels: 1, inputChannelsPerGroup: 3,
+                                                           kernelHeight: 3, kernelWidth: 3))
+    }
+}

@@ -1,0 +1,148 @@
+// Helpers for the C kernel tests: every ISA level in turn, seeded data, the ONNX Conv reference (NCHW), comparison.
+
+import Foundation
+import XCTest
+
+@testable import ONNXRun
+
+/// Serializes the tests that switch the process-wide ISA level.
+private let instructionSetLock = NSLock()
+
+/// Runs `body` once per ISA level this CPU supports (portable C first), restoring the detected level afterwards.
+func forEachInstructionSet(_ body: (KernelInstructionSet) throws -> Void) rethrows {
+    instructionSetLock.lock()
+    defer {
+        KernelInstructionSet.use(.detected)
+        instructionSetLock.unlock()
+    }
+    for level in KernelInstructionSet.allCases where level <= KernelInstructionSet.detected {
+        XCTAssertEqual(KernelInstructionSet.use(level), level)
+        XCTAssertEqual(KernelInstructionSet.current, level)
+        try body(level)
+    }
+}
+
+/// Deterministic values in [-1, 1] (a 64-bit LCG), so failures reproduce.
+struct SeededValues {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed &* 6364136223846793005 &+ 1442695040888963407 }
+
+    mutating func next() -> Float {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return Float(Int64(state >> 40) - (1 << 23)) / Float(1 << 23)
+    }
+
+    mutating func array(_ count: Int) -> [Float] { (0..<count).map { _ in next() } }
+}
+
+/// A float array in 64-byte-aligned memory with `padding` extra guard floats after it (set to NaN, so reading
+/// past the end shows up as NaN in results; writes past the end are checked by `assertGuardIntact`).
+final class GuardedBuffer {
+    let count: Int
+    private let padding = 64
+    let pointer: UnsafeMutablePointer<Float>
+
+    init(_ values: [Float]) {
+        count = values.count
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: (values.count + padding) * 4, alignment: 64)
+        pointer = raw.bindMemory(to: Float.self, capacity: values.count + padding)
+        pointer.initialize(repeating: .nan, count: values.count + padding)
+        for (index, value) in values.enumerated() { pointer[index] = value }
+    }
+
+    convenience init(count: Int, filledWith value: Float = .nan) {
+        self.init([Float](repeating: value, count: count))
+    }
+
+    deinit { pointer.deallocate() }
+
+    var values: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
+
+    func assertGuardIntact(file: StaticString = #filePath, line: UInt = #line) {
+        for index in count..<(count + padding) where !pointer[index].isNaN {
+            XCTFail("write past the end of the buffer at +\(index - count)", file: file, line: line)
+            return
+        }
+    }
+}
+
+/// Asserts |actual - expected| <= tolerance * (1 + scale) elementwise, naming the first mismatch.
+func assertClose(_ actual: [Float], _ expected: [Double], scale: [Double]? = nil, tolerance: Double = 1e-5,
+                 _ message: @autoclosure () -> String = "", file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(actual.count, expected.count, "element count \(message())", file: file, line: line)
+    for index in 0..<min(actual.count, expected.count) {
+        let allowed = tolerance * (1 + (scale?[index] ?? abs(expected[index])))
+        if !(abs(Double(actual[index]) - expected[index]) <= allowed) {
+            XCTFail("element \(index): got \(actual[index]), expected \(expected[index]) \(message())",
+                    file: file, line: line)
+            return
+        }
+    }
+}
+
+/// The ONNX Conv definition, NCHW: Y[n][m][y][x] = B[m] + sum over the group's channels c and taps (i, j) of
+/// X[n][g*Cg + c][y*sh - pt + i*dh][x*sw - pl + j*dw] * W[m][c][i][j] (outside the input: 0).
+/// Returns the result and the sum of |terms| per element (for the tolerance).
+func referenceConvolutionNCHW(input: [Float], weights: [Float], bias: [Float]?, shape: ConvolutionShape)
+    -> (values: [Double], magnitudes: [Double])
+{
+    let groupInputs = shape.inputChannels / shape.groups, groupOutputs = shape.outputChannels / shape.groups
+    var values = [Double](repeating: 0, count: shape.outputElementCount)
+    var magnitudes = values
+    for n in 0..<shape.batch {
+        for m in 0..<shape.outputChannels {
+            let group = m / groupOutputs
+            for y in 0..<shape.outputHeight {
+                for x in 0..<shape.outputWidth {
+                    var sum = Double(bias?[m] ?? 0), magnitude = abs(sum)
+                    for c in 0..<groupInputs {
+                        let channel = group * groupInputs + c
+                        for i in 0..<shape.kernelHeight {
+                            let inputY = y * shape.strideHeight - shape.padTop + i * shape.dilationHeight
+                            guard inputY >= 0 && inputY < shape.inputHeight else { continue }
+                            for j in 0..<shape.kernelWidth {
+                                let inputX = x * shape.strideWidth - shape.padLeft + j * shape.dilationWidth
+                                guard inputX >= 0 && inputX < shape.inputWidth else { continue }
+                                let xValue = input[((n * shape.inputChannels + channel) * shape.inputHeight + inputY)
+                                    * shape.inputWidth + inputX]
+                                let wValue = weights[((m * groupInputs + c) * shape.kernelHeight + i)
+                                    * shape.kernelWidth + j]
+                                sum += Double(xValue) * Double(wValue)
+                                magnitude += abs(Double(xValue) * Double(wValue))
+                            }
+                        }
+                    }
+                    let index = ((n * shape.outputChannels + m) * shape.outputHeight + y) * shape.outputWidth + x
+                    values[index] = sum
+                    magnitudes[index] = magnitude
+                }
+            }
+        }
+    }
+    return (values, magnitudes)
+}
+
+/// [N, C, H, W] -> [N, H, W, C], written out in the test (independent of the kernels' transposes).
+func channelsLast<T>(_ values: [T], batch: Int, channels: Int, height: Int, width: Int) -> [T] {
+    var result = values
+    for n in 0..<batch {
+        for c in 0..<channels {
+            for y in 0..<height {
+                for x in 0..<width {
+                    result[((n * height + y) * width + x) * channels + c] =
+                        values[((n * channels + c) * height + y) * width + x]
+                }
+            }
+        }
+    }
+    return result
+}
+
+/// The fused epilogue applied to a reference: clamp(value + residual).
+func referenceEpilogue(_ values: [Double], residual: [Float]?, clamp: OutputClamp) -> [Double] {
+    values.enumerated().map { index, value in
+        let sum = value + Double(residual?[index] ?? 0)
+        return min(max(sum, Double(clamp.lower)), Double(clamp.upper))
+    }
+}

@@ -1,0 +1,61 @@
+// Global average pooling, add + clamp and the NCHW <-> NHWC transposes against plain loops.
+
+import XCTest
+
+@testable import ONNXRun
+
+final class LayoutKernelTests: XCTestCase {
+    func testGlobalAveragePool() {
+        var random = SeededValues(seed: 5)
+        let batch = 3, pixels = 49, channels = 37
+        let input = GuardedBuffer(random.array(batch * pixels * channels))
+        let output = GuardedBuffer(count: batch * channels)
+        LayoutKernels.globalAveragePool(input: input.pointer, pixelCount: pixels, channels: channels,
+                                        output: output.pointer, images: 0..<1)
+        LayoutKernels.globalAveragePool(input: input.pointer, pixelCount: pixels, channels: channels,
+                                        output: output.pointer, images: 1..<batch)
+        output.assertGuardIntact()
+        let values = input.values
+        var expected = [Double](repeating: 0, count: batch * channels)
+        for n in 0..<batch {
+            for c in 0..<channels {
+                var sum = 0.0
+                for p in 0..<pixels { sum += Double(values[(n * pixels + p) * channels + c]) }
+                expected[n * channels + c] = sum / Double(pixels)
+            }
+        }
+        assertClose(output.values, expected)
+    }
+
+    func testAddClamp() {
+        var random = SeededValues(seed: 6)
+        let count = 1000
+        let a = GuardedBuffer(random.array(count)), b = GuardedBuffer(random.array(count))
+        let expected = zip(a.values, b.values).map { Double(min(max($0 + $1, -0.25), 0.5)) }
+        LayoutKernels.addClamped(a.pointer, b.pointer, output: a.pointer, clamp: OutputClamp(lower: -0.25, upper: 0.5),
+                                 elements: 0..<333)
+        LayoutKernels.addClamped(a.pointer, b.pointer, output: a.pointer, clamp: OutputClamp(lower: -0.25, upper: 0.5),
+                                 elements: 333..<count)
+        a.assertGuardIntact()
+        assertClose(a.values, expected, tolerance: 0)
+    }
+
+    func testTransposesRoundTrip() {
+        var random = SeededValues(seed: 7)
+        let batch = 2, channels = 13, height = 9, width = 11
+        let nchw = random.array(batch * channels * height * width)
+        let input = GuardedBuffer(nchw)
+        let nhwc = GuardedBuffer(count: nchw.count)
+        LayoutKernels.transposeToChannelsLast(input: input.pointer, channels: channels, pixelCount: height * width,
+                                              output: nhwc.pointer, images: 0..<batch)
+        nhwc.assertGuardIntact()
+        XCTAssertEqual(nhwc.values, channelsLast(nchw, batch: batch, channels: channels, height: height, width: width))
+        let back = GuardedBuffer(count: nchw.count)
+        LayoutKernels.transposeToChannelsFirst(input: nhwc.pointer, channels: channels, pixelCount: height * width,
+                                               output: back.pointer, images: 0..<1)
+        LayoutKernels.transposeToChannelsFirst(input: nhwc.pointer, channels: channels, pixelCount: height * width,
+                                               output: back.pointer, images: 1..<batch)
+        back.assertGuardIntact()
+        XCTAssertEqual(back.values, nchw)
+    }
+}

@@ -1,0 +1,129 @@
+// The packed GEMM (1x1 convolution, Gemm) against a naive product, at every ISA level, on awkward shapes.
+
+import XCTest
+
+@testable import ONNXRun
+
+final class MatrixMultiplyKernelTests: XCTestCase {
+    private struct Case {
+        var rows: Int, reduction: Int, outputs: Int
+        var inputStride = 0, outputStride = 0  // 0: packed rows
+        var layout = WeightMatrixLayout.outputMajor
+        var bias = true, residual = false
+        var clamp = OutputClamp.none
+    }
+
+    private func check(_ testCase: Case, seed: UInt64, level: KernelInstructionSet) throws {
+        var random = SeededValues(seed: seed)
+        let m = testCase.rows, k = testCase.reduction, n = testCase.outputs
+        let inputStride = max(testCase.inputStride, k), outputStride = max(testCase.outputStride, n)
+        let input = random.array(m * inputStride)
+        let weights = random.array(n * k)  // [n][k] (output-major); reduction-major packs its transpose
+        let bias = testCase.bias ? random.array(n) : nil
+        let residual = testCase.residual ? random.array(m * outputStride) : nil
+        var reductionMajor = [Float](repeating: 0, count: k * n)
+        for row in 0..<n { for column in 0..<k { reductionMajor[column * n + row] = weights[row * k + column] } }
+        let packed = try PackedMatrixWeights.packing(
+            weights: testCase.layout == .outputMajor ? weights : reductionMajor, layout: testCase.layout,
+            reductionCount: k, outputCount: n, bias: bias)
+
+        var expected = [Double](repeating: 0, count: m * outputStride), magnitudes = expected
+        var expectedMask = [Bool](repeating: false, count: m * outputStride)
+        for row in 0..<m {
+            for column in 0..<n {
+                var sum = Double(bias?[column] ?? 0), magnitude = abs(sum)
+                for index in 0..<k {
+                    let term = Double(input[row * inputStride + index]) * Double(weights[column * k + index])
+                    sum += term
+                    magnitude += abs(term)
+                }
+                sum += Double(residual?[row * outputStride + column] ?? 0)
+                expected[row * outputStride + column] =
+                    min(max(sum, Double(testCase.clamp.lower)), Double(testCase.clamp.upper))
+                magnitudes[row * outputStride + column] = magnitude
+                expectedMask[row * outputStride + column] = true
+            }
+        }
+
+        let inputBuffer = GuardedBuffer(input)
+        let outputBuffer = GuardedBuffer(count: m * outputStride, filledWith: -7)
+        let residualBuffer = residual.map { GuardedBuffer($0) }
+        // Two calls over a split row range must give the same as one.
+        let split = m / 3
+        for rows in [0..<split, split..<m] {
+            packed.run(input: inputBuffer.pointer, inputRowStride: inputStride, output: outputBuffer.pointer,
+                       outputRowStride: outputStride, residual: residualBuffer.map { UnsafePointer($0.pointer) },
+                       residualRowStride: outputStride, clamp: testCase.clamp, rows: rows)
+        }
+        outputBuffer.assertGuardIntact()
+        let actual = outputBuffer.values
+        for index in 0..<actual.count where !expectedMask[index] {
+            XCTAssertEqual(actual[index], -7, "GEMM wrote outside its columns at \(index) (\(level))")
+        }
+        let kept = (0..<actual.count).filter { expectedMask[$0] }
+        assertClose(kept.map { actual[$0] }, kept.map { expected[$0] }, scale: kept.map { magnitudes[$0] },
+                    "GEMM \(m)x\(k)x\(n) \(testCase) at \(level)")
+    }
+
+    func testAwkwardShapesAtEveryLevel() throws {
+        let cases: [Case] = [
+            Case(rows: 1, reduction: 1, outputs: 1),
+            Case(rows: 7, reduction: 3, outputs: 17),
+            Case(rows: 13, reduction: 24, outputs: 33, residual: true),
+            Case(rows: 25, reduction: 17, outputs: 101, layout: .reductionMajor),
+            Case(rows: 50, reduction: 64, outputs: 48, clamp: OutputClamp(lower: 0, upper: 6)),
+            Case(rows: 29, reduction: 32, outputs: 16, inputStride: 40, outputStride: 21, residual: true,
+                 clamp: OutputClamp(lower: -0.5, upper: 0.5)),
+            Case(rows: 31, reduction: 96, outputs: 24, bias: false),
+            Case(rows: 3, reduction: 1280, outputs: 40, layout: .reductionMajor),
+            Case(rows: 41, reduction: 320, outputs: 80, residual: true, clamp: OutputClamp(lower: 0)),
+        ]
+        try forEachInstructionSet { level in
+            for (index, testCase) in cases.enumerated() {
+                try check(testCase, seed: UInt64(index + 1), level: level)
+            }
+        }
+    }
+
+    func testResidualMayBeTheOutput() throws {
+        try forEachInstructionSet { level in
+            var random = SeededValues(seed: 99)
+            let m = 19, k = 10, n = 37
+            let input = random.array(m * k), weights = random.array(n * k), start = random.array(m * n)
+            let packed = try PackedMatrixWeights.packing(weights: weights, layout: .outputMajor, reductionCount: k,
+                                                         outputCount: n)
+            let buffer = GuardedBuffer(start)
+            let inputBuffer = GuardedBuffer(input)
+            packed.run(input: inputBuffer.pointer, inputRowStride: k, output: buffer.pointer, outputRowStride: n,
+                       residual: buffer.pointer, residualRowStride: n, rows: 0..<m)
+            var expected = [Double](repeating: 0, count: m * n)
+            for row in 0..<m {
+                for column in 0..<n {
+                    var sum = Double(start[row * n + column])
+                    for index in 0..<k { sum += Double(input[row * k + index]) * Double(weights[column * k + index]) }
+                    expected[row * n + column] = sum
+                }
+            }
+            assertClose(buffer.values, expected, "in-place residual at \(level)")
+        }
+    }
+
+    func testPackingRejectsMismatchedSizes() {
+        XCTAssertThrowsError(try PackedMatrixWeights.packing(weights: [1, 2, 3], layout: .outputMajor,
+                                                             reductionCount: 2, outputCount: 2))
+        XCTAssertThrowsError(try PackedMatrixWeights.packing(weights: [1, 2, 3, 4], layout: .outputMajor,
+                                                             reductionCount: 2, outputCount: 2, bias: [1]))
+        XCTAssertThrowsError(try PackedMatrixWeights.packing(weights: [], layout: .outputMajor,
+                                                             reductionCount: 0, outputCount: 0))
+    }
+
+    func testInstructionSetSelection() {
+        forEachInstructionSet { _ in }
+        XCTAssertEqual(KernelInstructionSet.current, KernelInstructionSet.detected)
+        #if arch(x86_64)
+        // The project's machines are Zen 4; a level above the detected one is clamped, never trusted.
+        XCTAssertLessThanOrEqual(KernelInstructionSet.use(.avx512), KernelInstructionSet.detected)
+        KernelInstructionSet.use(.detected)
+        #endif
+    }
+}

@@ -1,0 +1,303 @@
+#!/usr/bin/env python3
+"""Exports torchvision's MobileNetV2 with seeded random weights to ONNX, with onnxruntime reference outputs.
+
+Any width (0.25...1.4) and input size, opset 11/13/17 through the TorchScript exporter (`dynamo=False`) or
+opset 18+ through the new exporter (`--dynamo`, needs onnxscript), optionally with a symbolic batch dimension.
+BatchNorm statistics and affine parameters are randomized before export: the exporter folds BatchNorm into the
+Conv weights, and with the default statistics (mean 0, variance 1) a folding bug would go unnoticed.
+
+Writes `<output>/model.onnx`, `<output>/test_data_set_0/{input_0,output_0}.pb` (+ `.npy` copies unless --no-npy), and with
+`--dynamic-batch` a `test_data_set_1` at batch 3. Preprocessing hints go into the model's `metadata_props`
+(`onnxrun.preprocess.*`: resize, crop, mean, std, layout, channel_order).
+
+    /work/venv/bin/python tools/export_mobilenetv2.py --width 0.35 --size 96 --opset 13 --dynamic-batch \
+        --no-npy --output models/mobilenetv2-0.35-96
+    /work/venv/bin/python tools/export_mobilenetv2.py --grid --output /work/exports    # the benchmark variants
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime
+import torch
+from onnx import numpy_helper
+from torch import nn
+
+INPUT_NAME = "input"
+OUTPUT_NAME = "logits"
+IMAGENET_MEAN = "0.485,0.456,0.406"
+IMAGENET_STD = "0.229,0.224,0.225"
+
+
+# MARK: - The network
+
+
+def mobilenet_v2_class():
+    """torchvision's MobileNetV2 class.
+
+    `torchvision.models.mobilenetv2` is pure Python, but importing torchvision loads its C extension, which in some
+    wheels (CUDA builds on a CPU-only machine) fails to load. When the plain import fails, fall back to the
+    architecture rebuilt below with torchvision's module layout (same state_dict keys, same ONNX graph).
+    """
+    try:
+        from torchvision.models.mobilenetv2 import MobileNetV2
+
+        return MobileNetV2
+    except Exception as error:  # ImportError, OSError or RuntimeError from the extension
+        print(f"note: torchvision did not import ({type(error).__name__}: {error}); using the built-in copy",
+              file=sys.stderr)
+        return FallbackMobileNetV2
+
+
+def make_divisible(value: float, divisor: int = 8) -> int:
+    """torchvision's _make_divisible: round channels to a multiple of 8, never more than 10% down."""
+    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
+    if rounded < 0.9 * value:
+        rounded += divisor
+    return rounded
+
+
+class ConvBatchNormReLU6(nn.Sequential):
+    def __init__(self, inputs: int, outputs: int, kernel: int = 3, stride: int = 1, groups: int = 1,
+                 activation: bool = True):
+        layers = [nn.Conv2d(inputs, outputs, kernel, stride, (kernel - 1) // 2, groups=groups, bias=False),
+                  nn.BatchNorm2d(outputs)]
+        if activation:
+            layers.append(nn.ReLU6(inplace=True))
+        super().__init__(*layers)
+
+
+class InvertedResidual(nn.Module):
+    def __init__(self, inputs: int, outputs: int, stride: int, expand_ratio: int):
+        super().__init__()
+        hidden = int(round(inputs * expand_ratio))
+        self.use_res_connect = stride == 1 and inputs == outputs
+        layers: list[nn.Module] = []
+        if expand_ratio != 1:
+            layers.append(ConvBatchNormReLU6(inputs, hidden, kernel=1))
+        layers += [ConvBatchNormReLU6(hidden, hidden, stride=stride, groups=hidden),
+                   nn.Conv2d(hidden, outputs, 1, 1, 0, bias=False), nn.BatchNorm2d(outputs)]
+        self.conv = nn.Sequential(*layers)
+        self.out_channels = outputs
+
+    def forward(self, x):
+        return x + self.conv(x) if self.use_res_connect else self.conv(x)
+
+
+class FallbackMobileNetV2(nn.Module):
+    """torchvision 0.29's MobileNetV2 (same layers and names), for when torchvision cannot be imported."""
+
+    def __init__(self, num_classes: int = 1000, width_mult: float = 1.0, round_nearest: int = 8):
+        super().__init__()
+        settings = [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2],
+                    [6, 320, 1, 1]]
+        channels = make_divisible(32 * width_mult, round_nearest)
+        self.last_channel = make_divisible(1280 * max(1.0, width_mult), round_nearest)
+        features: list[nn.Module] = [ConvBatchNormReLU6(3, channels, stride=2)]
+        for expand, width, repeats, stride in settings:
+            outputs = make_divisible(width * width_mult, round_nearest)
+            for index in range(repeats):
+                features.append(InvertedResidual(channels, outputs, stride if index == 0 else 1, expand))
+                channels = outputs
+        features.append(ConvBatchNormReLU6(channels, self.last_channel, kernel=1))
+        self.features = nn.Sequential(*features)
+        self.classifier = nn.Sequential(nn.Dropout(p=0.2), nn.Linear(self.last_channel, num_classes))
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_out")
+            elif isinstance(module, nn.Linear):
+                nn.init.normal_(module.weight, 0, 0.01)
+                nn.init.zeros_(module.bias)
+
+    def forward(self, x):
+        x = self.features(x)
+        x = nn.functional.adaptive_avg_pool2d(x, (1, 1))
+        return self.classifier(torch.flatten(x, 1))
+
+
+def build_network(width: float, num_classes: int, seed: int, size: int) -> nn.Module:
+    """Seeded random MobileNetV2 whose output still depends on its input, with non-trivial BatchNorm to fold.
+
+    With torchvision's initialisation and made-up BatchNorm statistics, the input-dependent part of the
+    activations shrinks about tenfold at every stage and the logits end up the same for every input (to 1e-7),
+    so a runtime that mishandled its input would still match. Instead: random BatchNorm scale and shift, then
+    running statistics measured on random inputs (so activations stay near unit scale), then those statistics
+    perturbed (so folding them into the Conv is not an identity).
+    """
+    torch.manual_seed(seed)
+    network = mobilenet_v2_class()(num_classes=num_classes, width_mult=width)
+    generator = torch.Generator().manual_seed(seed + 1)
+    batch_norms = [module for module in network.modules() if isinstance(module, nn.BatchNorm2d)]
+    with torch.no_grad():
+        for module in batch_norms:
+            count = module.num_features
+            module.weight.copy_(torch.empty(count).uniform_(0.5, 1.5, generator=generator))
+            module.bias.copy_(torch.randn(count, generator=generator) * 0.2)
+            module.reset_running_stats()
+            module.momentum = None  # cumulative average over the calibration batches
+        classifier = network.classifier[-1]
+        classifier.weight.normal_(0.0, 1.0 / network.last_channel ** 0.5, generator=generator)
+        classifier.bias.normal_(0.0, 0.1, generator=generator)
+        network.train()
+        for _ in range(2):
+            network(torch.randn(8, 3, size, size, generator=generator))
+        for module in batch_norms:
+            count = module.num_features
+            module.running_mean.add_(torch.randn(count, generator=generator) * 0.2 * module.running_var.sqrt())
+            module.running_var.mul_(torch.empty(count).uniform_(0.7, 1.4, generator=generator))
+            module.momentum = 0.1
+    return network.eval()
+
+
+# MARK: - Export
+
+
+def preprocessing_metadata(size: int) -> dict[str, str]:
+    """ImageNet recipe: resize the shorter side to size / 0.875 (256 for 224), centre-crop size."""
+    return {
+        "onnxrun.preprocess.resize": str(int(round(size / 0.875))),
+        "onnxrun.preprocess.crop": str(size),
+        "onnxrun.preprocess.mean": IMAGENET_MEAN,
+        "onnxrun.preprocess.std": IMAGENET_STD,
+        "onnxrun.preprocess.layout": "NCHW",
+        "onnxrun.preprocess.channel_order": "RGB",
+    }
+
+
+def export_onnx(network: nn.Module, size: int, opset: int, dynamo: bool, dynamic_batch: bool) -> onnx.ModelProto:
+    example = torch.zeros(1, 3, size, size)
+    if dynamo:
+        dynamic_shapes = {"x": {0: torch.export.Dim("batch", min=1, max=1024)}} if dynamic_batch else None
+        program = torch.onnx.export(network, (example,), dynamo=True, opset_version=opset,
+                                    input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                                    dynamic_shapes=dynamic_shapes, external_data=False, verbose=False)
+        return program.model_proto
+    buffer = io.BytesIO()
+    dynamic_axes = {INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}} if dynamic_batch else None
+    torch.onnx.export(network, (example,), buffer, dynamo=False, opset_version=opset, input_names=[INPUT_NAME],
+                      output_names=[OUTPUT_NAME], dynamic_axes=dynamic_axes, do_constant_folding=True)
+    return onnx.load_from_string(buffer.getvalue())
+
+
+def write_test_set(session: onnxruntime.InferenceSession, folder: Path, batch: int, size: int, seed: int,
+                   network: nn.Module, npy: bool) -> float:
+    """Writes one test_data_set from a seeded random input; returns max |onnxruntime - torch|."""
+    rng = np.random.default_rng(seed)
+    image = rng.standard_normal((batch, 3, size, size)).astype(np.float32)
+    (logits,) = session.run([OUTPUT_NAME], {INPUT_NAME: image})
+    with torch.no_grad():
+        expected = network(torch.from_numpy(image)).numpy()
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, value, stem in [(INPUT_NAME, image, "input_0"), (OUTPUT_NAME, logits, "output_0")]:
+        (folder / f"{stem}.pb").write_bytes(numpy_helper.from_array(value, name).SerializeToString())
+        if npy:
+            np.save(folder / f"{stem}.npy", value)
+    return float(np.abs(logits - expected).max())
+
+
+def export(width: float, size: int, opset: int, output: Path, dynamo: bool = False, dynamic_batch: bool = False,
+           num_classes: int = 1000, seed: int = 0, npy: bool = True) -> dict:
+    started = time.monotonic()
+    network = build_network(width, num_classes, seed, size)
+    model = export_onnx(network, size, opset, dynamo, dynamic_batch)
+    model.producer_name = model.producer_name or "pytorch"
+    model.doc_string = (f"torchvision MobileNetV2 width {width}, {size}x{size}, seeded random weights (seed {seed}) "
+                        f"with randomized BatchNorm statistics; exported by onnxrun tools/export_mobilenetv2.py")
+    del model.metadata_props[:]
+    for key, value in preprocessing_metadata(size).items():
+        model.metadata_props.add(key=key, value=value)
+    onnx.checker.check_model(model)
+
+    shutil.rmtree(output, ignore_errors=True)
+    output.mkdir(parents=True)
+    (output / "model.onnx").write_bytes(model.SerializeToString())
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = onnxruntime.InferenceSession(str(output / "model.onnx"), options, providers=["CPUExecutionProvider"])
+    batches = [1, 3] if dynamic_batch else [1]
+    differences = [write_test_set(session, output / f"test_data_set_{index}", batch, size, seed + 100 + index,
+                                  network, npy) for index, batch in enumerate(batches)]
+    if max(differences) > 1e-3:
+        raise RuntimeError(f"{output}: onnxruntime differs from torch by {max(differences):g}")
+    summary = {
+        "path": str(output), "width": width, "size": size, "opset": opset, "exporter": "dynamo" if dynamo else "torchscript",
+        "dynamic_batch": dynamic_batch, "batches": batches, "model_bytes": (output / "model.onnx").stat().st_size,
+        "max_abs_onnxruntime_minus_torch": max(differences), "seconds": round(time.monotonic() - started, 1),
+    }
+    print(json.dumps(summary))
+    return summary
+
+
+# MARK: - The benchmark grid
+
+
+def grid(full: bool) -> list[tuple[float, int, int, bool]]:
+    """(width, size, opset, dynamo). Full: every width x size x opset 11/13/17; else the brief's subset."""
+    widths, sizes, opsets = [0.25, 0.5, 0.75, 1.0, 1.4], [96, 128, 160, 224], [11, 13, 17]
+    if full:
+        variants = [(w, s, o, False) for w in widths for s in sizes for o in opsets]
+    else:
+        variants = [(w, 224, 13, False) for w in widths] + [(1.0, s, 13, False) for s in sizes] + \
+                   [(0.5, 160, o, False) for o in opsets]
+    variants += [(1.0, 224, 20, True), (0.5, 160, 20, True)]
+    unique = []
+    for variant in variants:
+        if variant not in unique:
+            unique.append(variant)
+    return unique
+
+
+def variant_name(width: float, size: int, opset: int, dynamo: bool, dynamic_batch: bool) -> str:
+    width_text = f"{width:.2f}".rstrip("0").rstrip(".") if width != int(width) else f"{width:.1f}"  # 0.25, 0.5, 1.0
+    name = f"mobilenetv2-{width_text}-{size}-{'dynamo' if dynamo else 'torch'}-op{opset}"
+    return name + ("-dynbatch" if dynamic_batch else "")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--width", type=float, default=1.0, help="width multiplier, 0.25...1.4 (default 1.0)")
+    parser.add_argument("--size", type=int, default=224, help="input height and width (default 224)")
+    parser.add_argument("--opset", type=int, default=13, help="11, 13, 17 (TorchScript) or 18+ with --dynamo")
+    parser.add_argument("--dynamo", action="store_true", help="use torch.onnx.export(dynamo=True) (needs onnxscript)")
+    parser.add_argument("--dynamic-batch", action="store_true", help="symbolic batch; adds test_data_set_1 at batch 3")
+    parser.add_argument("--num-classes", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-npy", action="store_true", help="write only the .pb test data, no .npy copies")
+    parser.add_argument("--output", type=Path, required=True,
+                        help="the model folder (replaced), or with --grid the folder holding one per variant")
+    parser.add_argument("--grid", choices=["subset", "full"], nargs="?", const="full",
+                        help="export the benchmark variants into --output/<name>/ (default: full)")
+    arguments = parser.parse_args()
+
+    if arguments.width <= 0 or arguments.size < 32:
+        parser.error("--width must be positive and --size at least 32")
+    if arguments.grid:
+        summaries, failures = [], []
+        for width, size, opset, dynamo in grid(arguments.grid == "full"):
+            name = variant_name(width, size, opset, dynamo, arguments.dynamic_batch)
+            try:
+                summaries.append(export(width, size, opset, arguments.output / name, dynamo, arguments.dynamic_batch,
+                                        arguments.num_classes, arguments.seed, not arguments.no_npy))
+            except Exception as error:
+                failures.append(f"{name}: {type(error).__name__}: {error}")
+                print(f"FAILED {failures[-1]}", file=sys.stderr)
+        (arguments.output / "index.json").write_text(json.dumps(summaries, indent=1) + "\n")
+        print(f"{len(summaries)} variants in {arguments.output}, {len(failures)} failed")
+        return 1 if failures else 0
+    export(arguments.width, arguments.size, arguments.opset, arguments.output, arguments.dynamo,
+           arguments.dynamic_batch, arguments.num_classes, arguments.seed, not arguments.no_npy)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
