@@ -63,13 +63,42 @@ struct InspectCommand: ParsableCommand {
         let model = try ModelLoader.load(contentsOf: path)
         var analysis: [NodeAnalysis]?
         var note: String?
+        var macsNote: String?
         do {
             let session = try InferenceSession(model: model, options: SessionOptions(threadCount: 1))
             analysis = session.nodeAnalysis
+            // MACs need fixed shapes: with a symbolic batch, count them for a batch of 1 (shapes stay symbolic).
+            if let batchOne = Self.withBatchOfOne(model), analysis?.contains(where: { $0.macs != nil }) == false,
+               let fixed = try? InferenceSession(model: batchOne, options: SessionOptions(threadCount: 1)).nodeAnalysis,
+               fixed.count == analysis?.count, fixed.contains(where: { $0.macs != nil }) {
+                analysis = zip(analysis ?? [], fixed).map { symbolic, fixed in
+                    var merged = symbolic
+                    merged.macs = fixed.name == symbolic.name ? fixed.macs : nil
+                    return merged
+                }
+                macsNote = "for a batch of 1"
+            }
         } catch let error as ONNXRunError {
             note = error.description
         }
-        return ModelDescription(model: model, analysis: analysis, analysisNote: note)
+        var description = ModelDescription(model: model, analysis: analysis, analysisNote: note)
+        description.macsNote = macsNote
+        return description
+    }
+
+    /// The model with each input's symbolic or unknown first dimension fixed to 1; nil when there is none.
+    static func withBatchOfOne(_ model: Model) -> Model? {
+        var copy = model
+        var changed = false
+        for index in copy.graph.inputs.indices {
+            guard var type = copy.graph.inputs[index].type, var shape = type.shape, let first = shape.first,
+                  first.value == nil else { continue }
+            shape[0] = .fixed(1)
+            type.shape = shape
+            copy.graph.inputs[index].type = type
+            changed = true
+        }
+        return changed ? copy : nil
     }
 
     // MARK: - Text
@@ -116,7 +145,8 @@ struct InspectCommand: ParsableCommand {
         var totals = "Totals: \(graph.nodes.count) node\(graph.nodes.count == 1 ? "" : "s"), \(Formatting.grouped(description.parameterCount)) parameters, "
             + "\(Formatting.grouped(description.weightBytes)) weight bytes (\(Formatting.bytes(description.weightBytes)))"
         if let macs = description.totalMACs {
-            totals += ", \(Formatting.grouped(macs)) MACs (\(Formatting.abbreviated(Double(macs))))"
+            totals += ", \(Formatting.grouped(macs)) MACs (\(Formatting.abbreviated(Double(macs)))"
+                + (description.macsNote.map { ", \($0)" } ?? "") + ")"
         }
         lines.append(totals)
         if !description.unsupportedOps.isEmpty {
@@ -214,6 +244,7 @@ struct InspectCommand: ParsableCommand {
             "unsupported_ops": description.unsupportedOps,
         ]
         if let macs = description.totalMACs { object["macs"] = macs }
+        if let note = description.macsNote { object["macs_note"] = note }
         if let note = description.analysisNote { object["analysis_error"] = note }
         return object
     }

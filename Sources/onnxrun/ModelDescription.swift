@@ -36,6 +36,8 @@ struct ModelDescription {
     var unsupportedOps: [String]
     /// Why shapes and MACs are missing, when the session could not be built.
     var analysisNote: String?
+    /// What the MACs were counted for, when not the declared shapes (a symbolic batch counted as 1).
+    var macsNote: String?
 
     // MARK: - Building
 

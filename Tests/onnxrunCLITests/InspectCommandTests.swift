@@ -10,6 +10,8 @@ final class InspectCommandTests: XCTestCase {
     static let mobileNetOpCounts = ["Conv": 52, "Constant": 70, "Clip": 35, "Add": 10, "GlobalAveragePool": 1,
                                     "Flatten": 1, "Gemm": 1]
     static let mobileNetParameters = 1_670_088
+    /// Conv: output elements x weight.shape[1...]; Gemm: output elements x K; batch 1 (onnx shape inference).
+    static let mobileNetMACs = 11_934_128
 
     // MARK: - Text
 
@@ -52,6 +54,7 @@ final class InspectCommandTests: XCTestCase {
         XCTAssertEqual(object["opsets"] as? [String: Int], ["ai.onnx": 13])
         XCTAssertEqual(object["op_counts"] as? [String: Int], Self.mobileNetOpCounts)
         XCTAssertEqual(object["parameters"] as? Int, Self.mobileNetParameters)
+        XCTAssertEqual(object["macs"] as? Int, Self.mobileNetMACs)
         let nodes = try XCTUnwrap(object["nodes"] as? [[String: Any]])
         XCTAssertEqual(nodes.count, 170)
         for node in nodes {
@@ -74,6 +77,11 @@ final class InspectCommandTests: XCTestCase {
         let attributes = try XCTUnwrap(firstConvolution["attributes"] as? [String: Any])
         XCTAssertEqual(attributes["kernel_shape"] as? [Int], [3, 3])
         XCTAssertEqual(attributes["strides"] as? [Int], [2, 2])
+        // Shapes stay symbolic; the stem's MACs are 16 x 48 x 48 outputs x 3 x 3 x 3 taps.
+        XCTAssertEqual(firstConvolution["macs"] as? Int, 16 * 48 * 48 * 27)
+        let stemShape = try XCTUnwrap((firstConvolution["output_shapes"] as? [[Any]])?.first)
+        XCTAssertEqual(stemShape.first as? String, "batch")
+        XCTAssertEqual(stemShape.dropFirst().compactMap { $0 as? Int }, [16, 48, 48])
     }
 
     // MARK: - DOT
