@@ -50,7 +50,11 @@ let package = Package(
         // Paths to models/ and ../shared, and comparison helpers, shared by the test targets.
         .target(name: "ONNXRunTestSupport", dependencies: ["ONNXRun"], path: "Tests/Support"),
         .testTarget(name: "ONNXRunTests", dependencies: ["ONNXRun", "ONNXRunTestSupport"]),
-        .testTarget(name: "ONNXRunVisionTests", dependencies: ["ONNXRunVision", "ONNXRun", "ONNXRunTestSupport"]),
+        .testTarget(
+            name: "ONNXRunVisionTests",
+            dependencies: ["ONNXRunVision", "ONNXRun", "ONNXRunTestSupport"],
+            exclude: ["Fixtures"]  // read from the source tree through #filePath (tools/make_image_fixtures.py)
+        ),
         // Runs the built `onnxrun` executable as a process (depending on it makes `swift test` build it first).
         .testTarget(name: "onnxrunCLITests", dependencies: ["onnxrun", "ONNXRun", "ONNXRunTestSupport"]),
     ]

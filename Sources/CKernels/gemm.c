@@ -41,6 +41,18 @@ void ork_gemm(const ork_gemm_args *args, size_t m_begin, size_t m_end) {
     ork_gemm_segmented(args, 1, 0, m_begin, m_end);
 }
 
+void ork_gemm_columns(const ork_gemm_args *args, size_t m_begin, size_t m_end, size_t n_begin, size_t n_end) {
+    if (n_end > args->n) n_end = args->n;
+    if (n_begin >= n_end || n_begin % ORK_TILE != 0) return;
+    // The same GEMM on a narrower matrix: panels from n_begin / 16 on, C and residual shifted by n_begin.
+    ork_gemm_args part = *args;
+    part.n = n_end - n_begin;
+    part.packed_b = args->packed_b + (n_begin / ORK_TILE) * (ORK_TILE + args->k * ORK_TILE);
+    part.c = args->c + n_begin;
+    part.residual = args->residual ? args->residual + n_begin : NULL;
+    ork_gemm_segmented(&part, 1, 0, m_begin, m_end);
+}
+
 void ork_gemm_segmented(const ork_gemm_args *args, size_t segments, size_t segment_stride, size_t m_begin,
                         size_t m_end) {
     if (m_begin >= m_end || args->n == 0) return;

@@ -1,4 +1,5 @@
-// GEMM micro-kernels for AVX-512: up to 12 rows x 32 columns (two packed panels) per tile, broadcast-FMA.
+// GEMM micro-kernels for AVX-512: up to 12 rows x 32 columns (two packed panels) per tile, broadcast-FMA;
+// a last panel with <= 8 columns uses 256-bit FMAs.
 #include "internal.h"
 
 #if ORK_X86
@@ -6,19 +7,27 @@
 
 #define MAX_ROWS 12
 
+// Column shapes of a tile: which of the (one or two) panels are computed, and whether the last one is only
+// half used (<= 8 columns: 256-bit FMAs, which cost half a 512-bit one on Zen 4).
+enum { ONE_PANEL = 0, TWO_PANELS = 1, PANEL_AND_HALF = 2, HALF_PANEL = 3 };
+
 // One tile: `rows` rows of A times one or two packed panels (w0, w1 = w0 + panel stride).
-// rows and two_panels are constants after inlining, so the accumulator arrays live in registers.
-ORK_INLINE ORK_TARGET_AVX512 void tile(const int rows, const int two_panels, size_t k, size_t segments, size_t segment_stride, const float *a,
-                                       size_t a_stride, const float *w0, const float *w1,
-                                       const float *residual, size_t residual_stride, float *c, size_t c_stride,
-                                       __mmask16 mask0, __mmask16 mask1, __m512 vmin, __m512 vmax) {
+// rows and shape are constants after inlining, so the accumulator arrays live in registers.
+ORK_INLINE ORK_TARGET_AVX512 void tile(const int rows, const int shape, size_t k, size_t segments,
+                                       size_t segment_stride, const float *a, size_t a_stride, const float *w0,
+                                       const float *w1, const float *residual, size_t residual_stride, float *c,
+                                       size_t c_stride, __mmask16 mask0, __mmask16 mask1, __m512 vmin,
+                                       __m512 vmax) {
+    const int full0 = shape != HALF_PANEL, full1 = shape == TWO_PANELS, half1 = shape == PANEL_AND_HALF;
+    const int half0 = shape == HALF_PANEL;
     __m512 acc0[MAX_ROWS], acc1[MAX_ROWS];
-    const __m512 bias0 = _mm512_loadu_ps(w0);
-    const __m512 bias1 = two_panels ? _mm512_loadu_ps(w1) : _mm512_setzero_ps();
+    __m256 half_acc0[MAX_ROWS], half_acc1[MAX_ROWS];
     ORK_UNROLL
     for (int r = 0; r < rows; r++) {
-        acc0[r] = bias0;
-        acc1[r] = bias1;
+        if (full0) acc0[r] = _mm512_loadu_ps(w0);
+        if (half0) half_acc0[r] = _mm256_loadu_ps(w0);
+        if (full1) acc1[r] = _mm512_loadu_ps(w1);
+        if (half1) half_acc1[r] = _mm256_loadu_ps(w1);
     }
     w0 += ORK_TILE;
     w1 += ORK_TILE;
@@ -26,42 +35,63 @@ ORK_INLINE ORK_TARGET_AVX512 void tile(const int rows, const int two_panels, siz
     for (size_t segment = 0; segment < segments; segment++, a += segment_stride, w0 += length * ORK_TILE,
                 w1 += length * ORK_TILE) {
         for (size_t kk = 0; kk < length; kk++) {
-            const __m512 b0 = _mm512_loadu_ps(w0 + kk * ORK_TILE);
-            const __m512 b1 = two_panels ? _mm512_loadu_ps(w1 + kk * ORK_TILE) : _mm512_setzero_ps();
+            const __m512 b0 = full0 ? _mm512_loadu_ps(w0 + kk * ORK_TILE) : _mm512_setzero_ps();
+            const __m512 b1 = full1 ? _mm512_loadu_ps(w1 + kk * ORK_TILE) : _mm512_setzero_ps();
+            const __m256 half_b0 = half0 ? _mm256_loadu_ps(w0 + kk * ORK_TILE) : _mm256_setzero_ps();
+            const __m256 half_b1 = half1 ? _mm256_loadu_ps(w1 + kk * ORK_TILE) : _mm256_setzero_ps();
             ORK_UNROLL
             for (int r = 0; r < rows; r++) {
-                const __m512 av = _mm512_set1_ps(a[(size_t)r * a_stride + kk]);
-                acc0[r] = _mm512_fmadd_ps(av, b0, acc0[r]);
-                if (two_panels) acc1[r] = _mm512_fmadd_ps(av, b1, acc1[r]);
+                const float value = a[(size_t)r * a_stride + kk];
+                if (full0) acc0[r] = _mm512_fmadd_ps(_mm512_set1_ps(value), b0, acc0[r]);
+                if (full1) acc1[r] = _mm512_fmadd_ps(_mm512_set1_ps(value), b1, acc1[r]);
+                if (half0) half_acc0[r] = _mm256_fmadd_ps(_mm256_set1_ps(value), half_b0, half_acc0[r]);
+                if (half1) half_acc1[r] = _mm256_fmadd_ps(_mm256_set1_ps(value), half_b1, half_acc1[r]);
             }
         }
     }
+    const __m256 half_min = _mm512_castps512_ps256(vmin), half_max = _mm512_castps512_ps256(vmax);
     ORK_UNROLL
     for (int r = 0; r < rows; r++) {
-        __m512 v0 = acc0[r];
-        if (residual) v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(mask0, residual + (size_t)r * residual_stride));
+        const float *row_residual = residual ? residual + (size_t)r * residual_stride : NULL;
+        float *row_c = c + (size_t)r * c_stride;
         // max(min, v) / min(max, v): a NaN in v propagates (the second operand wins on NaN).
-        v0 = _mm512_min_ps(vmax, _mm512_max_ps(vmin, v0));
-        _mm512_mask_storeu_ps(c + (size_t)r * c_stride, mask0, v0);
-        if (two_panels) {
-            __m512 v1 = acc1[r];
-            if (residual)
-                v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(mask1, residual + (size_t)r * residual_stride + 16));
-            v1 = _mm512_min_ps(vmax, _mm512_max_ps(vmin, v1));
-            _mm512_mask_storeu_ps(c + (size_t)r * c_stride + 16, mask1, v1);
+        if (full0) {
+            __m512 v = acc0[r];
+            if (row_residual) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask0, row_residual));
+            _mm512_mask_storeu_ps(row_c, mask0, _mm512_min_ps(vmax, _mm512_max_ps(vmin, v)));
+        }
+        if (half0) {
+            __m256 v = half_acc0[r];
+            if (row_residual) v = _mm256_add_ps(v, _mm256_maskz_loadu_ps((__mmask8)mask0, row_residual));
+            _mm256_mask_storeu_ps(row_c, (__mmask8)mask0, _mm256_min_ps(half_max, _mm256_max_ps(half_min, v)));
+        }
+        if (full1) {
+            __m512 v = acc1[r];
+            if (row_residual) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask1, row_residual + 16));
+            _mm512_mask_storeu_ps(row_c + 16, mask1, _mm512_min_ps(vmax, _mm512_max_ps(vmin, v)));
+        }
+        if (half1) {
+            __m256 v = half_acc1[r];
+            if (row_residual) v = _mm256_add_ps(v, _mm256_maskz_loadu_ps((__mmask8)mask1, row_residual + 16));
+            _mm256_mask_storeu_ps(row_c + 16, (__mmask8)mask1, _mm256_min_ps(half_max, _mm256_max_ps(half_min, v)));
         }
     }
 }
 
+#define TILE_CALL(R, SHAPE)                                                                                   \
+    tile(R, SHAPE, k, segments, segment_stride, a, a_stride, w0, w1, residual, residual_stride, c, c_stride,  \
+         mask0, mask1, vmin, vmax)
 #define TILE_CASE(R)                                                                                          \
     case R:                                                                                                   \
-        if (two_panels)                                                                                       \
-            tile(R, 1, k, segments, segment_stride, a, a_stride, w0, w1, residual, residual_stride, c, c_stride, mask0, mask1, vmin, vmax); \
-        else                                                                                                  \
-            tile(R, 0, k, segments, segment_stride, a, a_stride, w0, w1, residual, residual_stride, c, c_stride, mask0, mask1, vmin, vmax); \
+        switch (shape) {                                                                                      \
+        case TWO_PANELS: TILE_CALL(R, TWO_PANELS); break;                                                     \
+        case PANEL_AND_HALF: TILE_CALL(R, PANEL_AND_HALF); break;                                             \
+        case HALF_PANEL: TILE_CALL(R, HALF_PANEL); break;                                                     \
+        default: TILE_CALL(R, ONE_PANEL); break;                                                              \
+        }                                                                                                     \
         break;
 
-static ORK_TARGET_AVX512 void tile_dispatch(int rows, int two_panels, size_t k, size_t segments,
+static ORK_TARGET_AVX512 void tile_dispatch(int rows, int shape, size_t k, size_t segments,
                                             size_t segment_stride, const float *a, size_t a_stride,
                                             const float *w0, const float *w1, const float *residual,
                                             size_t residual_stride, float *c, size_t c_stride, __mmask16 mask0,
@@ -77,6 +107,42 @@ static inline __mmask16 column_mask(size_t columns) {
     return columns >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << columns) - 1u);
 }
 
+// Few rows (a classifier, M = batch): 1-3 rows x 4 full panels (64 columns), so even one row has four
+// independent FMA chains instead of being bound by the FMA latency.
+#define WIDE_PANELS 4
+ORK_INLINE ORK_TARGET_AVX512 void wide_tile(const int rows, size_t k, const float *a, size_t a_stride,
+                                            const float *w, size_t panel_stride, const float *residual,
+                                            size_t residual_stride, float *c, size_t c_stride, __m512 vmin,
+                                            __m512 vmax) {
+    __m512 acc[3][WIDE_PANELS];
+    ORK_UNROLL
+    for (int p = 0; p < WIDE_PANELS; p++) {
+        const __m512 bias = _mm512_loadu_ps(w + p * panel_stride);
+        ORK_UNROLL
+        for (int r = 0; r < rows; r++) acc[r][p] = bias;
+    }
+    w += ORK_TILE;
+    for (size_t kk = 0; kk < k; kk++) {
+        ORK_UNROLL
+        for (int p = 0; p < WIDE_PANELS; p++) {
+            const __m512 b = _mm512_loadu_ps(w + p * panel_stride + kk * ORK_TILE);
+            ORK_UNROLL
+            for (int r = 0; r < rows; r++)
+                acc[r][p] = _mm512_fmadd_ps(_mm512_set1_ps(a[(size_t)r * a_stride + kk]), b, acc[r][p]);
+        }
+    }
+    ORK_UNROLL
+    for (int r = 0; r < rows; r++) {
+        ORK_UNROLL
+        for (int p = 0; p < WIDE_PANELS; p++) {
+            __m512 v = acc[r][p];
+            if (residual) v = _mm512_add_ps(v, _mm512_loadu_ps(residual + (size_t)r * residual_stride + p * 16));
+            v = _mm512_min_ps(vmax, _mm512_max_ps(vmin, v));
+            _mm512_storeu_ps(c + (size_t)r * c_stride + p * 16, v);
+        }
+    }
+}
+
 ORK_TARGET_AVX512 void ork_gemm_avx512(const ork_gemm_args *args, size_t segments, size_t segment_stride,
                                        size_t m_begin, size_t m_end) {
     const size_t k = args->k, n = args->n;
@@ -86,12 +152,36 @@ ORK_TARGET_AVX512 void ork_gemm_avx512(const ork_gemm_args *args, size_t segment
     // Rows per chunk: the chunk of A (chunk x k floats) stays in L1/L2 while every panel pair passes over it.
     size_t chunk = (16384 / (k ? k : 1)) / MAX_ROWS * MAX_ROWS;
     if (chunk < 4 * MAX_ROWS) chunk = 4 * MAX_ROWS;
+    size_t first_panel = 0;
+    if (m_end - m_begin <= 3 && segments == 1) {
+        // Few rows: groups of 4 full panels first, the rest below.
+        const size_t full_panels = n / ORK_TILE;
+        for (; first_panel + WIDE_PANELS <= full_panels; first_panel += WIDE_PANELS) {
+            const size_t column0 = first_panel * ORK_TILE;
+            const float *w = args->packed_b + first_panel * panel_stride;
+            const float *a = args->a + m_begin * args->a_row_stride;
+            const float *residual = args->residual ? args->residual + m_begin * args->residual_row_stride + column0
+                                                   : NULL;
+            float *c = args->c + m_begin * args->c_row_stride + column0;
+            switch (m_end - m_begin) {
+            case 1: wide_tile(1, k, a, args->a_row_stride, w, panel_stride, residual, args->residual_row_stride, c,
+                              args->c_row_stride, vmin, vmax); break;
+            case 2: wide_tile(2, k, a, args->a_row_stride, w, panel_stride, residual, args->residual_row_stride, c,
+                              args->c_row_stride, vmin, vmax); break;
+            default: wide_tile(3, k, a, args->a_row_stride, w, panel_stride, residual, args->residual_row_stride, c,
+                               args->c_row_stride, vmin, vmax); break;
+            }
+        }
+    }
     for (size_t chunk_begin = m_begin; chunk_begin < m_end; chunk_begin += chunk) {
         const size_t chunk_end = ORK_MIN(m_end, chunk_begin + chunk);
-        for (size_t panel = 0; panel < panels; panel += 2) {
-            const int two_panels = panel + 1 < panels;
+        for (size_t panel = first_panel; panel < panels; panel += 2) {
             const size_t column0 = panel * ORK_TILE;
             const size_t columns = n - column0;
+            const int shape = columns > 24   ? TWO_PANELS
+                              : columns > 16 ? PANEL_AND_HALF
+                              : columns > 8  ? ONE_PANEL
+                                             : HALF_PANEL;
             const __mmask16 mask0 = column_mask(columns);
             const __mmask16 mask1 = columns > 16 ? column_mask(columns - 16) : 0;
             const float *w0 = args->packed_b + panel * panel_stride;
@@ -100,7 +190,7 @@ ORK_TARGET_AVX512 void ork_gemm_avx512(const ork_gemm_args *args, size_t segment
                 const int rows = (int)ORK_MIN((size_t)MAX_ROWS, chunk_end - m);
                 const float *residual =
                     args->residual ? args->residual + m * args->residual_row_stride + column0 : NULL;
-                tile_dispatch(rows, two_panels, k, segments, segment_stride, args->a + m * args->a_row_stride, args->a_row_stride, w0, w1,
+                tile_dispatch(rows, shape, k, segments, segment_stride, args->a + m * args->a_row_stride, args->a_row_stride, w0, w1,
                               residual, args->residual_row_stride, args->c + m * args->c_row_stride + column0,
                               args->c_row_stride, mask0, mask1, vmin, vmax);
             }

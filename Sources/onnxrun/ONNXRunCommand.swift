@@ -18,8 +18,8 @@ struct ONNXRunCommand: ParsableCommand {
         discussion: """
             Without a subcommand, `onnxrun MODEL IMAGE...` classifies images (see `onnxrun classify --help`).
             """,
-        subcommands: [InspectCommand.self, RunCommand.self, BenchCommand.self],
-        defaultSubcommand: nil
+        subcommands: [ClassifyCommand.self, InspectCommand.self, RunCommand.self, BenchCommand.self],
+        defaultSubcommand: ClassifyCommand.self
     )
 
     // MARK: - Entry point

@@ -1,7 +1,7 @@
 // Kernel benchmark and quick self-check for Sources/CKernels on MobileNetV2 shapes (GFLOP/s, one thread).
 // Build and run from the package root:
 //   clang -O2 -ISources/CKernels/include Sources/CKernels/*.c tools/kernel-bench/bench.c -lm -o /tmp/kernel-bench
-//   /tmp/kernel-bench [isa-level 0|1|2]
+//   /tmp/kernel-bench [isa-level 0|1|2 [net]]     ("net": only whole MobileNetV2 networks)
 #include "CKernels.h"
 
 #include <math.h>
@@ -121,9 +121,159 @@ static void bench_stem(size_t h, size_t cin, size_t cout) {
     free(in); free(w); free(bias); free(out); free(packed); free(scratch);
 }
 
+
+// MARK: - A whole MobileNetV2 (torchvision layout) through the kernels, one thread: the kernels' share of a run.
+
+static size_t make_divisible(double value) {
+    size_t rounded = (size_t)(value + 4) / 8 * 8;
+    if (rounded < 8) rounded = 8;
+    if (rounded < 0.9 * value) rounded += 8;
+    return rounded;
+}
+
+typedef struct { int kind; size_t h, w, cin, cout, stride, residual; float *packed; } layer;  // kind 0 stem 1 pw 2 dw 3 fc
+
+static void bench_mobilenetv2(double width, size_t resolution) {
+    static const size_t settings[7][4] = {{1, 16, 1, 1}, {6, 24, 2, 2}, {6, 32, 3, 2}, {6, 64, 4, 2},
+                                          {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
+    layer layers[80];
+    size_t count = 0, h = resolution;
+    size_t channels = make_divisible(32 * width);
+    size_t last = width > 1.0 ? make_divisible(1280 * width) : 1280;
+    layers[count++] = (layer){0, h, h, 3, channels, 2, 0, NULL};
+    h = (h + 1) / 2;
+    for (int b = 0; b < 7; b++) {
+        size_t out = make_divisible(settings[b][1] * width);
+        for (size_t i = 0; i < settings[b][2]; i++) {
+            size_t stride = i == 0 ? settings[b][3] : 1, hidden = channels * settings[b][0];
+            if (settings[b][0] != 1) layers[count++] = (layer){1, h, h, channels, hidden, 1, 0, NULL};
+            layers[count++] = (layer){2, h, h, hidden, hidden, stride, 0, NULL};
+            h = (h - 1) / stride + 1;
+            layers[count++] = (layer){1, h, h, hidden, out, 1, stride == 1 && channels == out, NULL};
+            channels = out;
+        }
+    }
+    layers[count++] = (layer){1, h, h, channels, last, 1, 0, NULL};
+    layers[count++] = (layer){3, 1, 1, last, 1000, 1, 0, NULL};
+    size_t biggest = resolution * resolution * 3;
+    double flops = 0;
+    for (size_t i = 0; i < count; i++) {
+        layer *l = &layers[i];
+        size_t oh = (l->h - 1) / l->stride + 1;
+        if (l->h * l->w * l->cin > biggest) biggest = l->h * l->w * l->cin;
+        if (oh * oh * l->cout > biggest) biggest = oh * oh * l->cout;
+        float *w = buffer(l->cout * l->cin * 9), *bias = buffer(l->cout);
+        switch (l->kind) {
+        case 0:
+            l->packed = aligned_alloc(64, ork_convolution_packed_size(l->cout, 3, 3, 3, 1) * 4 + 64);
+            ork_convolution_pack(w, bias, l->cout, 3, 3, 3, 1, l->packed);
+            flops += 2.0 * oh * oh * l->cout * 27;
+            break;
+        case 1: case 3:
+            l->packed = aligned_alloc(64, ork_gemm_packed_size(l->cin, l->cout) * 4 + 64);
+            ork_gemm_pack_nk(w, l->cin, l->cout, bias, l->packed);
+            flops += 2.0 * oh * oh * l->cout * l->cin;
+            break;
+        case 2:
+            l->packed = aligned_alloc(64, ork_depthwise_packed_size(l->cin, 3, 3) * 4 + 64);
+            ork_depthwise_pack(w, bias, l->cin, 3, 3, l->packed);
+            flops += 2.0 * oh * oh * l->cout * 9;
+            break;
+        }
+        free(w); free(bias);
+    }
+    float *x = buffer(biggest), *y = buffer(biggest), *z = buffer(biggest), *scratch = buffer(96 * 27);
+    // Shared machine: a run is often preempted for a scheduler tick (~4 ms), so also sum each layer's best time.
+    double kind_time[4] = {0}, best = 1e9, layer_time[80], best_layer_time[80], min_layer_time[80];
+    for (size_t i = 0; i < count; i++) min_layer_time[i] = 1e9;
+    for (int run = 0; run < 30; run++) {
+        double start = now(), times[4] = {0};
+        float *in = x, *out = y, *block_input = x;
+        for (size_t i = 0; i < count; i++) {
+            layer *l = &layers[i];
+            size_t oh = (l->h - 1) / l->stride + 1;
+            double t0 = now();
+            if (l->kind == 0) {
+                ork_convolution_args a = {.batch = 1, .input_h = l->h, .input_w = l->w, .input_channels = 3,
+                                          .output_h = oh, .output_w = oh, .output_channels = l->cout, .kernel_h = 3,
+                                          .kernel_w = 3, .stride_h = 2, .stride_w = 2, .dilation_h = 1,
+                                          .dilation_w = 1, .pad_top = 1, .pad_left = 1, .groups = 1, .input = in,
+                                          .packed_weights = l->packed, .output = out, .min = 0, .max = 6};
+                ork_convolution(&a, 0, oh * oh, scratch);
+            } else if (l->kind == 1) {
+                ork_gemm_args a = {.k = l->cin, .n = l->cout, .a = in, .a_row_stride = l->cin,
+                                   .packed_b = l->packed, .residual = l->residual ? block_input : NULL,
+                                   .residual_row_stride = l->cout, .c = out, .c_row_stride = l->cout,
+                                   .min = l->residual || (i + 1 < count && layers[i + 1].kind != 2 && l->cout < l->cin) ? -INFINITY : 0,
+                                   .max = 6};
+                ork_gemm(&a, 0, oh * oh);
+            } else if (l->kind == 2) {
+                ork_depthwise_args a = {.batch = 1, .input_h = l->h, .input_w = l->w, .channels = l->cin,
+                                        .output_h = oh, .output_w = oh, .kernel_h = 3, .kernel_w = 3,
+                                        .stride_h = l->stride, .stride_w = l->stride, .dilation_h = 1,
+                                        .dilation_w = 1, .pad_top = 1, .pad_left = 1, .input = in,
+                                        .packed_weights = l->packed, .output = out, .min = 0, .max = 6};
+                ork_depthwise(&a, 0, oh);
+            } else {
+                ork_global_average_pool_nhwc(in, layers[i - 1].h * layers[i - 1].w, l->cin, out, 0, 1);
+                ork_gemm_args a = {.k = l->cin, .n = l->cout, .a = out, .a_row_stride = l->cin,
+                                   .packed_b = l->packed, .c = in, .c_row_stride = l->cout,
+                                   .min = -INFINITY, .max = INFINITY};
+                ork_gemm(&a, 0, 1);
+            }
+            times[l->kind] += now() - t0;
+            layer_time[i] = now() - t0;
+            // Rotate buffers: the block input (for the residual) stays put until the projection used it.
+            if (l->kind == 1 && i + 1 < count && layers[i + 1].kind == 1) {
+                block_input = out;
+            } else if (l->kind == 0) {
+                block_input = out;
+            }
+            float *next_out = (in != block_input && in != out) ? in : (x != block_input && x != out) ? x
+                              : (y != block_input && y != out) ? y : z;
+            in = out;
+            out = next_out;
+            if (l->kind == 1 && i + 1 < count && layers[i + 1].kind == 1) block_input = in;
+            if (l->kind == 1 && i + 1 < count && layers[i + 1].kind != 2) block_input = in;
+        }
+        double total = now() - start;
+        for (size_t i = 0; i < count; i++)
+            if (layer_time[i] < min_layer_time[i]) min_layer_time[i] = layer_time[i];
+        if (total < best) {
+            best = total;
+            memcpy(kind_time, times, sizeof times);
+            memcpy(best_layer_time, layer_time, sizeof layer_time);
+        }
+    }
+    double sum_min = 0, kind_min[4] = {0};
+    for (size_t i = 0; i < count; i++) {
+        sum_min += min_layer_time[i];
+        kind_min[layers[i].kind] += min_layer_time[i];
+    }
+    printf("MobileNetV2 %.2f @%zu: %zu layers, %.1f MFLOP: best run %.3f ms; sum of per-layer bests %.3f ms "
+           "(%.1f GFLOP/s) = stem %.3f + pointwise %.3f + depthwise %.3f + pool/fc %.3f ms\n",
+           width, resolution, count, flops * 1e-6, best * 1e3, sum_min * 1e3, flops / sum_min * 1e-9,
+           kind_min[0] * 1e3, kind_min[1] * 1e3, kind_min[2] * 1e3, kind_min[3] * 1e3);
+    (void)kind_time;
+    for (size_t i = 0; getenv("LAYERS") && i < count; i++) {
+        const layer *l = &layers[i];
+        static const char *names[4] = {"stem", "pointwise", "depthwise", "pool+fc"};
+        printf("  %2zu %-9s %3zux%-3zu %4zu->%4zu s%zu%s %8.1f us\n", i, names[l->kind], l->h, l->w, l->cin, l->cout,
+               l->stride, l->residual ? " +residual" : "", min_layer_time[i] * 1e6);
+    }
+    for (size_t i = 0; i < count; i++) free(layers[i].packed);
+    free(x); free(y); free(z); free(scratch);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1) ork_set_isa_level(atoi(argv[1]));
     printf("ISA level %d (detected %d)\n", ork_isa_level(), ork_detected_isa_level());
+    if (argc > 2) {  // networks only
+        bench_mobilenetv2(1.0, 224);
+        bench_mobilenetv2(0.5, 224);
+        bench_mobilenetv2(0.35, 96);
+        return 0;
+    }
     bench_gemm(112 * 112, 32, 16);
     bench_gemm(112 * 112, 16, 96);
     bench_gemm(56 * 56, 24, 144);

@@ -70,6 +70,13 @@ typedef struct {
 /// Computes rows [m_begin, m_end) of C.
 void ork_gemm(const ork_gemm_args *args, size_t m_begin, size_t m_end);
 
+/// Columns are split in units of this many (one packed panel).
+#define ORK_GEMM_COLUMN_BLOCK 16
+/// Computes rows [m_begin, m_end) x columns [n_begin, n_end) of C; n_begin must be a multiple of
+/// ORK_GEMM_COLUMN_BLOCK and n_end a multiple of it or n. For splitting a GEMM with few rows (the classifier,
+/// M = batch) over threads by columns.
+void ork_gemm_columns(const ork_gemm_args *args, size_t m_begin, size_t m_end, size_t n_begin, size_t n_end);
+
 // MARK: - Depthwise convolution (group = channels, one output channel per input channel), NHWC
 //
 // Weights ONNX [C, 1, KH, KW] + bias [C] are packed per tile of 16 channels: [16 bias][KH*KW taps][16], zero-padded.

@@ -39,6 +39,17 @@ final class MappedFile {
         bytes = UnsafeRawBufferPointer(start: address, count: size)
     }
 
+    /// Drops the resident pages wholly inside `range` (bytes already consumed); reading them again would simply
+    /// fault them back in from the file.
+    func release(_ range: Range<Int>) {
+        guard let base = bytes.baseAddress else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (range.lowerBound + page - 1) / page * page
+        let end = range.upperBound / page * page
+        guard end > start, end <= bytes.count else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+    }
+
     func close() {
         if let base = bytes.baseAddress {
             _ = munmap(UnsafeMutableRawPointer(mutating: base), bytes.count)

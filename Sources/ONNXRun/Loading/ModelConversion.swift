@@ -6,7 +6,13 @@ import CProtobufC
 extension LoadContext {
     // MARK: Model
 
-    func makeModel(_ proto: UnsafeMutablePointer<Onnx__ModelProto>) throws -> Model {
+    /// Converts a model. `graph` is the graph message when it was unpacked apart from the model (nil: the
+    /// model's own); `initializers` converts the graph's initializers (`makeInitializers` when they are in the
+    /// graph message), after the model-level checks.
+    func makeModel(_ proto: UnsafeMutablePointer<Onnx__ModelProto>,
+                   graph separateGraph: UnsafeMutablePointer<Onnx__GraphProto>? = nil,
+                   initializers: (UnsafeMutablePointer<Onnx__GraphProto>) throws -> [String: Tensor]) throws
+        -> Model {
         // protobuf-c accepts a file cut at a top-level field boundary, so required parts are checked here; ONNX
         // writers emit ir_version first, then the graph, then opset_import.
         guard proto.pointee.has_ir_version != 0 else {
@@ -15,7 +21,7 @@ extension LoadContext {
         guard proto.pointee.ir_version > 0 else {
             throw invalid("the model's ir_version \(proto.pointee.ir_version) is not positive")
         }
-        guard let graphProto = proto.pointee.graph else {
+        guard let graphProto = separateGraph ?? proto.pointee.graph else {
             throw malformed("the model has no graph (truncated file?)")
         }
         let opsetImports = try makeOpsetImports(proto.pointee)
@@ -25,7 +31,7 @@ extension LoadContext {
             metadata[string(entry.pointee.key)] = string(entry.pointee.value)
         }
         let irVersion = Int(proto.pointee.ir_version)
-        let graph = try makeGraph(graphProto, irVersion: irVersion)
+        let graph = try makeGraph(graphProto, initializers: initializers(graphProto))
         return Model(irVersion: irVersion, opsetImports: opsetImports,
                      producerName: string(proto.pointee.producer_name),
                      producerVersion: string(proto.pointee.producer_version),
@@ -56,20 +62,30 @@ extension LoadContext {
 
     // MARK: Graph
 
-    func makeGraph(_ proto: UnsafeMutablePointer<Onnx__GraphProto>, irVersion: Int) throws -> Graph {
+    func makeInitializers(_ proto: UnsafeMutablePointer<Onnx__GraphProto>) throws -> [String: Tensor] {
+        var initializers: [String: Tensor] = [:]
+        initializers.reserveCapacity(Int(proto.pointee.n_initializer))
+        for index in 0..<Int(proto.pointee.n_initializer) {
+            guard let tensorProto = proto.pointee.initializer[index] else { continue }
+            try addInitializer(tensorProto, index: index, to: &initializers)
+        }
+        return initializers
+    }
+
+    /// Converts initializer number `index` into `initializers`, refusing nameless and duplicate ones.
+    func addInitializer(_ proto: UnsafeMutablePointer<Onnx__TensorProto>, index: Int,
+                        to initializers: inout [String: Tensor], rawData: UnsafeRawBufferPointer? = nil) throws {
+        let name = string(proto.pointee.name)
+        guard !name.isEmpty else { throw invalid("initializer #\(index) has no name") }
+        guard initializers[name] == nil else { throw invalid("duplicate initializer '\(name)'") }
+        initializers[name] = try makeTensor(proto, describedAs: "initializer '\(name)'", rawData: rawData)
+    }
+
+    func makeGraph(_ proto: UnsafeMutablePointer<Onnx__GraphProto>, initializers: [String: Tensor]) throws -> Graph {
         let graph = proto.pointee
         guard graph.n_sparse_initializer == 0 else {
             throw unsupported("the graph has \(graph.n_sparse_initializer) sparse initializers; onnxrun does not "
                               + "support sparse tensors")
-        }
-        var initializers: [String: Tensor] = [:]
-        initializers.reserveCapacity(Int(graph.n_initializer))
-        for index in 0..<Int(graph.n_initializer) {
-            guard let tensorProto = graph.initializer[index] else { continue }
-            let name = string(tensorProto.pointee.name)
-            guard !name.isEmpty else { throw invalid("initializer #\(index) has no name") }
-            guard initializers[name] == nil else { throw invalid("duplicate initializer '\(name)'") }
-            initializers[name] = try makeTensor(tensorProto, describedAs: "initializer '\(name)'")
         }
 
         // Initializers also listed in graph.input are constants. IR < 4 requires every initializer to be listed

@@ -18,7 +18,7 @@ public enum ModelLoader {
         let file = try MappedFile(path: path)
         defer { file.close() }
         let context = LoadContext(source: path, baseDirectory: directoryOf(path), limits: limits)
-        return try context.loadModel(file.bytes, afterParsing: { file.close() })
+        return try context.loadModel(file.bytes, release: file.release)
     }
 
     /// Loads a model from bytes. `source` names it in errors; `baseDirectory` is where external data is looked
@@ -29,7 +29,7 @@ public enum ModelLoader {
             throw ONNXRunError(.malformedModel, "the model is empty (0 bytes)", file: source)
         }
         let context = LoadContext(source: source, baseDirectory: baseDirectory, limits: limits)
-        return try bytes.withUnsafeBytes { try context.loadModel($0, afterParsing: {}) }
+        return try bytes.withUnsafeBytes { try context.loadModel($0, release: { _ in }) }
     }
 
     // MARK: Tensors
@@ -96,20 +96,83 @@ final class LoadContext {
 
     // MARK: Parsing
 
-    /// Checks the framing, unpacks, converts, then frees the protobuf-c message.
-    /// `afterParsing` runs once protobuf-c no longer needs the input bytes (the caller unmaps the file).
-    func loadModel(_ bytes: UnsafeRawBufferPointer, afterParsing: () -> Void) throws -> Model {
-        let message = try withUnsafePointer(to: onnx__model_proto__descriptor) { descriptor in
+    /// Checks the framing, unpacks, converts, and frees every protobuf-c message.
+    ///
+    /// To keep peak memory near one copy of the weights, the initializers are unpacked and converted one at a
+    /// time: the model without its graph and the graph without its initializers (small) are unpacked from
+    /// copies, then each initializer from its own bytes, which `release` then hands back (the mapped file's
+    /// pages). A file with several `graph` fields (which protobuf merges) is unpacked whole instead.
+    func loadModel(_ bytes: UnsafeRawBufferPointer, release: (Range<Int>) -> Void) throws -> Model {
+        try withUnsafePointer(to: onnx__model_proto__descriptor) { descriptor in
             try WireFormatCheck.check(bytes, descriptor: descriptor, maxDepth: limits.maxMessageDepth,
                                       source: source)
-            return onnx__model_proto__unpack(nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
         }
-        afterParsing()
-        guard let message else {
+        // The check touched every header; let those pages go before the weights are copied.
+        release(0..<bytes.count)
+        let modelFields = try WireFormatCheck.fields(of: bytes, source: source)
+        let graphFields = modelFields.filter { $0.number == 7 }
+        guard graphFields.count == 1, let graphField = graphFields.first, graphField.wireType == 2 else {
+            return try loadWholeModel(bytes)
+        }
+        let modelProto = try unpack(concatenating: modelFields.filter { $0.number != 7 }, of: bytes,
+                                    what: "an ONNX model", onnx__model_proto__unpack)
+        defer { onnx__model_proto__free_unpacked(modelProto, nil) }
+
+        let graphBytes = UnsafeRawBufferPointer(rebasing: bytes[graphField.payload])
+        let graphOffset = graphField.payload.lowerBound
+        let graphFieldList = try WireFormatCheck.fields(of: graphBytes, source: source, offset: graphOffset)
+        let graphProto = try unpack(concatenating: graphFieldList.filter { $0.number != 5 }, of: graphBytes,
+                                    what: "an ONNX graph", onnx__graph_proto__unpack)
+        defer { onnx__graph_proto__free_unpacked(graphProto, nil) }
+
+        return try makeModel(modelProto, graph: graphProto) { _ in
+            var initializers: [String: Tensor] = [:]
+            for (index, field) in graphFieldList.filter({ $0.number == 5 }).enumerated() {
+                let what = "initializer #\(index)"
+                guard field.wireType == 2 else { throw malformed("\(what) is not a message (corrupted file?)") }
+                // raw_data (field 9) is copied straight from the file into the tensor's storage; protobuf-c
+                // unpacks only the rest (a small copy), so the weights are never held twice.
+                let tensorBytes = UnsafeRawBufferPointer(rebasing: graphBytes[field.payload])
+                let tensorFields = try WireFormatCheck.fields(of: tensorBytes, source: source,
+                                                              offset: graphOffset + field.payload.lowerBound)
+                let rawFields = tensorFields.filter { $0.number == 9 }
+                guard rawFields.allSatisfy({ $0.wireType == 2 }) else {
+                    throw malformed("\(what): raw_data is not a bytes field (corrupted file?)")
+                }
+                let tensorProto = try unpack(concatenating: tensorFields.filter { $0.number != 9 }, of: tensorBytes,
+                                             what: "a TensorProto (\(what))", onnx__tensor_proto__unpack)
+                defer { onnx__tensor_proto__free_unpacked(tensorProto, nil) }
+                // protobuf keeps the last of repeated occurrences of a singular field.
+                let rawData = rawFields.last.map { UnsafeRawBufferPointer(rebasing: tensorBytes[$0.payload]) }
+                try addInitializer(tensorProto, index: index, to: &initializers, rawData: rawData)
+                release((graphOffset + field.range.lowerBound)..<(graphOffset + field.range.upperBound))
+            }
+            return initializers
+        }
+    }
+
+    private func loadWholeModel(_ bytes: UnsafeRawBufferPointer) throws -> Model {
+        guard let message = onnx__model_proto__unpack(nil, bytes.count,
+                                                      bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)) else {
             throw malformed("not an ONNX model: protobuf-c could not parse it (corrupted or truncated file?)")
         }
         defer { onnx__model_proto__free_unpacked(message, nil) }
-        return try makeModel(message)
+        return try makeModel(message, initializers: makeInitializers)
+    }
+
+    /// Unpacks the message made of `fields` of `bytes` (a copy of just those fields).
+    private func unpack<Message>(
+        concatenating fields: [WireFormatCheck.Field], of bytes: UnsafeRawBufferPointer, what: String,
+        _ unpack: (UnsafeMutablePointer<ProtobufCAllocator>?, Int, UnsafePointer<UInt8>?)
+            -> UnsafeMutablePointer<Message>?
+    ) throws -> UnsafeMutablePointer<Message> {
+        var message: [UInt8] = []
+        message.reserveCapacity(fields.reduce(0) { $0 + $1.range.count })
+        for field in fields { message.append(contentsOf: bytes[field.range]) }
+        guard let unpacked = message.withUnsafeBufferPointer({ unpack(nil, $0.count, $0.baseAddress) }) else {
+            throw malformed("not \(what): protobuf-c could not parse it (corrupted or truncated file?)")
+        }
+        return unpacked
     }
 
     func loadTensor(_ bytes: UnsafeRawBufferPointer) throws -> (name: String, tensor: Tensor) {

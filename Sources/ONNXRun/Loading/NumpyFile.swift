@@ -45,6 +45,8 @@ public enum NumpyFile {
                                file: source)
         }
         guard headerLength <= bytes.count - headerStart else { throw malformed("truncated header") }
+        // numpy itself refuses headers above 10,000 bytes unless told otherwise; 1 MiB is generous.
+        guard headerLength <= 1 << 20 else { throw malformed("header of \(headerLength) bytes") }
         let header = String(decoding: bytes[headerStart..<headerStart + headerLength], as: UTF8.self)
         let description = try NumpyHeader(parsing: header, source: source)
 
@@ -85,9 +87,10 @@ public enum NumpyFile {
         }
         defer { _ = close(descriptor) }
         try bytes.withUnsafeBytes { buffer in
+            guard let base = buffer.baseAddress else { return }
             var done = 0
             while done < buffer.count {
-                let written = Glibc.write(descriptor, buffer.baseAddress! + done, buffer.count - done)
+                let written = Glibc.write(descriptor, base + done, buffer.count - done)
                 if written < 0 && errno == EINTR { continue }
                 guard written > 0 else {
                     throw ONNXRunError(.io, "write failed: \(String(cString: strerror(errno)))", file: path)
@@ -183,7 +186,8 @@ struct NumpyHeader {
         let characters = Array(header)
         let pattern = Array("'\(key)'")
         guard characters.count >= pattern.count else { return nil }
-        for start in 0...(characters.count - pattern.count) where Array(characters[start..<start + pattern.count]) == pattern {
+        for start in 0...(characters.count - pattern.count)
+        where characters[start..<start + pattern.count].elementsEqual(pattern) {
             var index = start + pattern.count
             while index < characters.count, characters[index] == " " { index += 1 }
             guard index < characters.count, characters[index] == ":" else { continue }

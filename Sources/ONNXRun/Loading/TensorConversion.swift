@@ -11,8 +11,10 @@ extension LoadContext {
 
     /// Converts one TensorProto (an initializer, a tensor attribute or a `.pb` file), checking that its bytes
     /// match its declared type and shape. `what` names it in errors ("initializer 'conv.weight'").
-    /// Consumes `raw_data`: the bytes are freed once copied, so a model is never resident twice.
-    func makeTensor(_ proto: UnsafeMutablePointer<Onnx__TensorProto>, describedAs what: String) throws -> Tensor {
+    /// Consumes `raw_data`: the bytes are freed once copied, so a model is never resident twice. `rawData`, when
+    /// given, stands for the raw_data field (left out of `proto` and read straight from the file's bytes).
+    func makeTensor(_ proto: UnsafeMutablePointer<Onnx__TensorProto>, describedAs what: String,
+                    rawData: UnsafeRawBufferPointer? = nil) throws -> Tensor {
         let elementType = try tensorElementType(proto.pointee, describedAs: what)
         let shape = try tensorShape(proto.pointee, describedAs: what)
         // Cannot fail: tensorShape checked the element count against the limits.
@@ -34,8 +36,17 @@ extension LoadContext {
                 throw malformed("\(what) has an unknown data_location \(proto.pointee.data_location.rawValue)")
             }
             storage = try readExternalData(proto.pointee, byteCount: byteCount, describedAs: what)
+        } else if let rawData {
+            storage = try copyRawData(rawData, of: proto.pointee, byteCount: byteCount, describedAs: what)
         } else if proto.pointee.has_raw_data != 0 || proto.pointee.raw_data.len > 0 {
-            storage = try copyRawData(proto, byteCount: byteCount, describedAs: what)
+            let raw = proto.pointee.raw_data
+            storage = try copyRawData(UnsafeRawBufferPointer(start: raw.data, count: Int(raw.len)),
+                                      of: proto.pointee, byteCount: byteCount, describedAs: what)
+            // protobuf-c allocated these bytes with malloc (default allocator); free them now rather than at
+            // free_unpacked so that peak memory stays near one copy of the weights.
+            free(raw.data)
+            proto.pointee.raw_data.data = nil
+            proto.pointee.raw_data.len = 0
         } else {
             storage = try copyTypedData(proto.pointee, elementType: elementType, count: count,
                                         byteCount: byteCount, describedAs: what)
@@ -81,25 +92,18 @@ extension LoadContext {
 
     // MARK: Data fields
 
-    private func copyRawData(_ proto: UnsafeMutablePointer<Onnx__TensorProto>, byteCount: Int,
+    private func copyRawData(_ raw: UnsafeRawBufferPointer, of proto: Onnx__TensorProto, byteCount: Int,
                              describedAs what: String) throws -> TensorStorage {
-        let typedFields = typedFieldCounts(proto.pointee).filter { $0.count > 0 }.map(\.name)
+        let typedFields = typedFieldCounts(proto).filter { $0.count > 0 }.map(\.name)
         guard typedFields.isEmpty else {
             throw malformed("\(what) has both raw_data and \(typedFields.joined(separator: ", "))")
         }
-        let raw = proto.pointee.raw_data
-        guard raw.len == byteCount else {
-            throw malformed("\(what): raw_data has \(raw.len) bytes but the declared type needs \(byteCount) "
+        guard raw.count == byteCount else {
+            throw malformed("\(what): raw_data has \(raw.count) bytes but the declared type needs \(byteCount) "
                             + "(truncated or corrupted?)")
         }
         // raw_data is little-endian, as is every platform onnxrun runs on (x86_64, arm64).
-        let storage = TensorStorage(copying: UnsafeRawBufferPointer(start: raw.data, count: byteCount))
-        // protobuf-c allocated these bytes with malloc (default allocator); free them now rather than at
-        // free_unpacked so that peak memory stays near one copy of the weights.
-        free(raw.data)
-        proto.pointee.raw_data.data = nil
-        proto.pointee.raw_data.len = 0
-        return storage
+        return TensorStorage(copying: raw)
     }
 
     private func typedFieldCounts(_ proto: Onnx__TensorProto) -> [(name: String, count: Int)] {

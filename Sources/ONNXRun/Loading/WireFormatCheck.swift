@@ -8,6 +8,15 @@ import CProtobufC
 /// fields the schema declares as messages, skips everything else by length, and throws on nesting deeper than
 /// the limit or on framing errors (truncated varints, lengths past the end, group wire types).
 enum WireFormatCheck {
+    /// One field of a message: its number, wire type, its bytes including the tag (`range`) and, for
+    /// length-delimited fields, the payload (`payload`).
+    struct Field {
+        var number: UInt32
+        var wireType: UInt64
+        var range: Range<Int>
+        var payload: Range<Int>
+    }
+
     static func check(_ bytes: UnsafeRawBufferPointer, descriptor: UnsafePointer<ProtobufCMessageDescriptor>,
                       maxDepth: Int, source: String) throws {
         try checkMessage(bytes, descriptor: descriptor, depth: 1, maxDepth: maxDepth, source: source,
@@ -22,6 +31,29 @@ enum WireFormatCheck {
                                "protobuf messages nest deeper than \(maxDepth) levels (at byte \(base))",
                                file: source)
         }
+        try forEachField(of: bytes, source: source, offset: base) { field in
+            if field.wireType == 2,
+               let fieldDescriptor = protobuf_c_message_descriptor_get_field(descriptor, field.number),
+               fieldDescriptor.pointee.type == PROTOBUF_C_TYPE_MESSAGE,
+               let subDescriptor = fieldDescriptor.pointee.descriptor?.assumingMemoryBound(
+                   to: ProtobufCMessageDescriptor.self) {
+                try checkMessage(UnsafeRawBufferPointer(rebasing: bytes[field.payload]),
+                                 descriptor: subDescriptor, depth: depth + 1, maxDepth: maxDepth,
+                                 source: source, offset: base + field.payload.lowerBound)
+            }
+        }
+    }
+
+    /// The top-level fields of one message's bytes, in file order. `offset` places `bytes` in the file, for errors.
+    static func fields(of bytes: UnsafeRawBufferPointer, source: String, offset base: Int = 0) throws -> [Field] {
+        var result: [Field] = []
+        try forEachField(of: bytes, source: source, offset: base) { result.append($0) }
+        return result
+    }
+
+    /// Calls `body` with each top-level field of one message's bytes, in file order.
+    static func forEachField(of bytes: UnsafeRawBufferPointer, source: String, offset base: Int = 0,
+                             _ body: (Field) throws -> Void) throws {
         var position = 0
         func corrupt(_ what: String) -> ONNXRunError {
             ONNXRunError(.malformedModel, "not a valid ONNX protobuf: \(what) at byte \(base + position) "
@@ -45,30 +77,26 @@ enum WireFormatCheck {
             position += Int(count)
         }
         while position < bytes.count {
+            let start = position
             let tag = try readVarint()
             let fieldNumber = tag >> 3
             guard fieldNumber > 0, fieldNumber <= UInt64(UInt32.max >> 3) else {
                 throw corrupt("invalid field number \(fieldNumber)")
             }
+            var payloadStart = position
             switch tag & 7 {
             case 0: _ = try readVarint()
             case 1: try skip(8)
             case 5: try skip(4)
             case 2:
                 let length = try readVarint()
-                let start = position
+                payloadStart = position
                 try skip(length)
-                if let field = protobuf_c_message_descriptor_get_field(descriptor, UInt32(fieldNumber)),
-                   field.pointee.type == PROTOBUF_C_TYPE_MESSAGE,
-                   let subDescriptor = field.pointee.descriptor?.assumingMemoryBound(
-                       to: ProtobufCMessageDescriptor.self) {
-                    try checkMessage(UnsafeRawBufferPointer(rebasing: bytes[start..<position]),
-                                     descriptor: subDescriptor, depth: depth + 1, maxDepth: maxDepth,
-                                     source: source, offset: base + start)
-                }
             default:
                 throw corrupt("unsupported wire type \(tag & 7)")
             }
+            try body(Field(number: UInt32(fieldNumber), wireType: tag & 7, range: start..<position,
+                           payload: payloadStart..<position))
         }
     }
 }

@@ -49,7 +49,7 @@ struct ElementwiseBinaryOperator: Operator {
     }
 
     private func checkTypes(_ a: ElementType, _ b: ElementType) throws {
-        guard [.float, .double, .int64, .int32].contains(a) else { throw unsupportedType(a) }
+        guard arithmeticTypes.contains(a) else { throw unsupportedType(a) }
         // Pow (opset 12+) takes an exponent of another numeric type.
         if operation == .power {
             guard [.float, .double, .int64, .int32].contains(b) else { throw unsupportedType(b, "exponent") }
@@ -74,6 +74,9 @@ struct ElementwiseBinaryOperator: Operator {
 
 // MARK: - Kernels
 
+/// The element types `arithmetic` implements.
+let arithmeticTypes: [ElementType] = [.float, .double, .int64, .int32, .int16, .int8, .uint64, .uint32, .uint16, .uint8]
+
 /// `operation(a, b)` elementwise with numpy broadcasting; `a` and `b` have the same element type.
 func arithmetic(_ operation: ArithmeticOperation, _ a: Tensor, _ b: Tensor) throws -> Tensor {
     switch a.elementType {
@@ -81,6 +84,12 @@ func arithmetic(_ operation: ArithmeticOperation, _ a: Tensor, _ b: Tensor) thro
     case .double: try broadcastBinary(a, b, Double.self, floatingOperation(operation))
     case .int64: try broadcastBinary(a, b, Int64.self, integerOperation(operation))
     case .int32: try broadcastBinary(a, b, Int32.self, integerOperation(operation))
+    case .int16: try broadcastBinary(a, b, Int16.self, integerOperation(operation))
+    case .int8: try broadcastBinary(a, b, Int8.self, integerOperation(operation))
+    case .uint64: try broadcastBinary(a, b, UInt64.self, integerOperation(operation))
+    case .uint32: try broadcastBinary(a, b, UInt32.self, integerOperation(operation))
+    case .uint16: try broadcastBinary(a, b, UInt16.self, integerOperation(operation))
+    case .uint8: try broadcastBinary(a, b, UInt8.self, integerOperation(operation))
     default: throw unsupportedType(a.elementType)
     }
 }
@@ -102,7 +111,7 @@ private func floatingOperation<Value: BinaryFloatingPoint & TensorElement>(
     }
 }
 
-private func integerOperation<Value: FixedWidthInteger & SignedInteger & TensorElement>(
+private func integerOperation<Value: FixedWidthInteger & TensorElement>(
     _ operation: ArithmeticOperation
 ) -> (Value, Value) -> Value {
     switch operation {
@@ -125,11 +134,11 @@ private func integerOperation<Value: FixedWidthInteger & SignedInteger & TensorE
     }
 }
 
-private func integerPower<Value: FixedWidthInteger & SignedInteger>(_ base: Value, _ exponent: Value) -> Value {
+private func integerPower<Value: FixedWidthInteger>(_ base: Value, _ exponent: Value) -> Value {
     if exponent < 0 {
         // Only 1 and -1 have integral reciprocals.
         if base == 1 { return 1 }
-        if base == -1 { return exponent & 1 == 0 ? 1 : -1 }
+        if Value.isSigned && base == 0 &- 1 { return exponent & 1 == 0 ? 1 : base }
         return 0
     }
     var result: Value = 1, factor = base, remaining = exponent

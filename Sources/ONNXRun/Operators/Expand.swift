@@ -48,8 +48,11 @@ struct TileOperator: Operator {
         guard repeats.count == shape.count else {
             throw ONNXRunError(.invalidModel, "repeats \(repeats) need one value per axis of \(input)")
         }
-        return [TensorType(elementType: input.elementType, shape: shape.indices.map {
-            repeats[$0] == 1 ? shape[$0] : (shape[$0].value.map { .fixed($0 * repeats[$0]) } ?? .unknown)
+        return [TensorType(elementType: input.elementType, shape: shape.indices.map { axis -> Dimension in
+            if repeats[axis] == 1 { return shape[axis] }
+            guard let size = shape[axis].value, repeats[axis] >= 0 else { return .unknown }
+            let (product, overflow) = size.multipliedReportingOverflow(by: repeats[axis])
+            return overflow ? .unknown : .fixed(product)
         })]
     }
 

@@ -1,6 +1,6 @@
-// Softmax and LogSoftmax: normalized exponentials, over a 2-D coercion (opset < 13) or one axis (opset >= 13).
+// Softmax, LogSoftmax and Hardmax: normalized exponentials (Hardmax: one-hot of the maximum), over a 2-D coercion (opset < 13) or one axis (opset >= 13).
 //
-// Specs: https://onnx.ai/onnx/operators/onnx__Softmax.html, onnx__LogSoftmax.html
+// Specs: https://onnx.ai/onnx/operators/onnx__Softmax.html, onnx__LogSoftmax.html, onnx__Hardmax.html
 // Opset history: 1 (coerce the input to 2-D [prod(shape[..<axis]), prod(shape[axis...])], default axis 1),
 // 11 (negative axis), 13 (along one axis, default -1). Arity: input -> output.
 
@@ -10,12 +10,15 @@ struct SoftmaxOperator: Operator {
     let axis: Int
     let coercesTo2D: Bool
     let isLogarithmic: Bool
+    /// Hardmax: 1 at the first maximum, 0 elsewhere.
+    let isHard: Bool
 
-    init(_ context: OperatorContext, logarithmic: Bool) throws {
+    init(_ context: OperatorContext, logarithmic: Bool, hard: Bool = false) throws {
         try context.expectInputs(1...1)
         coercesTo2D = context.opset < 13
         axis = try context.int("axis", default: coercesTo2D ? 1 : -1)
         isLogarithmic = logarithmic
+        isHard = hard
     }
 
     func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
@@ -54,8 +57,15 @@ struct SoftmaxOperator: Operator {
         for outerIndex in 0..<outer {
             for innerIndex in 0..<inner {
                 let base = outerIndex * length * inner + innerIndex
-                var maximum = -Float.infinity
-                for step in 0..<length { maximum = max(maximum, values[base + step * inner]) }
+                var maximum = -Float.infinity, first = 0
+                for step in 0..<length where values[base + step * inner] > maximum {
+                    maximum = values[base + step * inner]
+                    first = step
+                }
+                if isHard {
+                    for step in 0..<length { values[base + step * inner] = step == first ? 1 : 0 }
+                    continue
+                }
                 var sum: Float = 0
                 for step in 0..<length { sum += expf(values[base + step * inner] - maximum) }
                 for step in 0..<length {

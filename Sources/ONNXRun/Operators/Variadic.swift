@@ -16,7 +16,7 @@ struct VariadicOperator: Operator {
     }
 
     private func checkType(_ type: ElementType) throws {
-        let supported: [ElementType] = [.maximum, .minimum].contains(kind) ? [.float, .double, .int64, .int32] : [.float, .double]
+        let supported: [ElementType] = [.maximum, .minimum].contains(kind) ? arithmeticTypes : [.float, .double]
         guard supported.contains(type) else { throw unsupportedType(type) }
     }
 

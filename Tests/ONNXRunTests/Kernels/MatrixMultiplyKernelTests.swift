@@ -77,6 +77,10 @@ final class MatrixMultiplyKernelTests: XCTestCase {
             Case(rows: 31, reduction: 96, outputs: 24, bias: false),
             Case(rows: 3, reduction: 1280, outputs: 40, layout: .reductionMajor),
             Case(rows: 41, reduction: 320, outputs: 80, residual: true, clamp: OutputClamp(lower: 0)),
+            // Few rows (classifier): calls of 1, 2 and 3 rows take the 64-column path, remainders the usual one.
+            Case(rows: 1, reduction: 640, outputs: 200, layout: .reductionMajor),
+            Case(rows: 7, reduction: 50, outputs: 150, residual: true, clamp: OutputClamp(lower: -1, upper: 1)),
+            Case(rows: 10, reduction: 33, outputs: 64, outputStride: 70, residual: true),
         ]
         try forEachInstructionSet { level in
             for (index, testCase) in cases.enumerated() {
@@ -105,6 +109,29 @@ final class MatrixMultiplyKernelTests: XCTestCase {
                 }
             }
             assertClose(buffer.values, expected, "in-place residual at \(level)")
+        }
+    }
+
+    func testColumnSplitMatchesWholeProduct() throws {
+        try forEachInstructionSet { level in
+            var random = SeededValues(seed: 77)
+            let m = 3, k = 70, n = 53  // classifier-like: few rows, columns split in 16s
+            let input = GuardedBuffer(random.array(m * k)), weights = random.array(n * k), bias = random.array(n)
+            let residual = GuardedBuffer(random.array(m * n))
+            let packed = try PackedMatrixWeights.packing(weights: weights, layout: .outputMajor, reductionCount: k,
+                                                         outputCount: n, bias: bias)
+            let whole = GuardedBuffer(count: m * n), split = GuardedBuffer(count: m * n)
+            let clamp = OutputClamp(lower: -1, upper: 1)
+            packed.run(input: input.pointer, inputRowStride: k, output: whole.pointer, outputRowStride: n,
+                       residual: residual.pointer, residualRowStride: n, clamp: clamp, rows: 0..<m)
+            for columns in [0..<16, 16..<48, 48..<n] {
+                packed.run(input: input.pointer, inputRowStride: k, output: split.pointer, outputRowStride: n,
+                           residual: residual.pointer, residualRowStride: n, clamp: clamp, rows: 0..<m,
+                           columns: columns)
+            }
+            split.assertGuardIntact()
+            XCTAssertEqual(split.values, whole.values, "column split at \(level)")
+            XCTAssertFalse(whole.values.contains { $0.isNaN })
         }
     }
 

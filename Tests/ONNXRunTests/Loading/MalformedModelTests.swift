@@ -111,6 +111,17 @@ final class MalformedModelTests: XCTestCase {
         assertRefused(P.reluModel(initializers: [external]), .invalidArgument, "'e'", "base directory")
     }
 
+    func testModelWideLimits() {
+        let first = P.tensor(name: "a", dims: [100], raw: [UInt8](repeating: 0, count: 400))
+        let second = P.tensor(name: "b", dims: [100], raw: [UInt8](repeating: 0, count: 400))
+        assertRefused(P.reluModel(initializers: [first, second]), .invalidModel, "initializer 'b'", "600 bytes in all",
+                      limits: LoadLimits(maxTotalBytes: 600))
+        let deep = P.tensor(name: "r", dims: [1, 1, 1, 1, 1], raw: P.floatBytes([1]))
+        assertRefused(P.reluModel(initializers: [deep]), .invalidModel, "initializer 'r'", "rank 5",
+                      limits: LoadLimits(maxRank: 4))
+        assertRefused(P.reluModel(), .malformedModel, "nest deeper than 3", limits: LoadLimits(maxMessageDepth: 3))
+    }
+
     func testAttributeTensorErrorsNameTheNode() {
         let value = P.attribute("value", type: 4) { $0.message(5, P.tensor(name: "", dims: [3], floats: [1])) }
         let constant = P.node("Constant", [], ["Y"], name: "const", attributes: [value])

@@ -34,26 +34,17 @@ struct LayoutTransform: KernelOperator {
         let source = UnsafePointer(input.storage.bytes.assumingMemoryBound(to: Float.self))
         let destination = outputs[0].storage.bytes.assumingMemoryBound(to: Float.self)
         let shape = input.shape
-        switch direction {
-        case .toChannelsLast:
-            let (batch, channels, height, width) = (shape[0], shape[1], shape[2], shape[3])
-            pool.parallelFor(batch * height) { row in
-                let image = row / height, y = row % height
-                for x in 0..<width {
-                    let out = ((image * height + y) * width + x) * channels
-                    for channel in 0..<channels {
-                        destination[out + channel] = source[((image * channels + channel) * height + y) * width + x]
-                    }
-                }
-            }
-        case .toChannelsFirst:
-            let (batch, height, width, channels) = (shape[0], shape[1], shape[2], shape[3])
-            pool.parallelFor(batch * channels) { plane in
-                let image = plane / channels, channel = plane % channels
-                let out = plane * height * width
-                for position in 0..<height * width {
-                    destination[out + position] = source[(image * height * width + position) * channels + channel]
-                }
+        let batch = shape[0]
+        let pixels = direction == .toChannelsLast ? shape[2] * shape[3] : shape[1] * shape[2]
+        // Images are independent; a single image is one task (the transform is a small share of a run).
+        pool.parallelFor(batch) { image in
+            switch direction {
+            case .toChannelsLast:
+                LayoutKernels.transposeToChannelsLast(input: source, channels: shape[1], pixelCount: pixels,
+                                                      output: destination, images: image..<image + 1)
+            case .toChannelsFirst:
+                LayoutKernels.transposeToChannelsFirst(input: source, channels: shape[3], pixelCount: pixels,
+                                                       output: destination, images: image..<image + 1)
             }
         }
     }
@@ -82,16 +73,9 @@ struct ChannelsLastGlobalAveragePool: KernelOperator {
         let (batch, height, width, channels) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         let source = UnsafePointer(input.storage.bytes.assumingMemoryBound(to: Float.self))
         let destination = outputs[0].storage.bytes.assumingMemoryBound(to: Float.self)
-        let scale = 1 / Float(max(height * width, 1))
-        for image in 0..<batch {
-            let out = destination + image * channels
-            out.update(repeating: 0, count: channels)
-            let base = source + image * height * width * channels
-            for position in 0..<height * width {
-                let pixel = base + position * channels
-                for channel in 0..<channels { out[channel] += pixel[channel] }
-            }
-            for channel in 0..<channels { out[channel] *= scale }
+        pool.parallelFor(batch) { image in
+            LayoutKernels.globalAveragePool(input: source, pixelCount: height * width, channels: channels,
+                                            output: destination, images: image..<image + 1)
         }
     }
 }

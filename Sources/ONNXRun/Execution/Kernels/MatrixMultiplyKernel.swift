@@ -63,4 +63,26 @@ final class PackedMatrixWeights: Sendable {
             min: clamp.lower, max: clamp.upper)
         ork_gemm(&arguments, rows.lowerBound, rows.upperBound)
     }
+
+    /// Output columns are split between threads in multiples of this (one packed panel).
+    static let columnBlock = Int(ORK_GEMM_COLUMN_BLOCK)
+
+    /// Computes output rows `rows` x columns `columns` (lower bound a multiple of `columnBlock`, upper bound a
+    /// multiple of it or `outputCount`): splits a GEMM with few rows, like a classifier, over threads by columns.
+    func run(input: UnsafePointer<Float>, inputRowStride: Int, output: UnsafeMutablePointer<Float>,
+             outputRowStride: Int, residual: UnsafePointer<Float>? = nil, residualRowStride: Int = 0,
+             clamp: OutputClamp = .none, rows: Range<Int>, columns: Range<Int>) {
+        precondition(inputRowStride >= reductionCount && outputRowStride >= outputCount && rows.lowerBound >= 0,
+                     "GEMM strides smaller than the matrix")
+        precondition(residual == nil || residualRowStride >= outputCount, "GEMM residual stride smaller than the matrix")
+        precondition(columns.lowerBound >= 0 && columns.lowerBound % Self.columnBlock == 0
+                         && columns.upperBound <= outputCount
+                         && (columns.upperBound % Self.columnBlock == 0 || columns.upperBound == outputCount),
+                     "GEMM columns \(columns) not aligned to \(Self.columnBlock)")
+        var arguments = ork_gemm_args(
+            k: reductionCount, n: outputCount, a: input, a_row_stride: inputRowStride, packed_b: packed.pointer,
+            residual: residual, residual_row_stride: residualRowStride, c: output, c_row_stride: outputRowStride,
+            min: clamp.lower, max: clamp.upper)
+        ork_gemm_columns(&arguments, rows.lowerBound, rows.upperBound, columns.lowerBound, columns.upperBound)
+    }
 }
