@@ -131,7 +131,7 @@ struct InspectCommand: ParsableCommand {
 
         lines.append("Nodes (\(graph.nodes.count)):")
         let indexWidth = String(max(graph.nodes.count - 1, 0)).count
-        let opWidth = description.nodes.map { $0.node.opType.count }.max() ?? 0
+        let opWidth = description.nodes.map { qualifiedOpType($0.node).count }.max() ?? 0
         for node in description.nodes {
             lines.append("  " + nodeLine(node, indexWidth: indexWidth, opWidth: opWidth))
         }
@@ -162,10 +162,9 @@ struct InspectCommand: ParsableCommand {
     /// `  3  Conv  name  x, W, B -> y  kernel_shape=[3,3] strides=[2,2]  params 864  -> float[1,32,112,112]  10.8M MACs`
     static func nodeLine(_ description: NodeDescription, indexWidth: Int, opWidth: Int) -> String {
         let node = description.node
-        let opType = node.domain.isEmpty ? node.opType : "\(node.domain).\(node.opType)"
         var fields = [
             Formatting.rightAligned(String(description.index), to: indexWidth),
-            Formatting.padded(Formatting.printable(opType), to: opWidth),
+            Formatting.padded(Formatting.printable(qualifiedOpType(node)), to: opWidth),
             Formatting.printable(node.name),
             (node.inputs.isEmpty ? "" : node.inputs.map(Formatting.printable).joined(separator: ", ") + " ")
                 + "-> " + node.outputs.map(Formatting.printable).joined(separator: ", "),
@@ -181,6 +180,11 @@ struct InspectCommand: ParsableCommand {
         if let macs = description.macs, macs > 0 { fields.append("\(Formatting.abbreviated(Double(macs))) MACs") }
         if !description.isSupported { fields.append("(unsupported)") }
         return fields.joined(separator: "  ")
+    }
+
+    /// `Conv`, or `com.example.Magic` outside the default domain.
+    static func qualifiedOpType(_ node: Node) -> String {
+        node.domain.isEmpty ? node.opType : "\(node.domain).\(node.opType)"
     }
 
     // MARK: - JSON

@@ -40,9 +40,13 @@ struct ONNXRunCommand: ParsableCommand {
         } catch let error as CommandLineError {
             CommandLineError.report(error.message)
             Foundation.exit(1)
-        } catch {
-            // ExitCode, CleanExit and ValidationError keep ArgumentParser's handling.
+        } catch let error where error is ExitCode || error is ValidationError || error is CleanExit {
+            // Keep ArgumentParser's handling of its own errors and exits.
             exit(withError: error)
+        } catch {
+            // Anything else (a Foundation error, say) still gets the one-line form.
+            CommandLineError.report("\(error)")
+            Foundation.exit(1)
         }
     }
 }
