@@ -126,7 +126,8 @@ struct BenchCommand: ParsableCommand {
                   + "p90 \(Formatting.milliseconds(statistics.percentile90)) ms, "
                   + "min \(Formatting.milliseconds(statistics.minimum)) ms, "
                   + "mean \(Formatting.milliseconds(statistics.mean)) ms")
-        print(String(format: "throughput: %.1f inferences/s (batch %d)", Double(batch) / statistics.median, batch))
+        print(String(format: "throughput: %.1f inferences/s", Double(batch) / statistics.median)
+                  + (batch > 1 ? String(format: " (batch %d: %.1f batches/s)", batch, 1 / statistics.median) : ""))
         if profile { print(StepProfile.table(steps)) }
     }
 }

@@ -131,7 +131,11 @@ struct ClassifyCommand: ParsableCommand {
                 }
             }
             results += batchResults
-            if !json { printText(batchResults) }
+            if !json {
+                // The bar shares the terminal with stdout: take it away while results print.
+                progress.clear()
+                printText(batchResults)
+            }
             progress.update(batchStart + batchFiles.count)
         }
         progress.clear()

@@ -1,6 +1,7 @@
 // `onnxrun MODEL IMAGE...`: the bundled pretrained EfficientNet-Lite0 ranks chelsea.png and coffee.png as PIL + torch do.
 
 import Foundation
+import ONNXRun
 import ONNXRunTestSupport
 import XCTest
 
@@ -63,6 +64,36 @@ final class ClassifyCommandTests: XCTestCase {
                 XCTAssertNotNil(timings[key] as? Double, key)
             }
         }
+    }
+
+    /// With --raw the scores are logits: those of onnxruntime on ../shared's PIL-preprocessed chelsea.png
+    /// (models/efficientnet-lite0/test_data_set_0), since decoding and preprocessing match PIL.
+    func testRawScoresAreTheReferenceLogits() throws {
+        let reference = TestPaths.models.appendingPathComponent("efficientnet-lite0/test_data_set_0/output_0.pb").path
+        let logits = try ModelLoader.loadTensor(contentsOf: reference).tensor.floats
+        let result = try CommandLineProcess.run([Self.efficientNet, Self.chelsea, "--raw", "--json", "-k", "3"])
+        XCTAssertEqual(result.status, 0, result.standardError)
+        let images = try XCTUnwrap(try CommandLineProcess.json(result) as? [[String: Any]])
+        let top = try XCTUnwrap(images.first?["top"] as? [[String: Any]])
+        XCTAssertEqual(top.count, 3)
+        let expectedOrder = logits.indices.sorted { logits[$0] > logits[$1] }.prefix(3)
+        XCTAssertEqual(top.compactMap { $0["index"] as? Int }, Array(expectedOrder))
+        for entry in top {
+            let index = try XCTUnwrap(entry["index"] as? Int)
+            XCTAssertEqual(try XCTUnwrap(entry["score"] as? Double), Double(logits[index]), accuracy: 1e-3)
+        }
+    }
+
+    /// Command-line normalization wins over the model's metadata: raw 0...255 inputs change the probabilities.
+    func testPresetOverridesTheMetadata() throws {
+        let result = try CommandLineProcess.run([Self.efficientNet, Self.chelsea, "--preset", "raw", "--json", "-k", "1"])
+        XCTAssertEqual(result.status, 0, result.standardError)
+        let images = try XCTUnwrap(try CommandLineProcess.json(result) as? [[String: Any]])
+        let top = try XCTUnwrap((images.first?["top"] as? [[String: Any]])?.first)
+        let probability = try XCTUnwrap(top["probability"] as? Double)
+        let expected = try XCTUnwrap(try expectedTopFive()["chelsea"]?.first)
+        XCTAssertFalse(top["index"] as? Int == expected.index && abs(probability - expected.probability) < 0.01,
+                       "--preset raw gave the same top class and probability as the metadata's recipe")
     }
 
     // MARK: - Folders and batches
