@@ -14,7 +14,16 @@ final class RunCommandTests: XCTestCase {
     // MARK: - Reference outputs
 
     func testCheckReproducesTheReferenceOutput() throws {
-        let result = try CommandLineProcess.run(["run", model, "--input", input, "--check", reference])
+        try assertCheckPasses([])
+    }
+
+    /// The reference kernels without graph optimization (the oracle) reproduce it too.
+    func testCheckReproducesTheReferenceOutputWithoutOptimization() throws {
+        try assertCheckPasses(["--no-optimize"])
+    }
+
+    private func assertCheckPasses(_ options: [String]) throws {
+        let result = try CommandLineProcess.run(["run", model, "--input", input, "--check", reference] + options)
         XCTAssertEqual(result.status, 0, result.standardError)
         let checkLine = try XCTUnwrap(result.standardOutput.split(separator: "\n").first { $0.hasPrefix("check ") })
         // "check output: max abs difference 1.2e-06 (tolerance 0.0001) ok"
