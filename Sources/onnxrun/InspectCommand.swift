@@ -68,7 +68,7 @@ struct InspectCommand: ParsableCommand {
             let session = try InferenceSession(model: model, options: SessionOptions(threadCount: 1))
             analysis = session.nodeAnalysis
             // MACs need fixed shapes: with a symbolic batch, count them for a batch of 1 (shapes stay symbolic).
-            if let batchOne = Self.withBatchOfOne(model), analysis?.contains(where: { $0.macs != nil }) == false,
+            if let batchOne = Self.withBatchOfOne(model), analysis?.contains(where: { $0.macs == nil }) == true,
                let fixed = try? InferenceSession(model: batchOne, options: SessionOptions(threadCount: 1)).nodeAnalysis,
                fixed.count == analysis?.count, fixed.contains(where: { $0.macs != nil }) {
                 analysis = zip(analysis ?? [], fixed).map { symbolic, fixed in
@@ -247,8 +247,10 @@ struct InspectCommand: ParsableCommand {
             "initializer_count": graph.initializers.count,
             "unsupported_ops": description.unsupportedOps,
         ]
-        if let macs = description.totalMACs { object["macs"] = macs }
-        if let note = description.macsNote { object["macs_note"] = note }
+        if let macs = description.totalMACs {
+            object["macs"] = macs
+            if let note = description.macsNote { object["macs_note"] = note }
+        }
         if let note = description.analysisNote { object["analysis_error"] = note }
         return object
     }

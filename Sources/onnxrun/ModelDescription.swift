@@ -100,7 +100,10 @@ struct ModelDescription {
         unsupportedOps = unsupported
         parameterCount = graph.initializers.values.filter(Self.isWeight).reduce(0) { $0 + $1.elementCount }
         weightBytes = graph.initializers.values.reduce(0) { $0 + $1.byteCount }
-        if analysis != nil {
+        // A total is only given when every compute-bound node has a count (symbolic shapes leave some unknown).
+        let computeBound: Set<String> = ["Conv", "ConvTranspose", "Gemm", "MatMul"]
+        if analysis != nil,
+           !nodes.contains(where: { $0.macs == nil && $0.node.domain.isEmpty && computeBound.contains($0.node.opType) }) {
             let known = nodes.compactMap(\.macs)
             totalMACs = known.isEmpty ? nil : known.reduce(0, +)
         }
