@@ -18,23 +18,23 @@ struct BenchCommand: ParsableCommand {
     @Argument(help: "The .onnx model file.")
     var model: String
 
-    @Option(help: "Threads for the kernels (default: all cores).")
+    @Option(help: ArgumentHelp("Threads for the kernels (default: all cores).", valueName: "N"))
     var threads: Int?
 
-    @Option(help: "Untimed runs after the first one.")
+    @Option(help: ArgumentHelp("Untimed runs after the first one.", valueName: "W"))
     var warmup = 3
 
-    @Option(help: "Timed runs.")
+    @Option(help: ArgumentHelp("Timed runs.", valueName: "R"))
     var runs = 20
 
-    @Option(help: "The size of a symbolic batch dimension.")
+    @Option(help: ArgumentHelp("The size of a symbolic batch dimension.", valueName: "B"))
     var batch = 1
 
     @Option(name: .customLong("dim"), help: ArgumentHelp("The size of a named symbolic dimension; repeatable.",
                                                           valueName: "NAME=SIZE"))
     var dimensions: [String] = []
 
-    @Option(help: "Seed of the random inputs.")
+    @Option(help: ArgumentHelp("Seed of the random inputs.", valueName: "SEED"))
     var seed: UInt64 = 42
 
     @Flag(help: "Print one JSON object instead of text.")
@@ -51,6 +51,7 @@ struct BenchCommand: ParsableCommand {
         if warmup < 0 { throw ValidationError("--warmup must not be negative") }
         if runs < 1 { throw ValidationError("--runs must be at least 1") }
         if batch < 1 { throw ValidationError("--batch must be at least 1") }
+        _ = try InputShapes(batch: batch, dimensionArguments: dimensions)
     }
 
     // MARK: - Running

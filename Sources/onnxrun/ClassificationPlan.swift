@@ -109,7 +109,8 @@ final class ClassificationPlan {
         return (Array(rows.prefix(tensors.count)), seconds)
     }
 
-    private static func numbers(_ text: String, option: String) throws -> [Float] {
+    /// `R,G,B` or one value for all channels, as floats; a ValidationError otherwise.
+    static func numbers(_ text: String, option: String) throws -> [Float] {
         let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         let values = parts.compactMap { Float($0) }
         guard values.count == parts.count, [1, 3].contains(values.count), values.allSatisfy(\.isFinite) else {

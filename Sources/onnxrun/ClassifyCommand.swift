@@ -24,7 +24,7 @@ struct ClassifyCommand: ParsableCommand {
     @Argument(help: "Image files (JPEG, PNG) or folders of them.")
     var images: [String] = []
 
-    @Option(name: [.customShort("k"), .long], help: "How many classes to show per image.")
+    @Option(name: [.customShort("k"), .long], help: ArgumentHelp("How many classes to show per image.", valueName: "K"))
     var top = 5
 
     @Option(help: ArgumentHelp("Class names, one per line (default: ImageNet for 1000 or 1001 classes).",
@@ -54,10 +54,10 @@ struct ClassifyCommand: ParsableCommand {
     @Flag(help: "Feed channels in BGR order.")
     var bgr = false
 
-    @Option(help: "Images per inference when the batch dimension is symbolic.")
+    @Option(help: ArgumentHelp("Images per inference when the batch dimension is symbolic.", valueName: "N"))
     var batchSize = 8
 
-    @Option(help: "Threads for the kernels (default: all cores).")
+    @Option(help: ArgumentHelp("Threads for the kernels (default: all cores).", valueName: "N"))
     var threads: Int?
 
     @Flag(help: "Print one JSON array (one object per image) instead of text.")
@@ -82,6 +82,8 @@ struct ClassifyCommand: ParsableCommand {
         }
         if (mean == nil) != (standardDeviation == nil) { throw ValidationError("--mean and --std go together") }
         if preset != nil && mean != nil { throw ValidationError("--preset and --mean/--std are exclusive") }
+        if let mean { _ = try ClassificationPlan.numbers(mean, option: "--mean") }
+        if let standardDeviation { _ = try ClassificationPlan.numbers(standardDeviation, option: "--std") }
     }
 
     // MARK: - Running

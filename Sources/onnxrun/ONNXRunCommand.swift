@@ -40,8 +40,8 @@ struct ONNXRunCommand: ParsableCommand {
         } catch let error as CommandLineError {
             CommandLineError.report(error.message)
             Foundation.exit(1)
-        } catch let error where error is ExitCode || error is ValidationError || error is CleanExit {
-            // Keep ArgumentParser's handling of its own errors and exits.
+        } catch let error where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
+            // ArgumentParser's own errors and exits (help requests, ExitCode, ValidationError) keep its handling.
             exit(withError: error)
         } catch {
             // Anything else (a Foundation error, say) still gets the one-line form.

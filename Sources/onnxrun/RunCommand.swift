@@ -30,10 +30,10 @@ struct RunCommand: ParsableCommand {
                                    + "fails when it exceeds --tolerance. Repeatable.", valueName: "[NAME=]FILE"))
     var check: [String] = []
 
-    @Option(help: "The largest max abs difference --check accepts.")
+    @Option(help: ArgumentHelp("The largest max abs difference --check accepts.", valueName: "T"))
     var tolerance: Double = 1e-4
 
-    @Option(help: "Threads for the kernels (default: all cores).")
+    @Option(help: ArgumentHelp("Threads for the kernels (default: all cores).", valueName: "N"))
     var threads: Int?
 
     @Flag(help: "Run the reference kernels without graph optimization (the oracle).")
