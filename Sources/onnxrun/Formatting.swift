@@ -101,8 +101,11 @@ enum JSONOutput {
         return ["type": type.elementType.description, "shape": shape(type.shape)] as [String: Any]
     }
 
-    /// A tensor's values as JSON numbers (strings for string tensors).
+    /// A tensor's values as JSON numbers (null for string tensors); integers stay exact.
     static func values(_ tensor: Tensor) -> Any {
+        if let integers = tensor.integers {
+            return tensor.rank == 0 && integers.count == 1 ? integers[0] : integers
+        }
         if let doubles = TensorValues.doubles(tensor) {
             let numbers = doubles.map(number)
             return tensor.rank == 0 && numbers.count == 1 ? numbers[0] : numbers

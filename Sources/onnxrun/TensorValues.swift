@@ -53,6 +53,11 @@ enum TensorValues {
         let values: [String]
         if tensor.elementType == .string {
             return "\(tensor)"
+        } else if let integers = tensor.integers {
+            // Exact: int64 sentinels like INT64_MIN (Slice's "to the start") must not go through Double.
+            values = integers.prefix(limit).map(String.init)
+        } else if tensor.elementType == .uint64 {
+            values = tensor.scalars(as: UInt64.self).prefix(limit).map(String.init)
         } else if let doubles = doubles(tensor) {
             values = doubles.prefix(limit).map(format)
         } else {
