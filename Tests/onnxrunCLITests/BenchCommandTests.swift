@@ -39,6 +39,21 @@ final class BenchCommandTests: XCTestCase {
         XCTAssertTrue(steps.contains { ($0["op"] as? String ?? "").contains("Conv") })
     }
 
+    /// The text report: input shape with the batch applied, latency statistics, throughput, and the profile tables.
+    func testTextReportWithProfile() throws {
+        let model = TestPaths.models.appendingPathComponent("mobilenetv2-0.35-96/model.onnx").path
+        let result = try CommandLineProcess.run(["bench", model, "--runs", "2", "--warmup", "0", "--threads", "1",
+                                                 "--batch", "2", "--profile"])
+        XCTAssertEqual(result.status, 0, result.standardError)
+        let text = result.standardOutput
+        for expected in ["input input: float[2,3,96,96]", "threads: 1", "load: ", "first run: ",
+                         "latency over 2 runs", "median ", "p90 ", "throughput: ", "per step", "per op type:"] {
+            XCTAssertTrue(text.contains(expected), "'\(expected)' missing from:\n\(text)")
+        }
+        let totalLine = try XCTUnwrap(text.split(separator: "\n").first { $0.contains(" total ") })
+        XCTAssertTrue(totalLine.contains("100.0%"), String(totalLine))
+    }
+
     func testMissingModelFailsWithOneLine() throws {
         assertCleanFailure(try CommandLineProcess.run(["bench", "/nonexistent.onnx"]))
     }
