@@ -1,4 +1,4 @@
-// The `onnxrun` command line: subcommands classify (the default), inspect, run and bench, and the error policy.
+// The `onnxrun` command line: subcommands classify (the default), inspect, run, bench and operators, and the error policy.
 
 import ArgumentParser
 import Foundation
@@ -14,11 +14,13 @@ struct ONNXRunCommand: ParsableCommand {
             onnxrun inspect MODEL [--json | --dot]
             onnxrun run MODEL --input [NAME=]FILE... [--output-dir DIR] [--check [NAME=]FILE]
             onnxrun bench MODEL [--threads N] [--warmup W] [--runs R] [--batch B] [--json] [--profile]
+            onnxrun operators [--markdown]
             """,
         discussion: """
             Without a subcommand, `onnxrun MODEL IMAGE...` classifies images (see `onnxrun classify --help`).
             """,
-        subcommands: [ClassifyCommand.self, InspectCommand.self, RunCommand.self, BenchCommand.self],
+        subcommands: [ClassifyCommand.self, InspectCommand.self, RunCommand.self, BenchCommand.self,
+                      OperatorsCommand.self],
         defaultSubcommand: ClassifyCommand.self
     )
 
