@@ -286,6 +286,16 @@ case("ClipOpset1Attributes", "Clip", 1, [x], dict(min=-0.1), expected=[np.maximu
 case("GlobalAveragePool1D", "GlobalAveragePool", 1, [rand(2, 3, 5)])
 case("MaxPool1D", "MaxPool", 12, [rand(1, 2, 7)], dict(kernel_shape=[3], strides=[2], pads=[1, 1]))
 
+case("TopKLargestAxis1", "TopK", 11, [np.array([[1, 5, 3, 5], [2, 0, 9, -1]], np.float32), np.array([2], np.int64)], dict(axis=1), outputs=2)
+case("TopKSmallestInt64", "TopK", 11, [np.array([4, 1, 3, 1], np.int64), np.array([3], np.int64)], dict(largest=0), outputs=2)
+case("ScatterElementsAdd", "ScatterElements", 18, [rand(3, 3), np.array([[1, 0], [2, 2]], np.int64), rand(2, 2)], dict(axis=1, reduction="add"))
+case("ScatterNDSlices", "ScatterND", 13, [rand(4, 2), np.array([[3], [0]], np.int64), rand(2, 2)])
+case("NonZero", "NonZero", 13, [np.array([[1, 0, 2], [0, 0, 3]], np.float32)])
+case("OneHotAxis0", "OneHot", 11, [np.array([0, -1, 2], np.int64), np.array(4, np.int64), np.array([0, 5], np.float32)], dict(axis=0))
+case("CompressAxis1", "Compress", 11, [rand(2, 3), np.array([True, False, True])], dict(axis=1))
+case("IsNaN", "IsNaN", 13, [np.array([1, np.nan, np.inf], np.float32)])
+case("IsInfPositiveOnly", "IsInf", 20, [np.array([1, -np.inf, np.inf, np.nan], np.float32)], dict(detect_negative=0))
+
 
 def generate():
     lines = [

@@ -1618,4 +1618,105 @@ final class OperatorReferenceTests: XCTestCase {
         XCTAssertEqual(outputs.count, 1)
         try assertTensor(outputs[0], equals: try Tensor(shape: [1,2,4], scalars: [0.20651322603225708, -0.42905735969543457, -1.0200238227844238, -1.0200238227844238, -0.59201580286026, 1.147837519645691, -0.25245821475982666, 0.1953757107257843] as [Float]))
     }
+
+    func testTopKLargestAxis1() throws {
+        // onnxruntime: TopK opset 11 {'axis': 1}
+        let outputs = try runOperator("TopK", opset: 11, attributes: ["axis": .int(1)],
+            outputCount: 2, inputs: [
+            try Tensor(shape: [2,4], scalars: [1.0, 5.0, 3.0, 5.0, 2.0, 0.0, 9.0, -1.0] as [Float]),
+            try Tensor(shape: [1], scalars: [2] as [Int64])
+        ])
+        XCTAssertEqual(outputs.count, 2)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [2,2], scalars: [5.0, 5.0, 9.0, 2.0] as [Float]))
+        try assertTensor(outputs[1], equals: try Tensor(shape: [2,2], scalars: [1, 3, 2, 0] as [Int64]))
+    }
+
+    func testTopKSmallestInt64() throws {
+        // onnxruntime: TopK opset 11 {'largest': 0}
+        let outputs = try runOperator("TopK", opset: 11, attributes: ["largest": .int(0)],
+            outputCount: 2, inputs: [
+            try Tensor(shape: [4], scalars: [4, 1, 3, 1] as [Int64]),
+            try Tensor(shape: [1], scalars: [3] as [Int64])
+        ])
+        XCTAssertEqual(outputs.count, 2)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [3], scalars: [1, 1, 3] as [Int64]))
+        try assertTensor(outputs[1], equals: try Tensor(shape: [3], scalars: [1, 3, 2] as [Int64]))
+    }
+
+    func testScatterElementsAdd() throws {
+        // onnxruntime: ScatterElements opset 18 {'axis': 1, 'reduction': 'add'}
+        let outputs = try runOperator("ScatterElements", opset: 18, attributes: ["axis": .int(1), "reduction": .string("add")],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [3,3], scalars: [1.8674936294555664, -0.917923629283905, 0.03870854526758194, -1.3924927711486816, 0.424017995595932, -1.2913953065872192, -3.244497537612915, -0.44959908723831177, 1.1468870639801025] as [Float]),
+            try Tensor(shape: [2,2], scalars: [1, 0, 2, 2] as [Int64]),
+            try Tensor(shape: [2,2], scalars: [0.9470227956771851, -0.6787779331207275, 0.08052606880664825, 0.30022352933883667] as [Float])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [3,3], scalars: [1.1887156963348389, 0.02909916639328003, 0.03870854526758194, -1.3924927711486816, 0.424017995595932, -0.9106456637382507, -3.244497537612915, -0.44959908723831177, 1.1468870639801025] as [Float]))
+    }
+
+    func testScatterNDSlices() throws {
+        // onnxruntime: ScatterND opset 13
+        let outputs = try runOperator("ScatterND", opset: 13, attributes: [:],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [4,2], scalars: [-0.48152512311935425, 1.5979236364364624, 0.34320661425590515, 0.41607406735420227, -1.0943336486816406, 1.4185407161712646, 1.0105513334274292, -0.4522210955619812] as [Float]),
+            try Tensor(shape: [2,1], scalars: [3, 0] as [Int64]),
+            try Tensor(shape: [2,2], scalars: [0.19430524110794067, 0.07162708789110184, -2.502943754196167, 1.5680795907974243] as [Float])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [4,2], scalars: [-2.502943754196167, 1.5680795907974243, 0.34320661425590515, 0.41607406735420227, -1.0943336486816406, 1.4185407161712646, 0.19430524110794067, 0.07162708789110184] as [Float]))
+    }
+
+    func testNonZero() throws {
+        // onnxruntime: NonZero opset 13
+        let outputs = try runOperator("NonZero", opset: 13, attributes: [:],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [2,3], scalars: [1.0, 0.0, 2.0, 0.0, 0.0, 3.0] as [Float])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [2,3], scalars: [0, 0, 1, 0, 2, 2] as [Int64]))
+    }
+
+    func testOneHotAxis0() throws {
+        // onnxruntime: OneHot opset 11 {'axis': 0}
+        let outputs = try runOperator("OneHot", opset: 11, attributes: ["axis": .int(0)],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [3], scalars: [0, -1, 2] as [Int64]),
+            try Tensor(shape: [], scalars: [4] as [Int64]),
+            try Tensor(shape: [2], scalars: [0.0, 5.0] as [Float])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [4,3], scalars: [5.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 5.0, 0.0, 5.0, 0.0] as [Float]))
+    }
+
+    func testCompressAxis1() throws {
+        // onnxruntime: Compress opset 11 {'axis': 1}
+        let outputs = try runOperator("Compress", opset: 11, attributes: ["axis": .int(1)],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [2,3], scalars: [0.7401809692382812, 1.2053974866867065, -0.8759639859199524, -0.8172371983528137, -1.548378348350525, -0.6766294240951538] as [Float]),
+            try Tensor(shape: [3], scalars: [true, false, true] as [Bool])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [2,2], scalars: [0.7401809692382812, -0.8759639859199524, -0.8172371983528137, -0.6766294240951538] as [Float]))
+    }
+
+    func testIsNaN() throws {
+        // onnxruntime: IsNaN opset 13
+        let outputs = try runOperator("IsNaN", opset: 13, attributes: [:],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [3], scalars: [1.0, .nan, Float.infinity] as [Float])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [3], scalars: [false, true, false] as [Bool]))
+    }
+
+    func testIsInfPositiveOnly() throws {
+        // onnxruntime: IsInf opset 20 {'detect_negative': 0}
+        let outputs = try runOperator("IsInf", opset: 20, attributes: ["detect_negative": .int(0)],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [4], scalars: [1.0, -Float.infinity, Float.infinity, .nan] as [Float])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [4], scalars: [false, false, true, false] as [Bool]))
+    }
 }
