@@ -296,6 +296,16 @@ case("CompressAxis1", "Compress", 11, [rand(2, 3), np.array([True, False, True])
 case("IsNaN", "IsNaN", 13, [np.array([1, np.nan, np.inf], np.float32)])
 case("IsInfPositiveOnly", "IsInf", 20, [np.array([1, -np.inf, np.inf, np.nan], np.float32)], dict(detect_negative=0))
 
+rz = rand(1, 2, 3, 4)
+case("ResizeNearestUpsampleScales", "Resize", 13, [rz, None, np.array([1, 1, 2, 1.5], np.float32)], dict(mode="nearest"))
+case("ResizeLinearHalfPixelSizes", "Resize", 13, [rz, None, None, np.array([1, 2, 5, 3], np.int64)], dict(mode="linear"))
+case("ResizeCubicAlignCorners", "Resize", 13, [rz, None, np.array([1, 1, 2, 2], np.float32)],
+     dict(mode="cubic", coordinate_transformation_mode="align_corners"))
+case("ResizeNearestAsymmetricFloor", "Resize", 13, [rz, None, np.array([1, 1, 0.7, 1.6], np.float32)],
+     dict(mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="floor"))
+case("ResizeLinearAxesPytorchHalfPixel", "Resize", 18, [rz, None, None, np.array([6, 2], np.int64)],
+     dict(mode="linear", axes=[2, 3], coordinate_transformation_mode="pytorch_half_pixel"))
+
 
 def generate():
     lines = [

@@ -66,6 +66,7 @@ enum StandardOperators {
         define("IsNaN", 9...newestOpset) { try FloatPredicateOperator($0, infinity: false) },
         define("IsInf", 10...newestOpset) { try FloatPredicateOperator($0, infinity: true) },
         define("Trilu", 14...newestOpset) { try TriluOperator($0) },
+        define("Resize", 11...newestOpset) { try ResizeOperator($0) },
         define("DepthToSpace", 1...newestOpset) { try DepthToSpaceOperator($0, toSpace: true) },
         define("SpaceToDepth", 1...newestOpset) { try DepthToSpaceOperator($0, toSpace: false) },
 
