@@ -306,6 +306,15 @@ case("ResizeNearestAsymmetricFloor", "Resize", 13, [rz, None, np.array([1, 1, 0.
 case("ResizeLinearAxesPytorchHalfPixel", "Resize", 18, [rz, None, None, np.array([6, 2], np.int64)],
      dict(mode="linear", axes=[2, 3], coordinate_transformation_mode="pytorch_half_pixel"))
 
+q = rand(2, 3, 2) * 3
+case("QuantizeLinearUInt8", "QuantizeLinear", 13, [q, np.array(0.05, np.float32), np.array(128, np.uint8)])
+case("QuantizeLinearPerAxisInt8", "QuantizeLinear", 13, [q, np.array([0.02, 0.05, 0.1], np.float32), np.array([0, -3, 5], np.int8)])
+case("QuantizeLinearBlocked", "QuantizeLinear", 21, [rand(2, 4) * 3, np.array([[0.05, 0.1], [0.02, 0.2]], np.float32),
+                                                   np.array([[1, 2], [3, 4]], np.int8)], dict(axis=1, block_size=2))
+case("DequantizeLinearPerAxis", "DequantizeLinear", 13, [np.array([[0, 255, 7], [128, 1, 9]], np.uint8),
+                                                        np.array([0.1, 0.25, 2.0], np.float32), np.array([3, 128, 0], np.uint8)])
+case("DequantizeLinearInt32", "DequantizeLinear", 13, [np.array([-1000, 0, 123456], np.int32), np.array(0.001, np.float32)])
+
 
 def generate():
     lines = [

@@ -17,6 +17,10 @@ enum StandardOperators {
         define("MaxPool", 1...newestOpset) { try PoolOperator($0, maximum: true) },
         define("AveragePool", 1...newestOpset) { try PoolOperator($0, maximum: false) },
 
+        // MARK: Quantization
+        define("QuantizeLinear", 10...newestOpset) { try QuantizeLinearOperator($0, quantize: true) },
+        define("DequantizeLinear", 10...newestOpset) { try QuantizeLinearOperator($0, quantize: false) },
+
         // MARK: Activations
         define("Clip", 1...newestOpset) { try ClipOperator($0) },
         define("Relu", 1...newestOpset) { try ReluOperator($0) },

@@ -1781,4 +1781,63 @@ final class OperatorReferenceTests: XCTestCase {
         XCTAssertEqual(outputs.count, 1)
         try assertTensor(outputs[0], equals: try Tensor(shape: [1,2,6,2], scalars: [-0.11022669076919556, 0.4371255338191986, 0.07729210704565048, 0.5050209164619446, 0.45232969522476196, 0.6408116817474365, 0.5758072137832642, 0.5115862488746643, 0.44772469997406006, 0.11734481900930405, 0.383683443069458, -0.07977592945098877, 0.8809448480606079, -0.44397589564323425, 0.576307475566864, -0.37113142013549805, -0.032967254519462585, -0.22544243931770325, -0.0272386372089386, -0.08226417750120163, 0.5934932827949524, 0.058403380215168, 0.9038592576980591, 0.12873715162277222] as [Float]))
     }
+
+    func testQuantizeLinearUInt8() throws {
+        // onnxruntime: QuantizeLinear opset 13
+        let outputs = try runOperator("QuantizeLinear", opset: 13, attributes: [:],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [2,3,2], scalars: [0.5353813767433167, 3.9870522022247314, 4.3837151527404785, -2.4393181800842285, -4.706928253173828, 0.2575882375240326, -1.9588934183120728, -4.866129398345947, -2.6455206871032715, 1.6853785514831543, -3.470769166946411, 0.645911455154419] as [Float]),
+            try Tensor(shape: [], scalars: [0.05000000074505806] as [Float]),
+            try Tensor(shape: [], scalars: [128] as [UInt8])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [2,3,2], scalars: [139, 208, 216, 79, 34, 133, 89, 31, 75, 162, 59, 141] as [UInt8]))
+    }
+
+    func testQuantizeLinearPerAxisInt8() throws {
+        // onnxruntime: QuantizeLinear opset 13
+        let outputs = try runOperator("QuantizeLinear", opset: 13, attributes: [:],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [2,3,2], scalars: [0.5353813767433167, 3.9870522022247314, 4.3837151527404785, -2.4393181800842285, -4.706928253173828, 0.2575882375240326, -1.9588934183120728, -4.866129398345947, -2.6455206871032715, 1.6853785514831543, -3.470769166946411, 0.645911455154419] as [Float]),
+            try Tensor(shape: [3], scalars: [0.019999999552965164, 0.05000000074505806, 0.10000000149011612] as [Float]),
+            try Tensor(shape: [3], scalars: [0, -3, 5] as [Int8])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [2,3,2], scalars: [27, 127, 85, -52, -42, 8, -98, -128, -56, 31, -30, 11] as [Int8]))
+    }
+
+    func testQuantizeLinearBlocked() throws {
+        // onnxruntime: QuantizeLinear opset 21 {'axis': 1, 'block_size': 2}
+        let outputs = try runOperator("QuantizeLinear", opset: 21, attributes: ["axis": .int(1), "block_size": .int(2)],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [2,4], scalars: [3.389706611633301, 1.897782802581787, -3.1276938915252686, 3.030142307281494, 8.2735595703125, -4.91021203994751, 1.4600465297698975, 4.176107406616211] as [Float]),
+            try Tensor(shape: [2,2], scalars: [0.05000000074505806, 0.10000000149011612, 0.019999999552965164, 0.20000000298023224] as [Float]),
+            try Tensor(shape: [2,2], scalars: [1, 2, 3, 4] as [Int8])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [2,4], scalars: [69, 39, -29, 32, 127, -128, 11, 25] as [Int8]))
+    }
+
+    func testDequantizeLinearPerAxis() throws {
+        // onnxruntime: DequantizeLinear opset 13
+        let outputs = try runOperator("DequantizeLinear", opset: 13, attributes: [:],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [2,3], scalars: [0, 255, 7, 128, 1, 9] as [UInt8]),
+            try Tensor(shape: [3], scalars: [0.10000000149011612, 0.25, 2.0] as [Float]),
+            try Tensor(shape: [3], scalars: [3, 128, 0] as [UInt8])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [2,3], scalars: [-0.30000001192092896, 31.75, 14.0, 12.5, -31.75, 18.0] as [Float]))
+    }
+
+    func testDequantizeLinearInt32() throws {
+        // onnxruntime: DequantizeLinear opset 13
+        let outputs = try runOperator("DequantizeLinear", opset: 13, attributes: [:],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [3], scalars: [-1000, 0, 123456] as [Int32]),
+            try Tensor(shape: [], scalars: [0.0010000000474974513] as [Float])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [3], scalars: [-1.0, 0.0, 123.45600891113281] as [Float]))
+    }
 }
