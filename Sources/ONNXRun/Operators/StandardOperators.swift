@@ -16,6 +16,8 @@ enum StandardOperators {
         define("GlobalMaxPool", 1...newestOpset) { try GlobalPoolOperator($0, maximum: true) },
         define("MaxPool", 1...newestOpset) { try PoolOperator($0, maximum: true) },
         define("AveragePool", 1...newestOpset) { try PoolOperator($0, maximum: false) },
+        define("LpPool", 1...newestOpset) { try PoolOperator($0, maximum: false, lp: true) },
+        define("GlobalLpPool", 1...newestOpset) { try GlobalPoolOperator($0, maximum: false, lp: true) },
 
         // MARK: Quantization
         define("QuantizeLinear", 10...newestOpset) { try QuantizeLinearOperator($0, quantize: true) },
