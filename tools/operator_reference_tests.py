@@ -286,6 +286,35 @@ case("ClipOpset1Attributes", "Clip", 1, [x], dict(min=-0.1), expected=[np.maximu
 case("GlobalAveragePool1D", "GlobalAveragePool", 1, [rand(2, 3, 5)])
 case("MaxPool1D", "MaxPool", 12, [rand(1, 2, 7)], dict(kernel_shape=[3], strides=[2], pads=[1, 1]))
 
+case("TopKLargestAxis1", "TopK", 11, [np.array([[1, 5, 3, 5], [2, 0, 9, -1]], np.float32), np.array([2], np.int64)], dict(axis=1), outputs=2)
+case("TopKSmallestInt64", "TopK", 11, [np.array([4, 1, 3, 1], np.int64), np.array([3], np.int64)], dict(largest=0), outputs=2)
+case("ScatterElementsAdd", "ScatterElements", 18, [rand(3, 3), np.array([[1, 0], [2, 2]], np.int64), rand(2, 2)], dict(axis=1, reduction="add"))
+case("ScatterNDSlices", "ScatterND", 13, [rand(4, 2), np.array([[3], [0]], np.int64), rand(2, 2)])
+case("NonZero", "NonZero", 13, [np.array([[1, 0, 2], [0, 0, 3]], np.float32)])
+case("OneHotAxis0", "OneHot", 11, [np.array([0, -1, 2], np.int64), np.array(4, np.int64), np.array([0, 5], np.float32)], dict(axis=0))
+case("CompressAxis1", "Compress", 11, [rand(2, 3), np.array([True, False, True])], dict(axis=1))
+case("IsNaN", "IsNaN", 13, [np.array([1, np.nan, np.inf], np.float32)])
+case("IsInfPositiveOnly", "IsInf", 20, [np.array([1, -np.inf, np.inf, np.nan], np.float32)], dict(detect_negative=0))
+
+rz = rand(1, 2, 3, 4)
+case("ResizeNearestUpsampleScales", "Resize", 13, [rz, None, np.array([1, 1, 2, 1.5], np.float32)], dict(mode="nearest"))
+case("ResizeLinearHalfPixelSizes", "Resize", 13, [rz, None, None, np.array([1, 2, 5, 3], np.int64)], dict(mode="linear"))
+case("ResizeCubicAlignCorners", "Resize", 13, [rz, None, np.array([1, 1, 2, 2], np.float32)],
+     dict(mode="cubic", coordinate_transformation_mode="align_corners"))
+case("ResizeNearestAsymmetricFloor", "Resize", 13, [rz, None, np.array([1, 1, 0.7, 1.6], np.float32)],
+     dict(mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="floor"))
+case("ResizeLinearAxesPytorchHalfPixel", "Resize", 18, [rz, None, None, np.array([6, 2], np.int64)],
+     dict(mode="linear", axes=[2, 3], coordinate_transformation_mode="pytorch_half_pixel"))
+
+q = rand(2, 3, 2) * 3
+case("QuantizeLinearUInt8", "QuantizeLinear", 13, [q, np.array(0.05, np.float32), np.array(128, np.uint8)])
+case("QuantizeLinearPerAxisInt8", "QuantizeLinear", 13, [q, np.array([0.02, 0.05, 0.1], np.float32), np.array([0, -3, 5], np.int8)])
+case("QuantizeLinearBlocked", "QuantizeLinear", 21, [rand(2, 4) * 3, np.array([[0.05, 0.1], [0.02, 0.2]], np.float32),
+                                                   np.array([[1, 2], [3, 4]], np.int8)], dict(axis=1, block_size=2))
+case("DequantizeLinearPerAxis", "DequantizeLinear", 13, [np.array([[0, 255, 7], [128, 1, 9]], np.uint8),
+                                                        np.array([0.1, 0.25, 2.0], np.float32), np.array([3, 128, 0], np.uint8)])
+case("DequantizeLinearInt32", "DequantizeLinear", 13, [np.array([-1000, 0, 123456], np.int32), np.array(0.001, np.float32)])
+
 
 def generate():
     lines = [

@@ -1,20 +1,27 @@
-// GlobalAveragePool, GlobalMaxPool, MaxPool, AveragePool: pooling over the spatial axes of NCHW (or NCW) tensors.
+// GlobalAveragePool, GlobalMaxPool, GlobalLpPool, MaxPool, AveragePool, LpPool: pooling over the spatial axes of
+// NC... tensors.
 //
 // Specs: https://onnx.ai/onnx/operators/onnx__GlobalAveragePool.html, onnx__GlobalMaxPool.html,
 //        https://onnx.ai/onnx/operators/onnx__MaxPool.html, onnx__AveragePool.html
 // Opset history: Global*Pool 1, 22 (bfloat16) — X -> Y, any spatial rank.
 // MaxPool 1, 8 (storage_order, optional Indices output), 10 (ceil_mode, dilations), 11 (auto_pad wording), 12 (int8),
-// 22. AveragePool 1, 7 (count_include_pad), 10 (ceil_mode), 11, 19 (dilations), 22.
+// 22. AveragePool 1, 7 (count_include_pad), 10 (ceil_mode), 11, 19 (dilations), 22. LpPool 1 (p float), 2 (p int),
+// 11, 18 (ceil_mode, dilations), 22; GlobalLpPool 1, 2, 22: (sum over the window of |x|^p)^(1/p), padding excluded.
 // Windowed pooling works for any number of spatial axes.
+
+import Foundation
 
 // MARK: - Global pooling
 
 struct GlobalPoolOperator: Operator {
     let isMaximum: Bool
+    /// GlobalLpPool's p.
+    let lpExponent: Float?
 
-    init(_ context: OperatorContext, maximum: Bool) throws {
+    init(_ context: OperatorContext, maximum: Bool, lp: Bool = false) throws {
         try context.expectInputs(1...1)
         isMaximum = maximum
+        lpExponent = lp ? try context.float("p", default: 2) : nil
     }
 
     func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
@@ -35,7 +42,11 @@ struct GlobalPoolOperator: Operator {
         x.withUnsafeBufferPointer(as: Float.self) { input in
             for plane in 0..<planes {
                 let start = plane * planeSize
-                if isMaximum {
+                if let p = lpExponent {
+                    var sum: Float = 0
+                    for index in start..<(start + planeSize) { sum += powf(abs(input[index]), p) }
+                    values[plane] = powf(sum, 1 / p)
+                } else if isMaximum {
                     var maximum = -Float.infinity
                     for index in start..<(start + planeSize) { maximum = Swift.max(maximum, input[index]) }
                     values[plane] = maximum
@@ -61,14 +72,17 @@ struct PoolOperator: Operator {
     /// MaxPool's Indices output: 0 = row major, 1 = column major.
     let storageOrder: Int
     let producesIndices: Bool
+    /// LpPool's p.
+    let lpExponent: Float?
 
-    init(_ context: OperatorContext, maximum: Bool) throws {
+    init(_ context: OperatorContext, maximum: Bool, lp: Bool = false) throws {
+        lpExponent = lp ? try context.float("p", default: 2) : nil
         try context.expectInputs(1...1, outputs: maximum ? 1...2 : 1...1)
         isMaximum = maximum
         window = try WindowAttributes(context)
         guard let kernelShape = window.kernelShape else { throw context.invalid("attribute 'kernel_shape' is required") }
         self.kernelShape = kernelShape
-        if window.dilations != nil && !maximum && context.opset < 19 {
+        if window.dilations != nil && !maximum && !lp && context.opset < 19 {
             throw context.invalid("AveragePool has no dilations before opset 19")
         }
         ceilMode = try context.int("ceil_mode", default: 0) != 0
@@ -139,7 +153,7 @@ struct PoolOperator: Operator {
                 for plane in 0..<planes {
                     let planeStart = plane * planeSize
                     var maximum = -Float.infinity, maximumOffset = -1, maximumColumnOffset = 0
-                    var sum: Float = 0, validTaps = 0, paddedTaps = 0
+                    var sum: Float = 0, lpSum: Float = 0, validTaps = 0, paddedTaps = 0
                     tapLoop: for tap in tapCoordinates {
                         var offset = 0, columnOffset = 0, inside = true
                         for axis in 0..<rank {
@@ -155,6 +169,7 @@ struct PoolOperator: Operator {
                         let value = input[planeStart + offset]
                         validTaps += 1
                         sum += value
+                        if let p = lpExponent { lpSum += powf(abs(value), p) }
                         if value > maximum || maximumOffset < 0 {
                             maximum = value
                             maximumOffset = offset
@@ -168,8 +183,12 @@ struct PoolOperator: Operator {
                             indices[position] = Int64(planeStart + (storageOrder == 0 ? maximumOffset : maximumColumnOffset))
                         }
                     } else {
-                        let divisor = countIncludePad ? paddedTaps : validTaps
-                        values[position] = divisor > 0 ? sum / Float(divisor) : 0
+                        if let p = lpExponent {
+                            values[position] = powf(lpSum, 1 / p)
+                        } else {
+                            let divisor = countIncludePad ? paddedTaps : validTaps
+                            values[position] = divisor > 0 ? sum / Float(divisor) : 0
+                        }
                     }
                 }
             }

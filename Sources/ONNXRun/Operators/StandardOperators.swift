@@ -16,6 +16,12 @@ enum StandardOperators {
         define("GlobalMaxPool", 1...newestOpset) { try GlobalPoolOperator($0, maximum: true) },
         define("MaxPool", 1...newestOpset) { try PoolOperator($0, maximum: true) },
         define("AveragePool", 1...newestOpset) { try PoolOperator($0, maximum: false) },
+        define("LpPool", 1...newestOpset) { try PoolOperator($0, maximum: false, lp: true) },
+        define("GlobalLpPool", 1...newestOpset) { try GlobalPoolOperator($0, maximum: false, lp: true) },
+
+        // MARK: Quantization
+        define("QuantizeLinear", 10...newestOpset) { try QuantizeLinearOperator($0, quantize: true) },
+        define("DequantizeLinear", 10...newestOpset) { try QuantizeLinearOperator($0, quantize: false) },
 
         // MARK: Activations
         define("Clip", 1...newestOpset) { try ClipOperator($0) },
@@ -57,7 +63,16 @@ enum StandardOperators {
         define("Range", 11...newestOpset) { try RangeOperator($0) },
         define("Split", 2...newestOpset) { try SplitOperator($0) },
         define("GatherElements", 11...newestOpset) { try GatherElementsOperator($0) },
+        define("ScatterElements", 11...newestOpset) { try ScatterOperator($0, elements: true) },
+        define("ScatterND", 11...newestOpset) { try ScatterOperator($0, elements: false) },
+        define("TopK", 1...newestOpset) { try TopKOperator($0) },
+        define("NonZero", 9...newestOpset) { try NonZeroOperator($0) },
+        define("OneHot", 9...newestOpset) { try OneHotOperator($0) },
+        define("Compress", 9...newestOpset) { try CompressOperator($0) },
+        define("IsNaN", 9...newestOpset) { try FloatPredicateOperator($0, infinity: false) },
+        define("IsInf", 10...newestOpset) { try FloatPredicateOperator($0, infinity: true) },
         define("Trilu", 14...newestOpset) { try TriluOperator($0) },
+        define("Resize", 11...newestOpset) { try ResizeOperator($0) },
         define("DepthToSpace", 1...newestOpset) { try DepthToSpaceOperator($0, toSpace: true) },
         define("SpaceToDepth", 1...newestOpset) { try DepthToSpaceOperator($0, toSpace: false) },
 

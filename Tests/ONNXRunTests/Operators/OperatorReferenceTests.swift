@@ -1618,4 +1618,226 @@ final class OperatorReferenceTests: XCTestCase {
         XCTAssertEqual(outputs.count, 1)
         try assertTensor(outputs[0], equals: try Tensor(shape: [1,2,4], scalars: [0.20651322603225708, -0.42905735969543457, -1.0200238227844238, -1.0200238227844238, -0.59201580286026, 1.147837519645691, -0.25245821475982666, 0.1953757107257843] as [Float]))
     }
+
+    func testTopKLargestAxis1() throws {
+        // onnxruntime: TopK opset 11 {'axis': 1}
+        let outputs = try runOperator("TopK", opset: 11, attributes: ["axis": .int(1)],
+            outputCount: 2, inputs: [
+            try Tensor(shape: [2,4], scalars: [1.0, 5.0, 3.0, 5.0, 2.0, 0.0, 9.0, -1.0] as [Float]),
+            try Tensor(shape: [1], scalars: [2] as [Int64])
+        ])
+        XCTAssertEqual(outputs.count, 2)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [2,2], scalars: [5.0, 5.0, 9.0, 2.0] as [Float]))
+        try assertTensor(outputs[1], equals: try Tensor(shape: [2,2], scalars: [1, 3, 2, 0] as [Int64]))
+    }
+
+    func testTopKSmallestInt64() throws {
+        // onnxruntime: TopK opset 11 {'largest': 0}
+        let outputs = try runOperator("TopK", opset: 11, attributes: ["largest": .int(0)],
+            outputCount: 2, inputs: [
+            try Tensor(shape: [4], scalars: [4, 1, 3, 1] as [Int64]),
+            try Tensor(shape: [1], scalars: [3] as [Int64])
+        ])
+        XCTAssertEqual(outputs.count, 2)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [3], scalars: [1, 1, 3] as [Int64]))
+        try assertTensor(outputs[1], equals: try Tensor(shape: [3], scalars: [1, 3, 2] as [Int64]))
+    }
+
+    func testScatterElementsAdd() throws {
+        // onnxruntime: ScatterElements opset 18 {'axis': 1, 'reduction': 'add'}
+        let outputs = try runOperator("ScatterElements", opset: 18, attributes: ["axis": .int(1), "reduction": .string("add")],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [3,3], scalars: [1.8674936294555664, -0.917923629283905, 0.03870854526758194, -1.3924927711486816, 0.424017995595932, -1.2913953065872192, -3.244497537612915, -0.44959908723831177, 1.1468870639801025] as [Float]),
+            try Tensor(shape: [2,2], scalars: [1, 0, 2, 2] as [Int64]),
+            try Tensor(shape: [2,2], scalars: [0.9470227956771851, -0.6787779331207275, 0.08052606880664825, 0.30022352933883667] as [Float])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [3,3], scalars: [1.1887156963348389, 0.02909916639328003, 0.03870854526758194, -1.3924927711486816, 0.424017995595932, -0.9106456637382507, -3.244497537612915, -0.44959908723831177, 1.1468870639801025] as [Float]))
+    }
+
+    func testScatterNDSlices() throws {
+        // onnxruntime: ScatterND opset 13
+        let outputs = try runOperator("ScatterND", opset: 13, attributes: [:],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [4,2], scalars: [-0.48152512311935425, 1.5979236364364624, 0.34320661425590515, 0.41607406735420227, -1.0943336486816406, 1.4185407161712646, 1.0105513334274292, -0.4522210955619812] as [Float]),
+            try Tensor(shape: [2,1], scalars: [3, 0] as [Int64]),
+            try Tensor(shape: [2,2], scalars: [0.19430524110794067, 0.07162708789110184, -2.502943754196167, 1.5680795907974243] as [Float])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [4,2], scalars: [-2.502943754196167, 1.5680795907974243, 0.34320661425590515, 0.41607406735420227, -1.0943336486816406, 1.4185407161712646, 0.19430524110794067, 0.07162708789110184] as [Float]))
+    }
+
+    func testNonZero() throws {
+        // onnxruntime: NonZero opset 13
+        let outputs = try runOperator("NonZero", opset: 13, attributes: [:],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [2,3], scalars: [1.0, 0.0, 2.0, 0.0, 0.0, 3.0] as [Float])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [2,3], scalars: [0, 0, 1, 0, 2, 2] as [Int64]))
+    }
+
+    func testOneHotAxis0() throws {
+        // onnxruntime: OneHot opset 11 {'axis': 0}
+        let outputs = try runOperator("OneHot", opset: 11, attributes: ["axis": .int(0)],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [3], scalars: [0, -1, 2] as [Int64]),
+            try Tensor(shape: [], scalars: [4] as [Int64]),
+            try Tensor(shape: [2], scalars: [0.0, 5.0] as [Float])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [4,3], scalars: [5.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 5.0, 0.0, 5.0, 0.0] as [Float]))
+    }
+
+    func testCompressAxis1() throws {
+        // onnxruntime: Compress opset 11 {'axis': 1}
+        let outputs = try runOperator("Compress", opset: 11, attributes: ["axis": .int(1)],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [2,3], scalars: [0.7401809692382812, 1.2053974866867065, -0.8759639859199524, -0.8172371983528137, -1.548378348350525, -0.6766294240951538] as [Float]),
+            try Tensor(shape: [3], scalars: [true, false, true] as [Bool])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [2,2], scalars: [0.7401809692382812, -0.8759639859199524, -0.8172371983528137, -0.6766294240951538] as [Float]))
+    }
+
+    func testIsNaN() throws {
+        // onnxruntime: IsNaN opset 13
+        let outputs = try runOperator("IsNaN", opset: 13, attributes: [:],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [3], scalars: [1.0, .nan, Float.infinity] as [Float])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [3], scalars: [false, true, false] as [Bool]))
+    }
+
+    func testIsInfPositiveOnly() throws {
+        // onnxruntime: IsInf opset 20 {'detect_negative': 0}
+        let outputs = try runOperator("IsInf", opset: 20, attributes: ["detect_negative": .int(0)],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [4], scalars: [1.0, -Float.infinity, Float.infinity, .nan] as [Float])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [4], scalars: [false, false, true, false] as [Bool]))
+    }
+
+    func testResizeNearestUpsampleScales() throws {
+        // onnxruntime: Resize opset 13 {'mode': 'nearest'}
+        let outputs = try runOperator("Resize", opset: 13, attributes: ["mode": .string("nearest")],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [1,2,3,4], scalars: [0.5145953893661499, -0.735048770904541, 0.8085767030715942, 0.06567435711622238, 0.5892879366874695, 0.6904090642929077, -0.16007578372955322, 1.5774898529052734, 0.15913626551628113, 0.6082306504249573, -0.43929189443588257, 0.27974003553390503, 1.3142138719558716, 0.44767576456069946, -1.2612693309783936, 0.37331753969192505, -0.4084126949310303, -0.2667965590953827, 0.40397605299949646, -0.7091719508171082, 0.3586929142475128, 1.4490256309509277, 0.23022881150245667, 0.02724548615515232] as [Float]),
+            nil,
+            try Tensor(shape: [4], scalars: [1.0, 1.0, 2.0, 1.5] as [Float])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [1,2,6,6], scalars: [0.5145953893661499, 0.5145953893661499, -0.735048770904541, 0.8085767030715942, 0.8085767030715942, 0.06567435711622238, 0.5145953893661499, 0.5145953893661499, -0.735048770904541, 0.8085767030715942, 0.8085767030715942, 0.06567435711622238, 0.5892879366874695, 0.5892879366874695, 0.6904090642929077, -0.16007578372955322, -0.16007578372955322, 1.5774898529052734, 0.5892879366874695, 0.5892879366874695, 0.6904090642929077, -0.16007578372955322, -0.16007578372955322, 1.5774898529052734, 0.15913626551628113, 0.15913626551628113, 0.6082306504249573, -0.43929189443588257, -0.43929189443588257, 0.27974003553390503, 0.15913626551628113, 0.15913626551628113, 0.6082306504249573, -0.43929189443588257, -0.43929189443588257, 0.27974003553390503, 1.3142138719558716, 1.3142138719558716, 0.44767576456069946, -1.2612693309783936, -1.2612693309783936, 0.37331753969192505, 1.3142138719558716, 1.3142138719558716, 0.44767576456069946, -1.2612693309783936, -1.2612693309783936, 0.37331753969192505, -0.4084126949310303, -0.4084126949310303, -0.2667965590953827, 0.40397605299949646, 0.40397605299949646, -0.7091719508171082, -0.4084126949310303, -0.4084126949310303, -0.2667965590953827, 0.40397605299949646, 0.40397605299949646, -0.7091719508171082, 0.3586929142475128, 0.3586929142475128, 1.4490256309509277, 0.23022881150245667, 0.23022881150245667, 0.02724548615515232, 0.3586929142475128, 0.3586929142475128, 1.4490256309509277, 0.23022881150245667, 0.23022881150245667, 0.02724548615515232] as [Float]))
+    }
+
+    func testResizeLinearHalfPixelSizes() throws {
+        // onnxruntime: Resize opset 13 {'mode': 'linear'}
+        let outputs = try runOperator("Resize", opset: 13, attributes: ["mode": .string("linear")],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [1,2,3,4], scalars: [0.5145953893661499, -0.735048770904541, 0.8085767030715942, 0.06567435711622238, 0.5892879366874695, 0.6904090642929077, -0.16007578372955322, 1.5774898529052734, 0.15913626551628113, 0.6082306504249573, -0.43929189443588257, 0.27974003553390503, 1.3142138719558716, 0.44767576456069946, -1.2612693309783936, 0.37331753969192505, -0.4084126949310303, -0.2667965590953827, 0.40397605299949646, -0.7091719508171082, 0.3586929142475128, 1.4490256309509277, 0.23022881150245667, 0.02724548615515232] as [Float]),
+            nil,
+            nil,
+            try Tensor(shape: [4], scalars: [1, 2, 5, 3] as [Int64])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [1,2,5,3], scalars: [0.3063213527202606, 0.03676396608352661, 0.18949148058891296, 0.42624935507774353, 0.12812502682209015, 0.6288531422615051, 0.6061414480209351, 0.26516664028167725, 1.2878954410552979, 0.38284772634506226, 0.1567482352256775, 0.6110988259315491, 0.23398534953594208, 0.08446937799453735, 0.15990132093429565, 1.1697908639907837, -0.40679678320884705, 0.100886270403862, 0.5479504466056824, -0.21664214134216309, -0.14892712235450745, -0.3848100006580353, 0.06858974695205688, -0.5236471891403198, 0.1703251749277115, 0.531212329864502, -0.17281316220760345, 0.5404150485992432, 0.8396272659301758, 0.06107605993747711] as [Float]))
+    }
+
+    func testResizeCubicAlignCorners() throws {
+        // onnxruntime: Resize opset 13 {'mode': 'cubic', 'coordinate_transformation_mode': 'align_corners'}
+        let outputs = try runOperator("Resize", opset: 13, attributes: ["mode": .string("cubic"), "coordinate_transformation_mode": .string("align_corners")],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [1,2,3,4], scalars: [0.5145953893661499, -0.735048770904541, 0.8085767030715942, 0.06567435711622238, 0.5892879366874695, 0.6904090642929077, -0.16007578372955322, 1.5774898529052734, 0.15913626551628113, 0.6082306504249573, -0.43929189443588257, 0.27974003553390503, 1.3142138719558716, 0.44767576456069946, -1.2612693309783936, 0.37331753969192505, -0.4084126949310303, -0.2667965590953827, 0.40397605299949646, -0.7091719508171082, 0.3586929142475128, 1.4490256309509277, 0.23022881150245667, 0.02724548615515232] as [Float]),
+            nil,
+            try Tensor(shape: [4], scalars: [1.0, 1.0, 2.0, 2.0] as [Float])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [1,2,6,8], scalars: [0.5145953893661499, -0.13154640793800354, -0.7053627967834473, -0.4319002330303192, 0.42786580324172974, 0.8402021527290344, 0.499073326587677, 0.06567435711622238, 0.5745469927787781, 0.20992067456245422, -0.13474340736865997, -0.1049903854727745, 0.22206707298755646, 0.5377811193466187, 0.6722546219825745, 0.7456966638565063, 0.6174367666244507, 0.5783487558364868, 0.5002785325050354, 0.25942668318748474, -0.014919303357601166, 0.17416216433048248, 0.8164604306221008, 1.4359943866729736, 0.5207518339157104, 0.7311263680458069, 0.8652254343032837, 0.47196727991104126, -0.19164936244487762, -0.17262615263462067, 0.6522649526596069, 1.49422025680542, 0.33141282200813293, 0.5941112041473389, 0.7829900979995728, 0.4294864237308502, -0.22235675156116486, -0.33428892493247986, 0.2593517601490021, 0.8921176195144653, 0.15913626551628113, 0.43013542890548706, 0.6363523006439209, 0.34949830174446106, -0.2218763828277588, -0.43475353717803955, -0.10458562523126602, 0.27974003553390503, 1.3142138719558716, 1.0849429368972778, 0.6870431303977966, -0.16944833099842072, -1.0269699096679688, -1.1980222463607788, -0.44744640588760376, 0.37331753969192505, 0.5906030535697937, 0.4134836196899414, 0.1638338714838028, -0.20590069890022278, -0.5100188851356506, -0.5929258465766907, -0.3619867265224457, -0.09971044212579727, -0.17887216806411743, -0.2662576735019684, -0.32452625036239624, -0.17395347356796265, 0.08606743067502975, 0.07494236528873444, -0.25425663590431213, -0.5893498063087463, -0.4387740194797516, -0.3131940960884094, -0.12705330550670624, 0.2136411815881729, 0.5345008969306946, 0.4306510090827942, -0.12805691361427307, -0.6834813952445984, -0.06297352910041809, 0.29545217752456665, 0.6604194045066833, 0.7687849402427673, 0.6176586747169495, 0.30157631635665894, -0.04463174566626549, -0.3364237844944, 0.3586929142475128, 0.9123823046684265, 1.4130451679229736, 1.2555301189422607, 0.6216808557510376, 0.10972894728183746, 0.016522668302059174, 0.02724548615515232] as [Float]))
+    }
+
+    func testResizeNearestAsymmetricFloor() throws {
+        // onnxruntime: Resize opset 13 {'mode': 'nearest', 'coordinate_transformation_mode': 'asymmetric', 'nearest_mode': 'floor'}
+        let outputs = try runOperator("Resize", opset: 13, attributes: ["mode": .string("nearest"), "coordinate_transformation_mode": .string("asymmetric"), "nearest_mode": .string("floor")],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [1,2,3,4], scalars: [0.5145953893661499, -0.735048770904541, 0.8085767030715942, 0.06567435711622238, 0.5892879366874695, 0.6904090642929077, -0.16007578372955322, 1.5774898529052734, 0.15913626551628113, 0.6082306504249573, -0.43929189443588257, 0.27974003553390503, 1.3142138719558716, 0.44767576456069946, -1.2612693309783936, 0.37331753969192505, -0.4084126949310303, -0.2667965590953827, 0.40397605299949646, -0.7091719508171082, 0.3586929142475128, 1.4490256309509277, 0.23022881150245667, 0.02724548615515232] as [Float]),
+            nil,
+            try Tensor(shape: [4], scalars: [1.0, 1.0, 0.699999988079071, 1.600000023841858] as [Float])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [1,2,2,6], scalars: [0.5145953893661499, 0.5145953893661499, -0.735048770904541, -0.735048770904541, 0.8085767030715942, 0.06567435711622238, 0.5892879366874695, 0.5892879366874695, 0.6904090642929077, 0.6904090642929077, -0.16007578372955322, 1.5774898529052734, 1.3142138719558716, 1.3142138719558716, 0.44767576456069946, 0.44767576456069946, -1.2612693309783936, 0.37331753969192505, -0.4084126949310303, -0.4084126949310303, -0.2667965590953827, -0.2667965590953827, 0.40397605299949646, -0.7091719508171082] as [Float]))
+    }
+
+    func testResizeLinearAxesPytorchHalfPixel() throws {
+        // onnxruntime: Resize opset 18 {'mode': 'linear', 'axes': [2, 3], 'coordinate_transformation_mode': 'pytorch_half_pixel'}
+        let outputs = try runOperator("Resize", opset: 18, attributes: ["mode": .string("linear"), "axes": .ints([2, 3]), "coordinate_transformation_mode": .string("pytorch_half_pixel")],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [1,2,3,4], scalars: [0.5145953893661499, -0.735048770904541, 0.8085767030715942, 0.06567435711622238, 0.5892879366874695, 0.6904090642929077, -0.16007578372955322, 1.5774898529052734, 0.15913626551628113, 0.6082306504249573, -0.43929189443588257, 0.27974003553390503, 1.3142138719558716, 0.44767576456069946, -1.2612693309783936, 0.37331753969192505, -0.4084126949310303, -0.2667965590953827, 0.40397605299949646, -0.7091719508171082, 0.3586929142475128, 1.4490256309509277, 0.23022881150245667, 0.02724548615515232] as [Float]),
+            nil,
+            nil,
+            try Tensor(shape: [2], scalars: [6, 2] as [Int64])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [1,2,6,2], scalars: [-0.11022669076919556, 0.4371255338191986, 0.07729210704565048, 0.5050209164619446, 0.45232969522476196, 0.6408116817474365, 0.5758072137832642, 0.5115862488746643, 0.44772469997406006, 0.11734481900930405, 0.383683443069458, -0.07977592945098877, 0.8809448480606079, -0.44397589564323425, 0.576307475566864, -0.37113142013549805, -0.032967254519462585, -0.22544243931770325, -0.0272386372089386, -0.08226417750120163, 0.5934932827949524, 0.058403380215168, 0.9038592576980591, 0.12873715162277222] as [Float]))
+    }
+
+    func testQuantizeLinearUInt8() throws {
+        // onnxruntime: QuantizeLinear opset 13
+        let outputs = try runOperator("QuantizeLinear", opset: 13, attributes: [:],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [2,3,2], scalars: [0.5353813767433167, 3.9870522022247314, 4.3837151527404785, -2.4393181800842285, -4.706928253173828, 0.2575882375240326, -1.9588934183120728, -4.866129398345947, -2.6455206871032715, 1.6853785514831543, -3.470769166946411, 0.645911455154419] as [Float]),
+            try Tensor(shape: [], scalars: [0.05000000074505806] as [Float]),
+            try Tensor(shape: [], scalars: [128] as [UInt8])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [2,3,2], scalars: [139, 208, 216, 79, 34, 133, 89, 31, 75, 162, 59, 141] as [UInt8]))
+    }
+
+    func testQuantizeLinearPerAxisInt8() throws {
+        // onnxruntime: QuantizeLinear opset 13
+        let outputs = try runOperator("QuantizeLinear", opset: 13, attributes: [:],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [2,3,2], scalars: [0.5353813767433167, 3.9870522022247314, 4.3837151527404785, -2.4393181800842285, -4.706928253173828, 0.2575882375240326, -1.9588934183120728, -4.866129398345947, -2.6455206871032715, 1.6853785514831543, -3.470769166946411, 0.645911455154419] as [Float]),
+            try Tensor(shape: [3], scalars: [0.019999999552965164, 0.05000000074505806, 0.10000000149011612] as [Float]),
+            try Tensor(shape: [3], scalars: [0, -3, 5] as [Int8])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [2,3,2], scalars: [27, 127, 85, -52, -42, 8, -98, -128, -56, 31, -30, 11] as [Int8]))
+    }
+
+    func testQuantizeLinearBlocked() throws {
+        // onnxruntime: QuantizeLinear opset 21 {'axis': 1, 'block_size': 2}
+        let outputs = try runOperator("QuantizeLinear", opset: 21, attributes: ["axis": .int(1), "block_size": .int(2)],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [2,4], scalars: [3.389706611633301, 1.897782802581787, -3.1276938915252686, 3.030142307281494, 8.2735595703125, -4.91021203994751, 1.4600465297698975, 4.176107406616211] as [Float]),
+            try Tensor(shape: [2,2], scalars: [0.05000000074505806, 0.10000000149011612, 0.019999999552965164, 0.20000000298023224] as [Float]),
+            try Tensor(shape: [2,2], scalars: [1, 2, 3, 4] as [Int8])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [2,4], scalars: [69, 39, -29, 32, 127, -128, 11, 25] as [Int8]))
+    }
+
+    func testDequantizeLinearPerAxis() throws {
+        // onnxruntime: DequantizeLinear opset 13
+        let outputs = try runOperator("DequantizeLinear", opset: 13, attributes: [:],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [2,3], scalars: [0, 255, 7, 128, 1, 9] as [UInt8]),
+            try Tensor(shape: [3], scalars: [0.10000000149011612, 0.25, 2.0] as [Float]),
+            try Tensor(shape: [3], scalars: [3, 128, 0] as [UInt8])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [2,3], scalars: [-0.30000001192092896, 31.75, 14.0, 12.5, -31.75, 18.0] as [Float]))
+    }
+
+    func testDequantizeLinearInt32() throws {
+        // onnxruntime: DequantizeLinear opset 13
+        let outputs = try runOperator("DequantizeLinear", opset: 13, attributes: [:],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [3], scalars: [-1000, 0, 123456] as [Int32]),
+            try Tensor(shape: [], scalars: [0.0010000000474974513] as [Float])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [3], scalars: [-1.0, 0.0, 123.45600891113281] as [Float]))
+    }
 }
