@@ -1,7 +1,7 @@
 // Pass: the convolution chain runs channels-last (NHWC); transforms are inserted only at the chain's edges.
 
 extension GraphRewriter {
-    /// FusedConv reads and writes NHWC. Its NCHW inputs get a transform (one per value, shared by all readers);
+    /// FusedConv (and FusedExpandDepthwiseConv) reads and writes NHWC. Its NCHW inputs get a transform (one per value, shared by all readers);
     /// GlobalAveragePool of an NHWC value reads it directly; any other reader of an NHWC value, and a graph
     /// output, gets the NCHW tensor back through a transform.
     mutating func assignChannelsLastLayout() throws {
@@ -19,7 +19,7 @@ extension GraphRewriter {
         }
 
         for case var typedNode? in nodes {
-            let isFused = typedNode.op is FusedConvolution
+            let isFused = typedNode.op is FusedConvolution || typedNode.op is FusedExpandDepthwiseConvolution
             for (position, input) in typedNode.node.inputs.enumerated() where !input.isEmpty {
                 let wantsChannelsLast = isFused
                 if wantsChannelsLast && !channelsLast.contains(input) {

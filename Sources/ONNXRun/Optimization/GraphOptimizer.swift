@@ -12,6 +12,7 @@ enum GraphOptimizer {
         try rewriter.foldBatchNormalizationIntoConvolution()
         try rewriter.foldPadIntoConvolution()
         try rewriter.fuseConvolutions()
+        rewriter.fuseExpandDepthwiseConvolutions()
         try rewriter.assignChannelsLastLayout()
         try rewriter.packConstantMatrixProducts()
         rewriter.removeDeadNodes()

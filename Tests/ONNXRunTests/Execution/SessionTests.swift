@@ -137,7 +137,10 @@ final class SessionTests: XCTestCase {
     func testMobileNetV2RunsAsFusedConvolutionsOnly() throws {
         let steps = try executedOpTypes(mobileNetPath)
         // 52 Conv, each with its Clip or residual Add fused: no standalone Clip, Add or BatchNormalization.
-        XCTAssertEqual(steps["FusedConv"], 52, "\(steps)")
+        // The 16 expansion 1x1 convs each run inside one step with the depthwise conv that reads them; the stem,
+        // the first block's depthwise, the 17 projections and the last 1x1 run alone: 16 * 2 + 20 = 52.
+        XCTAssertEqual(steps["FusedExpandDepthwiseConv"], 16, "\(steps)")
+        XCTAssertEqual(steps["FusedConv"], 20, "\(steps)")
         for op in ["Conv", "Clip", "Add", "BatchNormalization"] {
             XCTAssertNil(steps[op], "\(op) should be fused away: \(steps)")
         }

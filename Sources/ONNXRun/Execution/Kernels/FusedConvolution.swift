@@ -68,6 +68,18 @@ struct FusedConvolution: KernelOperator, CostReporting {
         }
     }
 
+    /// The packed 1x1 weights when this convolution runs as a GEMM over pixels (1x1, stride 1, no pads, group 1).
+    var pointwiseWeights: PackedMatrixWeights? {
+        if case .pointwise(let weights) = kernel { return weights }
+        return nil
+    }
+
+    /// The packed depthwise weights when this convolution runs on the depthwise kernel.
+    var depthwiseKernel: DepthwiseConvolutionKernel? {
+        if case .depthwise(let depthwise) = kernel { return depthwise }
+        return nil
+    }
+
     func multiplyAccumulates(outputShapes: [[Int]]) -> Int {
         (outputShapes.first.flatMap { checkedElementCount($0) } ?? 0) * inputChannelsPerGroup * kernelHeight * kernelWidth
     }

@@ -1,0 +1,245 @@
+// The optimizer's inverted-bottleneck head: a 1x1 expansion conv feeding a depthwise conv, computed band by band.
+
+/// `output = depthwise(expand(input))` on NHWC tensors, without materializing the expanded tensor.
+///
+/// Built by the optimizer from a pointwise FusedConv (1x1, stride 1, group 1, no residual) whose only reader is a
+/// depthwise FusedConv (no residual). In MobileNetV2's early blocks the expanded tensor is 2-5 MB, far over the
+/// 1 MB L2: written by the 1x1 and read right back by the depthwise, it makes both memory-bound. Here each task
+/// owns a contiguous range of output rows and slides a window of expanded rows (a band buffer of a few hundred
+/// KB that stays in L2) down the image: it computes only the expanded rows the next output rows need (the GEMM
+/// over those pixel rows of the input), runs the depthwise kernel on the buffer as a "virtual image" whose top
+/// is the first buffered row, then moves the rows still needed to the top of the buffer. Only the rows at task
+/// boundaries are computed twice. The two FusedConvolutions it was built from are the oracle.
+struct FusedExpandDepthwiseConvolution: KernelOperator, CostReporting {
+    let expand: FusedConvolution
+    let depthwise: FusedConvolution
+    private let expandWeights: PackedMatrixWeights
+    private let depthwiseWeights: DepthwiseConvolutionKernel
+
+    /// Bytes of expanded rows a task keeps at once: comfortably inside the 1 MB L2 next to the input rows,
+    /// the weights and the output rows. `bandBytes` overrides it (tests use tiny bands to cross band boundaries).
+    static let defaultBandBytes = 256 * 1024
+    var bandBytes = defaultBandBytes
+
+    /// nil unless `expand` is a pointwise GEMM and `depthwise` a depthwise conv over its channels, both without
+    /// residual.
+    init?(expand: FusedConvolution, depthwise: FusedConvolution) {
+        guard let expandWeights = expand.pointwiseWeights, let depthwiseWeights = depthwise.depthwiseKernel,
+              !expand.hasResidual, !depthwise.hasResidual,
+              depthwise.outputChannels == expand.outputChannels
+        else { return nil }
+        self.expand = expand
+        self.depthwise = depthwise
+        self.expandWeights = expandWeights
+        self.depthwiseWeights = depthwiseWeights
+    }
+
+    // MARK: - Operator
+
+    func multiplyAccumulates(outputShapes: [[Int]]) -> Int {
+        // The expanded pixel count is about the output's times the depthwise strides (the input shape is not given).
+        guard let shape = outputShapes.first, shape.count == 4, let pixels = checkedElementCount(Array(shape[0..<3]))
+        else { return 0 }
+        let strides = depthwise.window.strides ?? [1, 1]
+        let expandedPixels = pixels * strides.reduce(1, *)
+        return depthwise.multiplyAccumulates(outputShapes: outputShapes)
+            + expandedPixels * expand.outputChannels * expand.inputChannelsPerGroup
+    }
+
+    func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
+        let expanded = try expand.inferOutputs(inputs)
+        return try depthwise.inferOutputs([InferenceValue(type: expanded[0])])
+    }
+
+    func run(_ inputs: [Tensor?]) throws -> [Tensor] {
+        let types = inputs.map { $0.map { InferenceValue(type: TensorType(elementType: $0.elementType, fixedShape: $0.shape)) } }
+        let output = Tensor(zeros: .float, shape: try inferOutputs(types)[0].fixedShape ?? [])
+        try execute(inputs, into: [output], pool: ThreadPool(threadCount: 1))
+        return [output]
+    }
+
+    // MARK: - Execution
+
+    func execute(_ inputs: [Tensor?], into outputs: [Tensor], pool: ThreadPool) throws {
+        let input = try requiredInput(inputs, 0, "X")
+        let output = outputs[0]
+        let expandedChannels = expand.outputChannels
+        guard input.elementType == .float, input.rank == 4, output.rank == 4,
+              input.shape[3] == expand.inputChannelsPerGroup, output.shape[3] == expandedChannels,
+              output.shape[0] == input.shape[0]
+        else {
+            throw ONNXRunError(.invalidModel, "fused expansion + depthwise convolution shapes do not fit",
+                               shapes: [input.description, output.description])
+        }
+        let geometry = try depthwise.window.geometry(inputSize: [input.shape[1], input.shape[2]],
+                                                     kernelSize: [depthwise.kernelHeight, depthwise.kernelWidth])
+        guard geometry.outputSize == [output.shape[1], output.shape[2]] else {
+            throw ONNXRunError(.invalidModel, "fused expansion + depthwise output \(output) does not match \(geometry)")
+        }
+        let band = BandGeometry(
+            batch: input.shape[0], height: input.shape[1], width: input.shape[2], inputChannels: input.shape[3],
+            channels: expandedChannels, outputHeight: output.shape[1], outputWidth: output.shape[2],
+            kernelHeight: depthwise.kernelHeight, kernelWidth: depthwise.kernelWidth,
+            strideHeight: geometry.strides[0], strideWidth: geometry.strides[1],
+            dilationHeight: geometry.dilations[0], dilationWidth: geometry.dilations[1],
+            padTop: geometry.padsBegin[0], padLeft: geometry.padsBegin[1])
+        guard band.batch > 0, band.outputHeight > 0, band.outputWidth > 0 else { return }
+        let source = UnsafePointer(input.storage.bytes.assumingMemoryBound(to: Float.self))
+        let destination = output.storage.bytes.assumingMemoryBound(to: Float.self)
+        // Buffer rows: as many as the band budget holds, never fewer than one output row's window.
+        let rowBytes = max(1, band.width * expandedChannels * MemoryLayout<Float>.stride)
+        let capacity = max(band.windowRows(outputRows: 1), bandBytes / rowBytes)
+        let rows = band.batch * band.outputHeight
+        let work = rows * band.outputWidth * expandedChannels * (band.inputChannels + band.kernelHeight * band.kernelWidth)
+        let expandedFloats = band.batch * band.height * rowBytes / MemoryLayout<Float>.stride
+        if pool.threadCount > 1 && expandedFloats * MemoryLayout<Float>.stride <= bandBytes * pool.threadCount {
+            // Small images (the late blocks): splitting rows over threads would recompute a large share of the
+            // expanded rows at the boundaries, and the whole expanded tensor stays in cache anyway.
+            runInTwoPhases(band, source: source, destination: destination, expandedFloats: expandedFloats, pool: pool)
+            return
+        }
+        // One contiguous range of output rows per thread: every extra task recomputes its first window's overlap.
+        let tasks = pool.threadCount > 1 ? max(1, min(pool.threadCount, rows, work / (1 << 17))) : 1
+        pool.parallelFor(tasks) { task in
+            runTask(band, source: source, destination: destination, rows: split(rows, task, tasks), capacity: capacity)
+        }
+    }
+
+    /// The unfused schedule on a scratch tensor: the expansion split by pixels, then the depthwise split by rows.
+    private func runInTwoPhases(_ band: BandGeometry, source: UnsafePointer<Float>,
+                                destination: UnsafeMutablePointer<Float>, expandedFloats: Int, pool: ThreadPool) {
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, expandedFloats) * MemoryLayout<Float>.stride,
+                                                   alignment: 64)
+        defer { raw.deallocate() }
+        let expanded = raw.bindMemory(to: Float.self, capacity: max(1, expandedFloats))
+        let expandClamp = OutputClamp(lower: expand.bounds.minimum, upper: expand.bounds.maximum)
+        let depthwiseClamp = OutputClamp(lower: depthwise.bounds.minimum, upper: depthwise.bounds.maximum)
+        let pixels = band.batch * band.height * band.width
+        let expandTasks = taskCount(work: pixels * band.channels * band.inputChannels, threads: pool.threadCount,
+                                    minimum: 1 << 17, units: pixels)
+        pool.parallelFor(expandTasks) { task in
+            expandWeights.run(input: source, inputRowStride: band.inputChannels, output: expanded,
+                              outputRowStride: band.channels, clamp: expandClamp,
+                              rows: split(pixels, task, expandTasks))
+        }
+        let shape = ConvolutionShape(
+            batch: band.batch, inputHeight: band.height, inputWidth: band.width, inputChannels: band.channels,
+            outputHeight: band.outputHeight, outputWidth: band.outputWidth, outputChannels: band.channels,
+            kernelHeight: band.kernelHeight, kernelWidth: band.kernelWidth,
+            strideHeight: band.strideHeight, strideWidth: band.strideWidth,
+            dilationHeight: band.dilationHeight, dilationWidth: band.dilationWidth,
+            padTop: band.padTop, padLeft: band.padLeft, groups: band.channels)
+        let rows = shape.outputRowCount
+        let depthwiseTasks = taskCount(work: shape.outputElementCount * band.kernelHeight * band.kernelWidth,
+                                       threads: pool.threadCount, minimum: 1 << 15, units: rows)
+        pool.parallelFor(depthwiseTasks) { task in
+            depthwiseWeights.run(shape: shape, input: UnsafePointer(expanded), output: destination,
+                                 clamp: depthwiseClamp, rows: split(rows, task, depthwiseTasks))
+        }
+    }
+
+    /// Computes the output rows `rows` (row = image * outputHeight + oh) with one sliding buffer of `capacity`
+    /// expanded rows.
+    private func runTask(_ band: BandGeometry, source: UnsafePointer<Float>, destination: UnsafeMutablePointer<Float>,
+                         rows: Range<Int>, capacity: Int) {
+        guard !rows.isEmpty else { return }
+        let rowFloats = band.width * band.channels
+        let bufferBytes = max(1, capacity * rowFloats) * MemoryLayout<Float>.stride
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: bufferBytes, alignment: 64)
+        defer { raw.deallocate() }
+        let buffer = raw.bindMemory(to: Float.self, capacity: max(1, capacity * rowFloats))
+        let expandClamp = OutputClamp(lower: expand.bounds.minimum, upper: expand.bounds.maximum)
+        let depthwiseClamp = OutputClamp(lower: depthwise.bounds.minimum, upper: depthwise.bounds.maximum)
+        var row = rows.lowerBound
+        while row < rows.upperBound {
+            let image = row / band.outputHeight
+            let imageRowsEnd = min(rows.upperBound, (image + 1) * band.outputHeight) - image * band.outputHeight
+            let imageInput = source + image * band.height * band.width * band.inputChannels
+            let imageOutput = destination + image * band.outputHeight * band.outputWidth * band.channels
+            // The buffer holds expanded rows [bufferStart, bufferEnd) of this image.
+            var bufferStart = 0
+            var bufferEnd = 0
+            var outputRow = row - image * band.outputHeight
+            while outputRow < imageRowsEnd {
+                let needed = band.inputRows(outputRows: outputRow..<(outputRow + 1))
+                if needed.lowerBound >= bufferEnd || needed.lowerBound < bufferStart {
+                    bufferStart = needed.lowerBound
+                    bufferEnd = needed.lowerBound
+                } else if needed.upperBound - bufferStart > capacity {
+                    // Slide: the rows still needed move to the top of the buffer.
+                    let kept = bufferEnd - needed.lowerBound
+                    raw.copyMemory(from: buffer + (needed.lowerBound - bufferStart) * rowFloats,
+                                   byteCount: kept * rowFloats * MemoryLayout<Float>.stride)
+                    bufferStart = needed.lowerBound
+                }
+                // The most output rows whose window fits in the buffer from bufferStart.
+                var bandEnd = outputRow + 1
+                while bandEnd < imageRowsEnd,
+                      band.inputRows(outputRows: outputRow..<(bandEnd + 1)).upperBound - bufferStart <= capacity {
+                    bandEnd += 1
+                }
+                let window = band.inputRows(outputRows: outputRow..<bandEnd)
+                if window.upperBound > bufferEnd {
+                    let newRows = window.upperBound - bufferEnd
+                    expandWeights.run(input: imageInput + bufferEnd * band.width * band.inputChannels,
+                                      inputRowStride: band.inputChannels,
+                                      output: buffer + (bufferEnd - bufferStart) * rowFloats,
+                                      outputRowStride: band.channels, clamp: expandClamp,
+                                      rows: 0..<(newRows * band.width))
+                    bufferEnd = window.upperBound
+                }
+                // The depthwise on the buffer as an image whose row 0 is window.lowerBound; its padding logic then
+                // sees the real image's edges only (rows beyond the buffer are not read by these output rows).
+                let firstInputRow = outputRow * band.strideHeight - band.padTop
+                let virtualHeight = window.isEmpty ? 0 : bufferEnd - window.lowerBound
+                let virtualPadTop = window.isEmpty ? 0 : window.lowerBound - firstInputRow
+                let shape = ConvolutionShape(
+                    batch: 1, inputHeight: virtualHeight, inputWidth: band.width, inputChannels: band.channels,
+                    outputHeight: bandEnd - outputRow, outputWidth: band.outputWidth, outputChannels: band.channels,
+                    kernelHeight: band.kernelHeight, kernelWidth: band.kernelWidth,
+                    strideHeight: band.strideHeight, strideWidth: band.strideWidth,
+                    dilationHeight: band.dilationHeight, dilationWidth: band.dilationWidth,
+                    padTop: virtualPadTop, padLeft: band.padLeft, groups: band.channels)
+                let virtualInput = window.isEmpty ? buffer : buffer + (window.lowerBound - bufferStart) * rowFloats
+                depthwiseWeights.run(shape: shape, input: UnsafePointer(virtualInput),
+                                     output: imageOutput + outputRow * band.outputWidth * band.channels,
+                                     clamp: depthwiseClamp, rows: 0..<(bandEnd - outputRow))
+                outputRow = bandEnd
+            }
+            row = image * band.outputHeight + imageRowsEnd
+        }
+    }
+}
+
+/// The sizes of one fused call: the image (input and expanded share height and width) and the depthwise window.
+private struct BandGeometry {
+    let batch: Int
+    let height: Int
+    let width: Int
+    let inputChannels: Int
+    let channels: Int
+    let outputHeight: Int
+    let outputWidth: Int
+    let kernelHeight: Int
+    let kernelWidth: Int
+    let strideHeight: Int
+    let strideWidth: Int
+    let dilationHeight: Int
+    let dilationWidth: Int
+    let padTop: Int
+    let padLeft: Int
+
+    /// The expanded rows (clipped to the image) that output rows `outputRows` of one image read.
+    func inputRows(outputRows: Range<Int>) -> Range<Int> {
+        let first = outputRows.lowerBound * strideHeight - padTop
+        let last = (outputRows.upperBound - 1) * strideHeight - padTop + (kernelHeight - 1) * dilationHeight
+        let lower = min(max(first, 0), height)
+        let upper = min(max(last + 1, lower), height)
+        return lower..<upper
+    }
+
+    /// Rows of a window for `outputRows` consecutive output rows, unclipped.
+    func windowRows(outputRows: Int) -> Int {
+        (outputRows - 1) * strideHeight + (kernelHeight - 1) * dilationHeight + 1
+    }
+}

@@ -1,0 +1,127 @@
+// Tests of the banded 1x1-expansion + depthwise operator against the two FusedConvolutions it replaces.
+
+import XCTest
+
+@testable import ONNXRun
+
+final class FusedExpandDepthwiseTests: XCTestCase {
+    /// One expansion + depthwise pair: sizes, depthwise window, clamps, and the band budget to run with.
+    private struct Case {
+        var batch = 1
+        var height: Int
+        var width: Int
+        var inputChannels: Int
+        var channels: Int
+        var kernel = 3
+        var strides = [1, 1]
+        var pads = [1, 1, 1, 1]
+        var dilations = [1, 1]
+        var bandBytes = FusedExpandDepthwiseConvolution.defaultBandBytes
+        var expandBounds = ClampBounds(minimum: 0, maximum: 6)
+        var depthwiseBounds = ClampBounds(minimum: 0, maximum: 6)
+    }
+
+    private func convolution(kernel: Int, group: Int, strides: [Int], pads: [Int], dilations: [Int],
+                             weights: Tensor, bias: Tensor, bounds: ClampBounds) throws -> FusedConvolution {
+        let node = Node(name: "conv", opType: "Conv", inputs: ["x", "w", "b"], outputs: ["y"], attributes: [
+            "kernel_shape": .ints([kernel, kernel]), "strides": .ints(strides), "pads": .ints(pads),
+            "dilations": .ints(dilations), "group": .int(group),
+        ])
+        var fused = try FusedConvolution(window: WindowAttributes(OperatorContext(node: node, opset: 13)),
+                                         group: group, weights: weights, bias: bias)
+        fused.bounds = bounds
+        return fused
+    }
+
+    /// Runs the fused operator and the two separate convolutions on seeded data and compares every output value.
+    private func check(_ testCase: Case, threads: [Int] = [1, 2], file: StaticString = #filePath, line: UInt = #line) throws {
+        var values = SeededValues(seed: UInt64(testCase.height * 131 + testCase.width * 7 + testCase.channels))
+        let (cin, ce, k) = (testCase.inputChannels, testCase.channels, testCase.kernel)
+        let expand = try convolution(
+            kernel: 1, group: 1, strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1],
+            weights: Tensor(shape: [ce, cin, 1, 1], floats: values.array(ce * cin)),
+            bias: Tensor(shape: [ce], floats: values.array(ce)), bounds: testCase.expandBounds)
+        let depthwise = try convolution(
+            kernel: k, group: ce, strides: testCase.strides, pads: testCase.pads, dilations: testCase.dilations,
+            weights: Tensor(shape: [ce, 1, k, k], floats: values.array(ce * k * k)),
+            bias: Tensor(shape: [ce], floats: values.array(ce)), bounds: testCase.depthwiseBounds)
+        var fused = try XCTUnwrap(FusedExpandDepthwiseConvolution(expand: expand, depthwise: depthwise),
+                                  file: file, line: line)
+        fused.bandBytes = testCase.bandBytes
+        let inputShape = [testCase.batch, testCase.height, testCase.width, cin]
+        let input = try Tensor(shape: inputShape, floats: values.array(inputShape.reduce(1, *)))
+
+        let expanded = try expand.run([input])[0]
+        let expected = try depthwise.run([expanded])[0]
+        for threadCount in threads {
+            let output = Tensor(zeros: .float, shape: expected.shape)
+            try fused.execute([input], into: [output], pool: ThreadPool(threadCount: threadCount))
+            XCTAssertEqual(output.shape, expected.shape, file: file, line: line)
+            let (actual, reference) = (output.floats, expected.floats)
+            let worst = zip(actual, reference).map { abs($0 - $1) }.max() ?? 0
+            XCTAssertLessThanOrEqual(worst, 1e-5, "\(testCase) at \(threadCount) threads", file: file, line: line)
+            XCTAssertFalse(actual.contains { $0.isNaN }, file: file, line: line)
+        }
+    }
+
+    /// A band budget of `rows` expanded rows.
+    private func bandBytes(rows: Int, width: Int, channels: Int) -> Int { rows * width * channels * 4 }
+
+    func testMobileNetShapesMatchSeparateConvolutions() throws {
+        try check(Case(height: 28, width: 28, inputChannels: 24, channels: 144))
+        try check(Case(height: 28, width: 28, inputChannels: 24, channels: 144, strides: [2, 2], pads: [0, 0, 1, 1]))
+        try check(Case(height: 56, width: 56, inputChannels: 16, channels: 96, strides: [2, 2]))
+    }
+
+    func testBandBoundariesWithSlidingWindow() throws {
+        // Buffers of 3-5 rows for a 3-row window: many slides, bands of one to three output rows.
+        for rows in [3, 4, 5, 7] {
+            try check(Case(height: 17, width: 13, inputChannels: 5, channels: 19,
+                           bandBytes: bandBytes(rows: rows, width: 13, channels: 19)))
+            try check(Case(height: 17, width: 13, inputChannels: 5, channels: 19, strides: [2, 2],
+                           bandBytes: bandBytes(rows: rows, width: 13, channels: 19)))
+        }
+        // A budget below one window still holds one output row's window.
+        try check(Case(height: 9, width: 7, inputChannels: 3, channels: 17, bandBytes: 1))
+    }
+
+    func testAwkwardShapes() throws {
+        // 5x5 depthwise, odd width, asymmetric pads, batch 2, small bands.
+        try check(Case(batch: 2, height: 15, width: 11, inputChannels: 7, channels: 33, kernel: 5, pads: [2, 1, 1, 2],
+                       bandBytes: bandBytes(rows: 6, width: 11, channels: 33)))
+        try check(Case(batch: 2, height: 15, width: 11, inputChannels: 7, channels: 33, kernel: 5, strides: [2, 2],
+                       pads: [1, 2, 2, 1], bandBytes: bandBytes(rows: 6, width: 11, channels: 33)))
+        // No padding, no clamps, stride 2 with an odd height.
+        try check(Case(height: 13, width: 9, inputChannels: 4, channels: 16, strides: [2, 2], pads: [0, 0, 0, 0],
+                       bandBytes: bandBytes(rows: 4, width: 9, channels: 16), expandBounds: ClampBounds(),
+                       depthwiseBounds: ClampBounds()))
+        // Pads larger than the kernel reach: output rows that read only padding.
+        try check(Case(batch: 2, height: 5, width: 6, inputChannels: 3, channels: 8, pads: [4, 1, 4, 1],
+                       bandBytes: bandBytes(rows: 3, width: 6, channels: 8)))
+        // Dilation 2 and a single-row image.
+        try check(Case(height: 12, width: 10, inputChannels: 6, channels: 20, pads: [2, 2, 2, 2], dilations: [2, 2],
+                       bandBytes: bandBytes(rows: 6, width: 10, channels: 20)))
+        try check(Case(batch: 2, height: 1, width: 10, inputChannels: 6, channels: 20))
+        // More threads than output rows.
+        try check(Case(height: 2, width: 3, inputChannels: 2, channels: 5, strides: [2, 2]), threads: [1, 2, 4])
+    }
+
+    func testOnlyPointwiseIntoDepthwisePairsFuse() throws {
+        var values = SeededValues(seed: 3)
+        let pointwise = try convolution(kernel: 1, group: 1, strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1],
+                                        weights: Tensor(shape: [8, 4, 1, 1], floats: values.array(32)),
+                                        bias: Tensor(shape: [8], floats: values.array(8)), bounds: ClampBounds())
+        let depthwise = try convolution(kernel: 3, group: 8, strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1],
+                                        weights: Tensor(shape: [8, 1, 3, 3], floats: values.array(72)),
+                                        bias: Tensor(shape: [8], floats: values.array(8)), bounds: ClampBounds())
+        let dense = try convolution(kernel: 3, group: 1, strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1],
+                                    weights: Tensor(shape: [8, 8, 3, 3], floats: values.array(576)),
+                                    bias: Tensor(shape: [8], floats: values.array(8)), bounds: ClampBounds())
+        XCTAssertNotNil(FusedExpandDepthwiseConvolution(expand: pointwise, depthwise: depthwise))
+        XCTAssertNil(FusedExpandDepthwiseConvolution(expand: pointwise, depthwise: dense))
+        XCTAssertNil(FusedExpandDepthwiseConvolution(expand: depthwise, depthwise: depthwise))
+        var residual = depthwise
+        residual.hasResidual = true
+        XCTAssertNil(FusedExpandDepthwiseConvolution(expand: pointwise, depthwise: residual))
+    }
+}
