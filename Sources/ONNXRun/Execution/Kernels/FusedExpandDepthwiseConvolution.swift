@@ -98,8 +98,11 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, CostReporting {
             runInTwoPhases(band, source: source, destination: destination, expandedFloats: expandedFloats, pool: pool)
             return
         }
-        // One contiguous range of output rows per thread: every extra task recomputes its first window's overlap.
-        let tasks = pool.threadCount > 1 ? max(1, min(pool.threadCount, rows, work / (1 << 17))) : 1
+        // Contiguous ranges of output rows: every task after the first recomputes its window's overlap (one or two
+        // expanded rows), so ranges stay at least 8 rows; up to 3 per thread so a thread the OS delays on shared
+        // cores leaves work to the others (the pool hands tasks out one at a time).
+        let threads = pool.threadCount
+        let tasks = threads > 1 ? max(1, min(threads * 3, max(threads, rows / 8), rows, work / (1 << 17))) : 1
         pool.parallelFor(tasks) { task in
             runTask(band, source: source, destination: destination, rows: split(rows, task, tasks), capacity: capacity)
         }
