@@ -1,9 +1,9 @@
 // Pass: the convolution chain runs channels-last (NHWC); transforms are inserted only at the chain's edges.
 
 extension GraphRewriter {
-    /// FusedConv (and FusedExpandDepthwiseConv) reads and writes NHWC. Its NCHW inputs get a transform (one per value, shared by all readers);
-    /// GlobalAveragePool of an NHWC value reads it directly; any other reader of an NHWC value, and a graph
-    /// output, gets the NCHW tensor back through a transform.
+    /// FusedConv (and FusedExpandDepthwiseConv) reads and writes NHWC. Its NCHW inputs get a transform (one per
+    /// value, shared by all readers); GlobalAveragePool of an NHWC value reads it directly; any other reader of an
+    /// NHWC value, and a graph output, gets the NCHW tensor back through a transform.
     mutating func assignChannelsLastLayout() throws {
         var channelsLast: Set<String> = []
         var toChannelsLast: [String: String] = [:]

@@ -34,7 +34,8 @@ final class FusedExpandDepthwiseTests: XCTestCase {
     }
 
     /// Runs the fused operator and the two separate convolutions on seeded data and compares every output value.
-    private func check(_ testCase: Case, threads: [Int] = [1, 2], file: StaticString = #filePath, line: UInt = #line) throws {
+    private func check(_ testCase: Case, threads: [Int] = [1, 2], file: StaticString = #filePath,
+                       line: UInt = #line) throws {
         var values = SeededValues(seed: UInt64(testCase.height * 131 + testCase.width * 7 + testCase.channels))
         let (cin, ce, k) = (testCase.inputChannels, testCase.channels, testCase.kernel)
         let expand = try convolution(

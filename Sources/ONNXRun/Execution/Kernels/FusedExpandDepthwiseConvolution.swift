@@ -52,7 +52,9 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, CostReporting {
     }
 
     func run(_ inputs: [Tensor?]) throws -> [Tensor] {
-        let types = inputs.map { $0.map { InferenceValue(type: TensorType(elementType: $0.elementType, fixedShape: $0.shape)) } }
+        let types = inputs.map { tensor in
+            tensor.map { InferenceValue(type: TensorType(elementType: $0.elementType, fixedShape: $0.shape)) }
+        }
         let output = Tensor(zeros: .float, shape: try inferOutputs(types)[0].fixedShape ?? [])
         try execute(inputs, into: [output], pool: ThreadPool(threadCount: 1))
         return [output]
@@ -90,9 +92,13 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, CostReporting {
         let rowBytes = max(1, band.width * expandedChannels * MemoryLayout<Float>.stride)
         let capacity = max(band.windowRows(outputRows: 1), bandBytes / rowBytes)
         let rows = band.batch * band.outputHeight
-        let work = rows * band.outputWidth * expandedChannels * (band.inputChannels + band.kernelHeight * band.kernelWidth)
-        let expandedFloats = band.batch * band.height * rowBytes / MemoryLayout<Float>.stride
-        if pool.threadCount > 1 && expandedFloats * MemoryLayout<Float>.stride <= bandBytes * pool.threadCount {
+        // MACs, in floating point: only compared with a threshold, and no product of sizes can trap.
+        let work = Double(rows) * Double(band.outputWidth) * Double(expandedChannels)
+            * Double(band.inputChannels + band.kernelHeight * band.kernelWidth)
+        let threads = pool.threadCount
+        let expandedBytes = Double(band.batch) * Double(band.height) * Double(rowBytes)
+        if threads > 1 && expandedBytes <= Double(bandBytes) * Double(threads) {
+            let expandedFloats = band.batch * band.height * rowBytes / MemoryLayout<Float>.stride
             // Small images (the late blocks): splitting rows over threads would recompute a large share of the
             // expanded rows at the boundaries, and the whole expanded tensor stays in cache anyway.
             runInTwoPhases(band, source: source, destination: destination, expandedFloats: expandedFloats, pool: pool)
@@ -101,8 +107,8 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, CostReporting {
         // Contiguous ranges of output rows: every task after the first recomputes its window's overlap (one or two
         // expanded rows), so ranges stay at least 8 rows; up to 3 per thread so a thread the OS delays on shared
         // cores leaves work to the others (the pool hands tasks out one at a time).
-        let threads = pool.threadCount
-        let tasks = threads > 1 ? max(1, min(threads * 3, max(threads, rows / 8), rows, work / (1 << 17))) : 1
+        let workTasks = Int(min(work / Double(1 << 17), Double(rows)))
+        let tasks = threads > 1 ? max(1, min(threads * 3, max(threads, rows / 8), rows, workTasks)) : 1
         pool.parallelFor(tasks) { task in
             runTask(band, source: source, destination: destination, rows: split(rows, task, tasks), capacity: capacity)
         }
