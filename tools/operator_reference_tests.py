@@ -315,6 +315,15 @@ case("DequantizeLinearPerAxis", "DequantizeLinear", 13, [np.array([[0, 255, 7], 
                                                         np.array([0.1, 0.25, 2.0], np.float32), np.array([3, 128, 0], np.uint8)])
 case("DequantizeLinearInt32", "DequantizeLinear", 13, [np.array([-1000, 0, 123456], np.int32), np.array(0.001, np.float32)])
 
+case("LpPoolP3", "LpPool", 18, [rand(1, 1, 4, 4)], dict(kernel_shape=[2, 2], strides=[2, 2], p=3))
+case("GlobalLpPool", "GlobalLpPool", 2, [rand(1, 2, 3, 3)])
+case("RMSNormalization", "RMSNormalization", 23, [rand(2, 3, 4), rand(4)])
+case("MeanVarianceNormalization", "MeanVarianceNormalization", 13, [rand(2, 3, 2, 2)])
+case("BitwiseAndBroadcast", "BitwiseAnd", 18, [np.array([[12, 7], [255, 0]], np.int32), np.array([10, 3], np.int32)])
+case("BitShiftRight", "BitShift", 11, [np.array([16, 255, 1], np.uint8), np.array([2, 4, 0], np.uint8)], dict(direction="RIGHT"))
+case("Shrink", "Shrink", 9, [u], dict(lambd=1.0, bias=0.5))
+case("EyeLikeOffDiagonal", "EyeLike", 22, [np.zeros((3, 4), np.float32)], dict(k=1, dtype=TensorProto.INT64))
+
 
 def generate():
     lines = [

@@ -87,6 +87,9 @@ enum StandardOperators {
         define("ArgMax", 1...newestOpset) { try ArgExtremumOperator($0, maximum: true) },
         define("ArgMin", 1...newestOpset) { try ArgExtremumOperator($0, maximum: false) },
         define("CumSum", 11...newestOpset) { try CumSumOperator($0) },
+        define("CumProd", 26...newestOpset) { try CumSumOperator($0, product: true) },
+        define("RMSNormalization", 23...newestOpset) { try LayerNormalizationOperator($0, rootMeanSquare: true) },
+        define("MeanVarianceNormalization", 9...newestOpset) { try MeanVarianceNormalizationOperator($0) },
         define("ReduceMean", 1...newestOpset) { try ReduceOperator($0, .mean) },
         define("ReduceSum", 1...newestOpset) { try ReduceOperator($0, .sum) },
         define("ReduceMax", 1...newestOpset) { try ReduceOperator($0, .maximum) },
@@ -114,6 +117,12 @@ enum StandardOperators {
         define("Or", 7...newestOpset) { try ComparisonOperator($0, .or) },
         define("Xor", 7...newestOpset) { try ComparisonOperator($0, .xor) },
         define("Not", 1...newestOpset) { try NotOperator($0) },
+        define("BitwiseAnd", 18...newestOpset) { try BitwiseOperator($0, .and) },
+        define("BitwiseOr", 18...newestOpset) { try BitwiseOperator($0, .or) },
+        define("BitwiseXor", 18...newestOpset) { try BitwiseOperator($0, .xor) },
+        define("BitwiseNot", 18...newestOpset) { try BitwiseOperator($0, .not) },
+        define("BitShift", 11...newestOpset) { try BitwiseOperator($0, .shiftLeft) },
+        define("EyeLike", 9...newestOpset) { try EyeLikeOperator($0) },
         define("Where", 9...newestOpset) { try WhereOperator($0) },
     ] + ElementwiseUnaryOperator.firstVersions.map { opType, since in
         define(opType, since...newestOpset) { try ElementwiseUnaryOperator($0, opType) }
