@@ -55,5 +55,7 @@ let package = Package(
             dependencies: ["ONNXRunVision", "ONNXRun", "ONNXRunTestSupport"],
             exclude: ["Fixtures"]  // read from the source tree through #filePath (tools/make_image_fixtures.py)
         ),
+        // Runs the built `onnxrun` executable as a process (depending on it makes `swift test` build it first).
+        .testTarget(name: "onnxrunCLITests", dependencies: ["onnxrun", "ONNXRun", "ONNXRunTestSupport"]),
     ]
 )

@@ -162,7 +162,11 @@ def main() -> None:
     note("gray.jpg", "grayscale")
     crop.convert("CMYK").save(OUT / "cmyk.jpg", quality=95)
     note("cmyk.jpg", "CMYK with an Adobe marker (inverted), as Pillow writes it")
-    for name in ["baseline", "baseline444", "progressive", "gray", "cmyk"]:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise to display
+    crop.save(OUT / "exif_rotated.jpg", quality=90, exif=exif.tobytes())
+    note("exif_rotated.jpg", "baseline.jpg with EXIF orientation 6, which Image.open (and so onnxrun) ignores")
+    for name in ["baseline", "baseline444", "progressive", "gray", "cmyk", "exif_rotated"]:
         save_reference(f"{name}_jpg", Image.open(OUT / f"{name}.jpg"))
 
     # Bilinear resizes of rgb.png: shrink (antialiased), enlarge, and mixed; 60x10, 80x20 and 50x6 shrink the

@@ -1,5 +1,5 @@
-// Depthwise convolution NHWC for AVX2 + FMA: 8 channels per vector (two per packed 16-channel tile), several output pixels per step, no bounds
-// checks in the interior (valid kernel rows/columns precomputed).
+// Depthwise convolution NHWC for AVX2 + FMA: 8 channels per vector (two per packed 16-channel tile), several
+// output pixels per step, no bounds checks in the interior (valid kernel rows/columns precomputed).
 #include "internal.h"
 #include "depthwise_geometry.h"
 
@@ -40,19 +40,21 @@ ORK_INLINE ORK_TARGET_AVX2 void block(const int pixels, const int tiles, const i
         kernel_w = (size_t)constant_kernel_w;
     }
     for (size_t kh = g->kh_begin; kh < g->kh_end; kh++) {
-        const float *row = input + g->input_rows[kh - g->kh_begin] + iw0 * (ptrdiff_t)channels;
+        // An offset, not a pointer: for a border pixel iw0 < 0 and only columns kw >= kw_begin are in the input.
+        const ptrdiff_t row = (ptrdiff_t)g->input_rows[kh - g->kh_begin] + iw0 * (ptrdiff_t)channels;
         const size_t wk = ORK_TILE + kh * kernel_w * ORK_TILE;
         // Written twice so the constant-width loop unrolls fully.
-#define TAP(kw)                                                                                   \
-    ORK_UNROLL                                                                                    \
-    for (int t = 0; t < tiles; t++) {                                                             \
-        const __m256 wv = _mm256_loadu_ps(w[t] + wk + (kw) * ORK_TILE);                \
-        ORK_UNROLL                                                                                \
-        for (int p = 0; p < pixels; p++) {                                                        \
-            const float *x = row + p * pixel_step + (kw) * tap_step + t * VECTOR;               \
-            const __m256 xv = masked ? _mm256_maskload_ps(x, mask) : _mm256_loadu_ps(x);       \
-            acc[t][p] = _mm256_fmadd_ps(xv, wv, acc[t][p]);                                       \
-        }                                                                                         \
+#define TAP(kw)                                                                                        \
+    ORK_UNROLL                                                                                         \
+    for (int t = 0; t < tiles; t++) {                                                                  \
+        const __m256 wv = _mm256_loadu_ps(w[t] + wk + (kw) * ORK_TILE);                                \
+        ORK_UNROLL                                                                                     \
+        for (int p = 0; p < pixels; p++) {                                                             \
+            const ptrdiff_t offset = row + (ptrdiff_t)(p * pixel_step + (kw) * tap_step + t * VECTOR); \
+            const __m256 xv = masked ? _mm256_maskload_ps(input + offset, mask)                        \
+                              : _mm256_loadu_ps(input + offset);                                       \
+            acc[t][p] = _mm256_fmadd_ps(xv, wv, acc[t][p]);                                            \
+        }                                                                                              \
     }
         if (constant_kernel_w) {
             ORK_UNROLL
@@ -120,7 +122,7 @@ static ORK_TARGET_AVX2 void edge_pixel(const ork_depthwise_args *args, const ork
     pixels_all_tiles(1, 4, 0, args, g, tile_begin, tile_end, ow, p.iw0, p.kw_begin, p.kw_end, vmin, vmax);
 }
 
-// Interior pixels [begin, end): groups of MAX_PIXELS, then 4, then single pixels, with the kernel width constant.
+// Interior pixels [begin, end): groups of MAX_PIXELS, then the rest in one block, with the kernel width constant.
 ORK_INLINE ORK_TARGET_AVX2 void interior(const int constant_kernel_w, const ork_depthwise_args *args,
                                            const ork_depthwise_row *g, size_t tile_begin, size_t tile_end,
                                            size_t begin, size_t end, __m256 vmin, __m256 vmax) {
@@ -131,13 +133,19 @@ ORK_INLINE ORK_TARGET_AVX2 void interior(const int constant_kernel_w, const ork_
         pixels_all_tiles(MAX_PIXELS, 1, constant_kernel_w, args, g, tile_begin, tile_end, ow, iw0, 0, kernel_w,
                          vmin, vmax);
     }
-    for (; ow + 4 <= end; ow += 4) {
+    // The rest (1-7 pixels) in one block; fewer pixels take more channel tiles, for enough independent chains.
+    if (ow < end) {
         const ptrdiff_t iw0 = (ptrdiff_t)(ow * args->stride_w) - (ptrdiff_t)args->pad_left;
-        pixels_all_tiles(4, 2, constant_kernel_w, args, g, tile_begin, tile_end, ow, iw0, 0, kernel_w, vmin, vmax);
-    }
-    for (; ow < end; ow++) {
-        const ptrdiff_t iw0 = (ptrdiff_t)(ow * args->stride_w) - (ptrdiff_t)args->pad_left;
-        pixels_all_tiles(1, 4, constant_kernel_w, args, g, tile_begin, tile_end, ow, iw0, 0, kernel_w, vmin, vmax);
+#define REST(PIXELS, TILES)                                                                                       \
+    case PIXELS:                                                                                                  \
+        pixels_all_tiles(PIXELS, TILES, constant_kernel_w, args, g, tile_begin, tile_end, ow, iw0, 0, kernel_w,   \
+                         vmin, vmax);                                                                             \
+        break;
+        switch (end - ow) {
+            REST(7, 1) REST(6, 2) REST(5, 2) REST(4, 2) REST(3, 3) REST(2, 4) REST(1, 4)
+        default: break;
+        }
+#undef REST
     }
 }
 

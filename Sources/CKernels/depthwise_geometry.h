@@ -53,7 +53,8 @@ static inline void ork_depthwise_interior_columns(const ork_depthwise_args *args
     const size_t span = (args->kernel_w - 1) * args->dilation_w;  // last kernel column's offset
     size_t first = (args->pad_left + args->stride_w - 1) / args->stride_w;
     size_t stop = 0;
-    if (args->input_w > 0 && args->input_w - 1 + args->pad_left >= span) stop = (args->input_w - 1 + args->pad_left - span) / args->stride_w + 1;
+    if (args->input_w > 0 && args->input_w - 1 + args->pad_left >= span)
+        stop = (args->input_w - 1 + args->pad_left - span) / args->stride_w + 1;
     if (stop > args->output_w) stop = args->output_w;
     if (first > stop) first = stop;
     *begin = first;

@@ -24,7 +24,8 @@ ORK_INLINE ORK_TARGET_AVX2 void store(float *c, __m256 v, __m256i mask, int full
     else _mm256_maskstore_ps(c, mask, v);
 }
 
-ORK_INLINE ORK_TARGET_AVX2 void tile(const int rows, size_t k, size_t segments, size_t segment_stride, const float *a, size_t a_stride, const float *w,
+ORK_INLINE ORK_TARGET_AVX2 void tile(const int rows, size_t k, size_t segments, size_t segment_stride,
+                                     const float *a, size_t a_stride, const float *w,
                                      const float *residual, size_t residual_stride, float *c, size_t c_stride,
                                      size_t columns, __m256 vmin, __m256 vmax) {
     __m256 acc0[MAX_ROWS], acc1[MAX_ROWS];
@@ -61,7 +62,10 @@ ORK_INLINE ORK_TARGET_AVX2 void tile(const int rows, size_t k, size_t segments, 
 }
 
 #define TILE_CASE(R)                                                                                    \
-    case R: tile(R, k, segments, segment_stride, a, a_stride, w, residual, residual_stride, c, c_stride, columns, vmin, vmax); break;
+    case R:                                                                                             \
+        tile(R, k, segments, segment_stride, a, a_stride, w, residual, residual_stride, c, c_stride, columns, vmin, \
+             vmax);                                                                                     \
+        break;
 
 ORK_TARGET_AVX2 void ork_gemm_avx2(const ork_gemm_args *args, size_t segments, size_t segment_stride, size_t m_begin,
                                    size_t m_end) {

@@ -190,7 +190,8 @@ ORK_TARGET_AVX512 void ork_gemm_avx512(const ork_gemm_args *args, size_t segment
                 const int rows = (int)ORK_MIN((size_t)MAX_ROWS, chunk_end - m);
                 const float *residual =
                     args->residual ? args->residual + m * args->residual_row_stride + column0 : NULL;
-                tile_dispatch(rows, shape, k, segments, segment_stride, args->a + m * args->a_row_stride, args->a_row_stride, w0, w1,
+                tile_dispatch(rows, shape, k, segments, segment_stride, args->a + m * args->a_row_stride,
+                              args->a_row_stride, w0, w1,
                               residual, args->residual_row_stride, args->c + m * args->c_row_stride + column0,
                               args->c_row_stride, mask0, mask1, vmin, vmax);
             }

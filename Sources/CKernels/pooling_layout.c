@@ -19,12 +19,32 @@ void ork_add_clamp(const float *a, const float *b, float *output, float min, flo
     for (size_t i = begin; i < end; i++) output[i] = ork_clamp(a[i] + b[i], min, max);
 }
 
+// Few channels (an image's 3): pixel by pixel between `channels` sequential streams and one interleaved stream;
+// a constant count lets the compiler (de)interleave in vector registers.
+static inline void interleave(const float *source, size_t channels, size_t pixels, float *destination) {
+    for (size_t p = 0; p < pixels; p++)
+        for (size_t c = 0; c < channels; c++) destination[p * channels + c] = source[c * pixels + p];
+}
+
+static inline void deinterleave(const float *source, size_t channels, size_t pixels, float *destination) {
+    for (size_t p = 0; p < pixels; p++)
+        for (size_t c = 0; c < channels; c++) destination[c * pixels + p] = source[p * channels + c];
+}
+
 // Blocks of 8 x 8 keep both sides' cache lines in use.
 void ork_nchw_to_nhwc(const float *input, size_t channels, size_t pixels, float *output, size_t image_begin,
                       size_t image_end) {
     for (size_t image = image_begin; image < image_end; image++) {
         const float *source = input + image * channels * pixels;
         float *destination = output + image * channels * pixels;
+        if (channels == 3) {
+            interleave(source, 3, pixels, destination);
+            continue;
+        }
+        if (channels == 1) {
+            interleave(source, 1, pixels, destination);
+            continue;
+        }
         for (size_t p0 = 0; p0 < pixels; p0 += 8) {
             const size_t p1 = ORK_MIN(pixels, p0 + 8);
             for (size_t c0 = 0; c0 < channels; c0 += 8) {
@@ -41,6 +61,14 @@ void ork_nhwc_to_nchw(const float *input, size_t channels, size_t pixels, float 
     for (size_t image = image_begin; image < image_end; image++) {
         const float *source = input + image * channels * pixels;
         float *destination = output + image * channels * pixels;
+        if (channels == 3) {
+            deinterleave(source, 3, pixels, destination);
+            continue;
+        }
+        if (channels == 1) {
+            deinterleave(source, 1, pixels, destination);
+            continue;
+        }
         for (size_t c0 = 0; c0 < channels; c0 += 8) {
             const size_t c1 = ORK_MIN(channels, c0 + 8);
             for (size_t p0 = 0; p0 < pixels; p0 += 8) {

@@ -125,6 +125,12 @@ public enum ImageDecoder {
             throw ONNXRunError(.image, "the file has \(size) bytes, more than the limit of \(limits.maxFileBytes)",
                                file: path)
         }
+        // Look at the signature first, so a large file that is not an image is refused without reading it all.
+        if let handle = FileHandle(forReadingAtPath: path) {
+            let head = (try? handle.read(upToCount: 16)) ?? Data()
+            try? handle.close()
+            try head.withUnsafeBytes { _ = try detectFormat($0, source: path) }
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ONNXRunError(.io, "cannot read the image file", file: path)
         }

@@ -8,29 +8,51 @@ public struct ImagePreprocessor: Sendable {
     public let configuration: PreprocessingConfiguration
     /// Tensor value per pixel value, for each source channel (R, G, B).
     private let tables: [[Float]]
+    /// Largest model input (height x width) accepted, so metadata cannot ask for a huge tensor.
+    public static let maxInputPixelCount = 64 << 20
 
     /// Throws when the configuration is unusable (non-positive sizes, zero std, wrong mean/std counts).
     public init(configuration: PreprocessingConfiguration) throws {
         guard configuration.inputHeight > 0, configuration.inputWidth > 0,
               configuration.inputHeight <= 1 << 16, configuration.inputWidth <= 1 << 16,
+              configuration.inputHeight * configuration.inputWidth <= Self.maxInputPixelCount,
               configuration.effectiveResizeShorterSide > 0, configuration.effectiveResizeShorterSide <= 1 << 16
         else {
-            throw ONNXRunError(.invalidArgument,
-                               "preprocessing sizes must be 1...65536: input \(configuration.inputHeight)x\(configuration.inputWidth), resize \(configuration.effectiveResizeShorterSide)")
+            let sizes = "input \(configuration.inputHeight)x\(configuration.inputWidth), "
+                + "resize \(configuration.effectiveResizeShorterSide)"
+            throw ONNXRunError(.invalidArgument, "preprocessing sizes must be 1...65536 (input at most "
+                               + "\(Self.maxInputPixelCount) pixels): \(sizes)")
         }
         self.configuration = configuration
         tables = try configuration.normalization.lookupTables()
     }
 
     /// The image resized (shorter side, Pillow bilinear) and centre-cropped to the input size: the pixels the
-    /// model sees, before normalization.
+    /// model sees, before normalization. Only the cropped part of the resized image is computed, so a very
+    /// elongated photo costs no more than its crop.
     public func resizedAndCropped(_ image: RGBImage) throws -> RGBImage {
         let size = ImageResampler.sizeWithShorterSide(configuration.effectiveResizeShorterSide,
                                                       width: image.width, height: image.height,
                                                       rounding: configuration.longerSideRounding)
-        let resized = try ImageResampler.resizeBilinear(image, width: size.width, height: size.height)
-        return try ImageResampler.centerCrop(resized, width: configuration.inputWidth,
-                                             height: configuration.inputHeight)
+        let cropWidth = configuration.inputWidth, cropHeight = configuration.inputHeight
+        let left = ImageResampler.centerCropOffset(size: size.width, crop: cropWidth)
+        let top = ImageResampler.centerCropOffset(size: size.height, crop: cropHeight)
+        // The part of the crop window inside the resized image (all of it unless the crop pads).
+        let firstColumn = max(left, 0), lastColumn = min(left + cropWidth, size.width)
+        let firstRow = max(top, 0), lastRow = min(top + cropHeight, size.height)
+        let region = ImageResampler.Region(x: firstColumn, y: firstRow, width: lastColumn - firstColumn,
+                                           height: lastRow - firstRow)
+        let inside = try ImageResampler.resizeBilinear(image, width: size.width, height: size.height, region: region)
+        if region.width == cropWidth, region.height == cropHeight { return inside }
+        // torchvision pads a crop larger than the image with black, (crop - size) // 2 before.
+        var pixels = [UInt8](repeating: 0, count: cropWidth * cropHeight * 3)
+        let rowLength = region.width * 3
+        for y in 0..<region.height {
+            let destination = ((firstRow - top + y) * cropWidth + (firstColumn - left)) * 3
+            pixels.replaceSubrange(destination..<destination + rowLength,
+                                   with: inside.pixels[y * rowLength..<(y + 1) * rowLength])
+        }
+        return try RGBImage(width: cropWidth, height: cropHeight, pixels: pixels)
     }
 
     /// The model input for one image: float32 `[1, 3, H, W]` (NCHW) or `[1, H, W, 3]` (NHWC).

@@ -23,10 +23,23 @@ extension PreprocessingConfiguration {
             }
             guard let input else { throw ONNXRunError(.invalidModel, "the model has no inputs to feed an image to") }
             guard input.type?.elementType == .float else {
+                let type = input.type.map(\.description) ?? "not a tensor"
                 throw ONNXRunError(.unsupported,
-                                   "input '\(input.name)' is \(input.type.map(\.description) ?? "not a tensor"); image preprocessing produces float32")
+                                   "input '\(input.name)' is \(type); image preprocessing produces float32")
             }
-            self = try defaults.adapted(toInputShape: input.type?.shape).applying(metadata: model.metadata)
+            let configuration = try defaults.adapted(toInputShape: input.type?.shape).applying(metadata: model.metadata)
+            // Metadata that contradicts the declared shape would only fail later, at run time, less clearly.
+            if let shape = input.type?.shape, shape.count == 4 {
+                let expected = configuration.shape(batchSize: 1)
+                for axis in 1..<4 {
+                    if let declared = shape[axis].value, declared != expected[axis] {
+                        throw ONNXRunError(.invalidModel,
+                                           "the preprocessing metadata gives input shape \(describeShape(expected)) "
+                                           + "but input '\(input.name)' is declared \(input.type.map(\.description) ?? "")")
+                    }
+                }
+            }
+            self = configuration
         } catch let error as ONNXRunError {
             throw error.adding(file: model.source)
         }

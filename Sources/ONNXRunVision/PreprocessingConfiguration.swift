@@ -71,8 +71,8 @@ public struct PreprocessingConfiguration: Sendable, Equatable {
                     let channelMean = mean.count == 3 ? mean[channel] : mean[0]
                     let channelDeviation = standardDeviation.count == 3 ? standardDeviation[channel] : standardDeviation[0]
                     guard channelMean.isFinite, channelDeviation.isFinite, channelDeviation != 0 else {
-                        throw ONNXRunError(.invalidArgument,
-                                           "mean \(channelMean) / std \(channelDeviation) is not usable (std must be finite and non-zero)")
+                        throw ONNXRunError(.invalidArgument, "mean \(channelMean) / std \(channelDeviation) "
+                                           + "is not usable (std must be finite and non-zero)")
                     }
                     return (0..<256).map { (Float($0) / 255 - channelMean) / channelDeviation }
                 }
@@ -143,8 +143,9 @@ public struct PreprocessingConfiguration: Sendable, Equatable {
         } else if shape[1].value == nil, shape[3].value == nil {
             // Fully dynamic: keep the configured layout and size.
         } else {
-            throw ONNXRunError(.invalidInput,
-                               "an image input needs 3 channels on axis 1 (NCHW) or 3 (NHWC); the model declares [\(shape.map(\.description).joined(separator: ","))]")
+            let declared = shape.map(\.description).joined(separator: ",")
+            throw ONNXRunError(.invalidInput, "an image input needs 3 channels on axis 1 (NCHW) or 3 (NHWC); "
+                               + "the model declares [\(declared)]")
         }
         return copy
     }

@@ -64,6 +64,14 @@ final class DecodingTests: XCTestCase {
         }
     }
 
+    func testEXIFOrientationIsIgnoredLikeImageOpen() throws {
+        // torchvision pipelines use Image.open without ImageOps.exif_transpose, so models saw unrotated pixels.
+        let rotated = try ImageDecoder.decode(contentsOf: Fixtures.path("exif_rotated.jpg"))
+        XCTAssertEqual(rotated.width, Fixtures.width)
+        XCTAssertEqual(rotated, try ImageDecoder.decode(contentsOf: Fixtures.path("baseline.jpg")))
+        XCTAssertEqual(maximumDifference(rotated, try Fixtures.reference("exif_rotated_jpg.rgb")), 0)
+    }
+
     // MARK: Headers
 
     func testInfoReadsHeaders() throws {

@@ -26,6 +26,46 @@ final class PreprocessingTests: XCTestCase {
         print("resize max |difference| vs Pillow: \(report.joined(separator: ", "))")
     }
 
+    func testRegionResizeEqualsResizeThenCrop() throws {
+        let image = try fixtureImage()
+        for (width, height) in [(32, 24), (100, 75), (60, 10), (27, 70), (64, 30), (90, 48)] {
+            let full = try ImageResampler.resizeBilinear(image, width: width, height: height)
+            for region in [ImageResampler.Region(x: 0, y: 0, width: width, height: height),
+                           ImageResampler.Region(x: width / 3, y: height / 4, width: width / 2, height: height / 2),
+                           ImageResampler.Region(x: width - 1, y: height - 1, width: 1, height: 1),
+                           ImageResampler.Region(x: 1, y: 0, width: width - 2, height: 1)] {
+                let part = try ImageResampler.resizeBilinear(image, width: width, height: height, region: region)
+                var expected: [UInt8] = []
+                for y in region.y..<region.y + region.height {
+                    let start = (y * width + region.x) * 3
+                    expected += full.pixels[start..<start + region.width * 3]
+                }
+                XCTAssertEqual(part.pixels, expected, "\(width)x\(height) region \(region)")
+            }
+        }
+        XCTAssertThrowsError(try ImageResampler.resizeBilinear(image, width: 10, height: 10,
+                                                               region: .init(x: 5, y: 5, width: 6, height: 1)))
+    }
+
+    func testElongatedImagesCostOnlyTheirCrop() throws {
+        // 300x2 resized to shorter side 64 is 9600x64; the crop path must match the full resize then crop.
+        var pixels: [UInt8] = []
+        for index in 0..<600 {
+            pixels += [UInt8(index % 251), UInt8(index % 13 * 19), UInt8(index % 7 * 36)]
+        }
+        let image = try RGBImage(width: 300, height: 2, pixels: pixels)
+        let preprocessor = try ImagePreprocessor(configuration: .init(inputHeight: 32, inputWidth: 40, resizeShorterSide: 64))
+        let full = try ImageResampler.centerCrop(ImageResampler.resizeBilinear(image, width: 9600, height: 64),
+                                                 width: 40, height: 32)
+        XCTAssertEqual(try preprocessor.resizedAndCropped(image), full)
+        // A 1x100000 strip at the default 224 recipe: 256x25600000 if resized in full; only 224x224 is computed.
+        let strip = try RGBImage(width: 1, height: 100_000, pixels: [UInt8](repeating: 90, count: 300_000))
+        let start = Date()
+        let cropped = try ImagePreprocessor(configuration: .init()).resizedAndCropped(strip)
+        XCTAssertEqual(cropped.pixels, [UInt8](repeating: 90, count: 224 * 224 * 3))
+        XCTAssertLessThan(Date().timeIntervalSince(start), 5)
+    }
+
     func testResizeToSameSizeIsIdentity() throws {
         let image = try fixtureImage()
         XCTAssertEqual(try ImageResampler.resizeBilinear(image, width: 64, height: 48), image)
@@ -185,9 +225,10 @@ final class PreprocessingTests: XCTestCase {
 
     func testChelseaMatchesTheEfficientNetReferenceInput() throws {
         let image = try ImageDecoder.decode(contentsOf: TestPaths.requireShared("images/chelsea.png").path)
-        let reference = try TinyNumpy.readFloat32(
-            TestPaths.requireShared("models/efficientnet-lite0-imagenet-torch-op13/test_data_set_0/input_0.npy").path)
-        XCTAssertEqual(reference.shape, [1, 3, 224, 224])
+        let tensor = try NumpyFile.read(
+            contentsOf: TestPaths.requireShared("models/efficientnet-lite0-imagenet-torch-op13/test_data_set_0/input_0.npy").path)
+        XCTAssertEqual(tensor.shape, [1, 3, 224, 224])
+        let reference = (shape: tensor.shape, values: tensor.floats)
         // The recipe: shorter side 256 (longer side rounded: 451x300 -> 385x256), crop 224, (x - 127) / 128.
         let exact = PreprocessingConfiguration(
             normalization: .meanStandardDeviation(mean: [127.0 / 255], standardDeviation: [128.0 / 255]))
@@ -234,6 +275,14 @@ final class ModelPreprocessingTests: XCTestCase {
         XCTAssertThrowsError(try PreprocessingConfiguration(model: bad)) { error in
             XCTAssertEqual((error as? ONNXRunError)?.file, "test.onnx")
         }
+        let contradicting = model(inputShape: [.fixed(1), .fixed(3), .fixed(8), .fixed(8)],
+                                  metadata: [PreprocessingConfiguration.MetadataKey.crop: "16"])
+        XCTAssertThrowsError(try PreprocessingConfiguration(model: contradicting)) { error in
+            XCTAssertEqual((error as? ONNXRunError)?.kind, .invalidModel)
+        }
+        let dynamic = model(inputShape: [.symbolic("N"), .fixed(3), .symbolic("H"), .symbolic("W")],
+                            metadata: [PreprocessingConfiguration.MetadataKey.crop: "16,24"])
+        XCTAssertEqual(try PreprocessingConfiguration(model: dynamic).shape(), [1, 3, 16, 24])
     }
 
     func testSoftmaxDetection() throws {

@@ -131,7 +131,8 @@ static size_t make_divisible(double value) {
     return rounded;
 }
 
-typedef struct { int kind; size_t h, w, cin, cout, stride, residual; float *packed; } layer;  // kind 0 stem 1 pw 2 dw 3 fc
+// kind: 0 stem, 1 pointwise, 2 depthwise, 3 pool + fully connected.
+typedef struct { int kind; size_t h, w, cin, cout, stride, residual; float *packed; } layer;
 
 static void bench_mobilenetv2(double width, size_t resolution) {
     static const size_t settings[7][4] = {{1, 16, 1, 1}, {6, 24, 2, 2}, {6, 32, 3, 2}, {6, 64, 4, 2},
@@ -188,10 +189,15 @@ static void bench_mobilenetv2(double width, size_t resolution) {
     for (size_t i = 0; i < count; i++) min_layer_time[i] = 1e9;
     for (int run = 0; run < 30; run++) {
         double start = now(), times[4] = {0};
-        float *in = x, *out = y, *block_input = x;
+        // block_input: the input of the current inverted-residual block (read again by its projection's residual).
+        float *in = x, *block_input = x;
         for (size_t i = 0; i < count; i++) {
             layer *l = &layers[i];
             size_t oh = (l->h - 1) / l->stride + 1;
+            if (l->kind == 1 && i + 1 < count && layers[i + 1].kind == 2) block_input = in;  // an expansion
+            float *out = (x != in && x != block_input) ? x : (y != in && y != block_input) ? y : z;
+            // A projection (pointwise after a depthwise) is linear; every other conv has Relu6.
+            const int linear = i > 0 && layers[i - 1].kind == 2;
             double t0 = now();
             if (l->kind == 0) {
                 ork_convolution_args a = {.batch = 1, .input_h = l->h, .input_w = l->w, .input_channels = 3,
@@ -204,8 +210,7 @@ static void bench_mobilenetv2(double width, size_t resolution) {
                 ork_gemm_args a = {.k = l->cin, .n = l->cout, .a = in, .a_row_stride = l->cin,
                                    .packed_b = l->packed, .residual = l->residual ? block_input : NULL,
                                    .residual_row_stride = l->cout, .c = out, .c_row_stride = l->cout,
-                                   .min = l->residual || (i + 1 < count && layers[i + 1].kind != 2 && l->cout < l->cin) ? -INFINITY : 0,
-                                   .max = 6};
+                                   .min = linear ? -INFINITY : 0, .max = linear ? INFINITY : 6};
                 ork_gemm(&a, 0, oh * oh);
             } else if (l->kind == 2) {
                 ork_depthwise_args a = {.batch = 1, .input_h = l->h, .input_w = l->w, .channels = l->cin,
@@ -223,18 +228,7 @@ static void bench_mobilenetv2(double width, size_t resolution) {
             }
             times[l->kind] += now() - t0;
             layer_time[i] = now() - t0;
-            // Rotate buffers: the block input (for the residual) stays put until the projection used it.
-            if (l->kind == 1 && i + 1 < count && layers[i + 1].kind == 1) {
-                block_input = out;
-            } else if (l->kind == 0) {
-                block_input = out;
-            }
-            float *next_out = (in != block_input && in != out) ? in : (x != block_input && x != out) ? x
-                              : (y != block_input && y != out) ? y : z;
             in = out;
-            out = next_out;
-            if (l->kind == 1 && i + 1 < count && layers[i + 1].kind == 1) block_input = in;
-            if (l->kind == 1 && i + 1 < count && layers[i + 1].kind != 2) block_input = in;
         }
         double total = now() - start;
         for (size_t i = 0; i < count; i++)
@@ -297,8 +291,10 @@ int main(int argc, char **argv) {
     bench_depthwise(14, 576, 3, 1);
     bench_depthwise(14, 576, 3, 2);
     bench_depthwise(7, 960, 3, 1);
+    bench_depthwise(56, 144, 5, 2);
     bench_depthwise(28, 240, 5, 1);
     bench_depthwise(14, 480, 5, 1);
+    bench_depthwise(14, 672, 5, 2);
     bench_depthwise(7, 1152, 5, 1);
     bench_stem(224, 3, 32);
     return 0;

@@ -100,7 +100,8 @@ typedef struct {
     float min, max;
 } ork_depthwise_args;
 
-/// kernel_h <= 64. Computes output rows [row_begin, row_end) where row = image * output_h + oh (rows of all images in one range).
+/// Computes output rows [row_begin, row_end), row = image * output_h + oh (all images in one range).
+/// kernel_h <= 64.
 void ork_depthwise(const ork_depthwise_args *args, size_t row_begin, size_t row_end);
 
 // MARK: - General convolution (any kernel, strides, dilations, pads, groups), NHWC, by im2col + GEMM

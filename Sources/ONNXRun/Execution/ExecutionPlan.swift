@@ -58,9 +58,11 @@ final class ExecutionPlan: Sendable {
     private let idleContexts = Mutex<[ExecutionContext]>([])
 
     /// Plans `nodes` for inputs of the given concrete types.
-    init(source: String, nodes: [TypedNode], constants: [String: Tensor], inputs: [String: TensorType],
-         outputs: [String]) throws {
+    init(source: String, nodes givenNodes: [TypedNode], constants givenConstants: [String: Tensor],
+         inputs: [String: TensorType], outputs: [String]) throws {
         self.source = source
+        var constants = givenConstants
+        var nodes: [TypedNode] = []
         var slots: [String: Int] = [:]
         var initial: [Tensor?] = []
         func slot(for name: String) -> Int {
@@ -75,8 +77,9 @@ final class ExecutionPlan: Sendable {
         for (name, tensor) in constants {
             types[name] = TensorType(elementType: tensor.elementType, fixedShape: tensor.shape)
         }
+        // With the batch size known, more folds (e.g. the Shape of an activation feeding a Reshape).
         var outputTypesPerStep: [[TensorType]] = []
-        for typedNode in nodes {
+        for typedNode in givenNodes {
             let node = typedNode.node
             let inferenceInputs: [InferenceValue?] = try node.inputs.map { name in
                 if name.isEmpty { return nil }
@@ -93,9 +96,24 @@ final class ExecutionPlan: Sendable {
                 throw typedNode.contextualize(error, source: source,
                                               shapes: inferenceInputs.map { $0?.type.description ?? "absent" })
             }
+            let folded: [Tensor]?
+            do {
+                folded = try typedNode.evaluateBeforeRunning(inferenceInputs)
+            } catch {
+                throw typedNode.contextualize(error, source: source,
+                                              shapes: inferenceInputs.map { $0?.type.description ?? "absent" })
+            }
+            if let folded {
+                for (name, tensor) in zip(node.outputs, folded) where !name.isEmpty {
+                    constants[name] = tensor
+                    types[name] = TensorType(elementType: tensor.elementType, fixedShape: tensor.shape)
+                }
+                continue
+            }
             for (name, type) in zip(node.outputs, outputTypes) where !name.isEmpty {
                 types[name] = type
             }
+            nodes.append(typedNode)
             outputTypesPerStep.append(outputTypes)
         }
 

@@ -28,6 +28,8 @@ public struct SessionOptions: Sendable {
 /// concurrent run allocates a second set), and parallel regions of concurrent runs don't wait for each other
 /// (a region that finds the pool busy runs on its own thread).
 public final class InferenceSession: Sendable {
+    /// The model as loaded — graph, opsets, metadata — except initializer data: the session keeps the weights only
+    /// in the folded, packed form it runs, so they are not resident twice. (`ModelLoader` gives the whole model.)
     public let model: Model
     public let options: SessionOptions
     /// Per node of the original graph: output types as inferred at load (symbolic dims kept) and MACs.
@@ -47,7 +49,9 @@ public final class InferenceSession: Sendable {
     /// Prepares `model`: builds its operators (every unsupported one is reported in one error), infers types,
     /// folds constants and optimizes the graph.
     public init(model: Model, options: SessionOptions = .init(), registry: OperatorRegistry = .standard) throws {
-        self.model = model
+        var description = model
+        description.graph.initializers = [:]
+        self.model = description
         self.options = options
         let typed = try TypedGraph(model: model, registry: registry)
         nodeAnalysis = typed.analysis

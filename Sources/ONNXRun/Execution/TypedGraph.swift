@@ -6,6 +6,23 @@ struct TypedNode: Sendable {
     var op: any Operator
     var opset: Int
 
+    /// The node's outputs when they are known without running the graph: every input is a constant, or the node
+    /// is Shape/Size of a value whose shape is fixed. This is constant folding; it removes the
+    /// Shape -> Gather -> Unsqueeze -> Concat -> Reshape chains older exporters emit around Flatten, and
+    /// computed-pads subgraphs. nil when the node must run.
+    func evaluateBeforeRunning(_ inputs: [InferenceValue?]) throws -> [Tensor]? {
+        if inputs.allSatisfy({ $0 == nil || $0?.constant != nil }) {
+            return try op.run(inputs.map { $0?.constant })
+        }
+        if node.domain.isEmpty, node.opType == "Shape" || node.opType == "Size", inputs.count == 1,
+           let input = inputs[0], let shape = input.type.fixedShape,
+           let count = checkedElementCount(shape), count <= 1 << 24 {
+            // Shape and Size read only the shape; a zero-filled stand-in of that shape gives their exact result.
+            return try op.run([Tensor(zeros: input.type.elementType, shape: shape)])
+        }
+        return nil
+    }
+
     /// Adds this node's name, op type and opset to an error thrown while handling it.
     func contextualize(_ error: Error, source: String, shapes: [String]? = nil) -> Error {
         guard let error = error as? ONNXRunError else { return error }
@@ -80,16 +97,14 @@ struct TypedGraph: Sendable {
                                              opType: node.opType, inputs: inferenceInputs.map { $0?.type },
                                              outputs: outputTypes, attributes: node.attributes)))
 
-            let allInputsConstant = node.inputs.allSatisfy { $0.isEmpty || constants[$0] != nil }
-            if allInputsConstant {
-                let values: [Tensor?] = node.inputs.map { $0.isEmpty ? nil : constants[$0] }
-                let results: [Tensor]
-                do {
-                    results = try typedNode.op.run(values)
-                } catch {
-                    throw typedNode.contextualize(error, source: source, shapes: shapes)
-                }
-                for (name, tensor) in zip(node.outputs, results) where !name.isEmpty {
+            let folded: [Tensor]?
+            do {
+                folded = try typedNode.evaluateBeforeRunning(inferenceInputs)
+            } catch {
+                throw typedNode.contextualize(error, source: source, shapes: shapes)
+            }
+            if let folded {
+                for (name, tensor) in zip(node.outputs, folded) where !name.isEmpty {
                     constants[name] = tensor
                     types[name] = TensorType(elementType: tensor.elementType, fixedShape: tensor.shape)
                 }

@@ -1,6 +1,7 @@
 // Bounds the loader enforces on what a model file may ask for, so a hostile or corrupt file cannot exhaust memory.
 
-/// Limits checked while loading a model or tensor file. Exceeding one throws `ONNXRunError` (`.invalidModel`).
+/// Limits checked while loading a model or tensor file. Exceeding one throws `ONNXRunError` (`.invalidModel`;
+/// `.malformedModel` for the nesting depth).
 public struct LoadLimits: Sendable {
     /// The largest tensor (initializer, attribute or `.pb`/`.npy` tensor) in bytes.
     public var maxTensorBytes: Int

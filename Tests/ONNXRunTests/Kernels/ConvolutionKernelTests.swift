@@ -109,6 +109,19 @@ final class ConvolutionKernelTests: XCTestCase {
         }
     }
 
+    func testDepthwiseEveryRowWidth() throws {
+        // Widths 1...19 cover every split of a row into border pixels, 8-pixel blocks and 1-7 pixel rests.
+        try forEachInstructionSet { level in
+            for width in 1...19 {
+                try checkDepthwise(shape(height: 3, width: width, channels: 40, kernel: (3, 3), pads: (1, 1, 1, 1),
+                                         groups: 40), seed: UInt64(100 + width), level: level)
+                try checkDepthwise(shape(height: 4, width: width, channels: 18, kernel: (5, 5), stride: (1, 2),
+                                         pads: (2, 2, 2, 2), groups: 18),
+                                   seed: UInt64(200 + width), residual: true, level: level)
+            }
+        }
+    }
+
     func testDepthwiseRejectsBadWeights() {
         XCTAssertThrowsError(try DepthwiseConvolutionKernel.packing(weights: [Float](repeating: 0, count: 8),
                                                                     channels: 1, kernelHeight: 3, kernelWidth: 3))

@@ -53,7 +53,8 @@ final class LoaderRobustnessTests: XCTestCase {
         let candidates = Array(0..<weightStart) + Array((weightStart + weight.count)..<bytes.count)
         var generator = SplitMix64(seed: 20_261_129)
         var loaded = 0
-        for trial in 0..<1_000 {
+        let trials = Self.fuzzTrials
+        for trial in 0..<trials {
             var mutated = bytes
             // One to three corrupted bytes per trial: single bit flips and whole random bytes.
             for _ in 0...(generator.next() % 3) {
@@ -66,7 +67,31 @@ final class LoaderRobustnessTests: XCTestCase {
             }
             if loadOrRefuse(mutated, "trial \(trial)") { loaded += 1 }
         }
-        print("byte flips: \(loaded) of 1000 mutated models still load")
+        print("byte flips: \(loaded) of \(trials) mutated models still load")
+    }
+
+    /// 1000 by default; LOADER_FUZZ_TRIALS=<n> runs a longer campaign.
+    private static var fuzzTrials: Int {
+        ProcessInfo.processInfo.environment["LOADER_FUZZ_TRIALS"].flatMap { Int($0) } ?? 1_000
+    }
+
+    /// Structural damage: byte ranges deleted, duplicated or inserted, anywhere (weights included).
+    func testRandomSplices() throws {
+        let bytes = try tinyModelBytes()
+        var generator = SplitMix64(seed: 99)
+        for trial in 0..<Self.fuzzTrials {
+            var mutated = bytes
+            let start = Int(generator.next() % UInt64(mutated.count))
+            let length = Int(generator.next() % 16)
+            let end = min(mutated.count, start + length)
+            switch generator.next() % 3 {
+            case 0: mutated.removeSubrange(start..<end)
+            case 1: mutated.insert(contentsOf: mutated[start..<end], at: Int(generator.next() % UInt64(mutated.count)))
+            default: mutated.insert(contentsOf: (0..<length).map { _ in UInt8(truncatingIfNeeded: generator.next()) },
+                                    at: start)
+            }
+            loadOrRefuse(mutated, "splice trial \(trial)")
+        }
     }
 
     func testTensorFilePrefixesAndFlips() throws {

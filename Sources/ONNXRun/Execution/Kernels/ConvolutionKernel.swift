@@ -65,8 +65,10 @@ final class ConvolutionKernel: Sendable {
     func run(shape: ConvolutionShape, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
              residual: UnsafePointer<Float>? = nil, clamp: OutputClamp = .none, pixels: Range<Int>,
              scratch: UnsafeMutablePointer<Float>?) {
-        precondition(accepts(shape), "convolution kernel \(outputChannels)x\(inputChannelsPerGroup)x\(kernelHeight)x\(kernelWidth)/\(groups) given \(shape)")
-        precondition(pixels.lowerBound >= 0 && pixels.upperBound <= shape.outputPixelCount, "convolution pixels out of range")
+        precondition(accepts(shape), "convolution weights [\(outputChannels), \(inputChannelsPerGroup), "
+                         + "\(kernelHeight), \(kernelWidth)] in \(groups) groups given \(shape)")
+        precondition(pixels.lowerBound >= 0 && pixels.upperBound <= shape.outputPixelCount,
+                     "convolution pixels out of range")
         var arguments = self.arguments(shape, input: input, output: output, residual: residual, clamp: clamp)
         precondition(scratch != nil || ork_convolution_scratch_size(&arguments) == 0, "convolution needs scratch")
         ork_convolution(&arguments, pixels.lowerBound, pixels.upperBound, scratch)

@@ -14,12 +14,13 @@ final class DepthwiseConvolutionKernel: Sendable {
 
     init(weights: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>? = nil, channels: Int, kernelHeight: Int,
          kernelWidth: Int) throws {
+        let shapeText = "[\(channels), 1, \(kernelHeight), \(kernelWidth)]"
         try requireKernelArgument(channels > 0 && kernelHeight > 0 && kernelWidth > 0,
-                                  "depthwise weights need positive sizes, got [\(channels), 1, \(kernelHeight), \(kernelWidth)]")
+                                  "depthwise weights need positive sizes, got \(shapeText)")
         try requireKernelArgument(kernelHeight <= Self.maximumKernelHeight,
                                   "depthwise kernel height \(kernelHeight) exceeds \(Self.maximumKernelHeight)")
         try requireKernelArgument(weights.count == channels * kernelHeight * kernelWidth,
-                                  "depthwise weights hold \(weights.count) values, expected [\(channels), 1, \(kernelHeight), \(kernelWidth)]")
+                                  "depthwise weights hold \(weights.count) values, expected \(shapeText)")
         try requireKernelArgument(bias == nil || bias?.count == channels,
                                   "bias holds \(bias?.count ?? 0) values, expected \(channels)")
         self.channels = channels

@@ -16,7 +16,8 @@ enum KernelInstructionSet: Int32, Sendable, Comparable, CaseIterable, CustomStri
     /// The level in use now.
     static var current: KernelInstructionSet { KernelInstructionSet(rawValue: ork_isa_level()) ?? .portable }
 
-    /// Uses `level` (at most `detected`) for every kernel call from now on, in every thread; returns the level in effect.
+    /// Uses `level` (at most `detected`) for every kernel call from now on, in every thread; returns the level in
+    /// effect.
     @discardableResult
     static func use(_ level: KernelInstructionSet) -> KernelInstructionSet {
         KernelInstructionSet(rawValue: ork_set_isa_level(level.rawValue)) ?? .portable

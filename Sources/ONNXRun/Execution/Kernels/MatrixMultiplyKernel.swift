@@ -23,8 +23,9 @@ final class PackedMatrixWeights: Sendable {
          bias: UnsafeBufferPointer<Float>? = nil) throws {
         try requireKernelArgument(reductionCount > 0 && outputCount > 0,
                                   "matrix weights need positive sizes, got \(reductionCount) x \(outputCount)")
-        try requireKernelArgument(weights.count == reductionCount * outputCount,
-                                  "matrix weights hold \(weights.count) values, expected \(reductionCount) x \(outputCount)")
+        try requireKernelArgument(
+            weights.count == reductionCount * outputCount,
+            "matrix weights hold \(weights.count) values, expected \(reductionCount) x \(outputCount)")
         try requireKernelArgument(bias == nil || bias?.count == outputCount,
                                   "bias holds \(bias?.count ?? 0) values, expected \(outputCount)")
         self.reductionCount = reductionCount
@@ -56,7 +57,8 @@ final class PackedMatrixWeights: Sendable {
              clamp: OutputClamp = .none, rows: Range<Int>) {
         precondition(inputRowStride >= reductionCount && outputRowStride >= outputCount && rows.lowerBound >= 0,
                      "GEMM strides smaller than the matrix")
-        precondition(residual == nil || residualRowStride >= outputCount, "GEMM residual stride smaller than the matrix")
+        precondition(residual == nil || residualRowStride >= outputCount,
+                     "GEMM residual stride smaller than the matrix")
         var arguments = ork_gemm_args(
             k: reductionCount, n: outputCount, a: input, a_row_stride: inputRowStride, packed_b: packed.pointer,
             residual: residual, residual_row_stride: residualRowStride, c: output, c_row_stride: outputRowStride,
@@ -74,7 +76,8 @@ final class PackedMatrixWeights: Sendable {
              clamp: OutputClamp = .none, rows: Range<Int>, columns: Range<Int>) {
         precondition(inputRowStride >= reductionCount && outputRowStride >= outputCount && rows.lowerBound >= 0,
                      "GEMM strides smaller than the matrix")
-        precondition(residual == nil || residualRowStride >= outputCount, "GEMM residual stride smaller than the matrix")
+        precondition(residual == nil || residualRowStride >= outputCount,
+                     "GEMM residual stride smaller than the matrix")
         precondition(columns.lowerBound >= 0 && columns.lowerBound % Self.columnBlock == 0
                          && columns.upperBound <= outputCount
                          && (columns.upperBound % Self.columnBlock == 0 || columns.upperBound == outputCount),

@@ -1,2 +1,0 @@
-import ONNXRun
-print("onnxrun")

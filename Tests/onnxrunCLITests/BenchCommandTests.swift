@@ -1,0 +1,60 @@
+// `onnxrun bench`: the JSON report has its keys with consistent values.
+
+import Foundation
+import ONNXRunTestSupport
+import XCTest
+
+final class BenchCommandTests: XCTestCase {
+    func testJSONReportHasTheTimingKeys() throws {
+        let model = TestPaths.models.appendingPathComponent("mobilenetv2-0.35-96/model.onnx").path
+        let result = try CommandLineProcess.run(["bench", model, "--json", "--runs", "3", "--warmup", "1",
+                                                 "--threads", "1"])
+        XCTAssertEqual(result.status, 0, result.standardError)
+        let object = try XCTUnwrap(try CommandLineProcess.json(result) as? [String: Any])
+        for key in ["load_ms", "first_run_ms", "median_ms", "p90_ms", "min_ms"] {
+            let value = try XCTUnwrap(object[key] as? Double, "\(key) missing")
+            XCTAssertGreaterThan(value, 0, key)
+        }
+        let minimum = try XCTUnwrap(object["min_ms"] as? Double)
+        let median = try XCTUnwrap(object["median_ms"] as? Double)
+        let percentile90 = try XCTUnwrap(object["p90_ms"] as? Double)
+        XCTAssertLessThanOrEqual(minimum, median)
+        XCTAssertLessThanOrEqual(median, percentile90)
+        XCTAssertEqual(object["runs"] as? Int, 3)
+        XCTAssertEqual(object["threads"] as? Int, 1)
+        XCTAssertEqual(object["batch"] as? Int, 1)
+    }
+
+    func testProfileTableSumsToTheWhole() throws {
+        let model = TestPaths.models.appendingPathComponent("mobilenetv2-0.35-96/model.onnx").path
+        let result = try CommandLineProcess.run(["bench", model, "--json", "--profile", "--runs", "2", "--warmup", "0",
+                                                 "--threads", "1"])
+        XCTAssertEqual(result.status, 0, result.standardError)
+        let object = try XCTUnwrap(try CommandLineProcess.json(result) as? [String: Any])
+        let steps = try XCTUnwrap(object["profile"] as? [[String: Any]])
+        XCTAssertFalse(steps.isEmpty)
+        let shares = steps.compactMap { $0["share"] as? Double }
+        XCTAssertEqual(shares.count, steps.count)
+        XCTAssertEqual(shares.reduce(0, +), 1, accuracy: 1e-6)
+        XCTAssertTrue(steps.contains { ($0["op"] as? String ?? "").contains("Conv") })
+    }
+
+    /// The text report: input shape with the batch applied, latency statistics, throughput, and the profile tables.
+    func testTextReportWithProfile() throws {
+        let model = TestPaths.models.appendingPathComponent("mobilenetv2-0.35-96/model.onnx").path
+        let result = try CommandLineProcess.run(["bench", model, "--runs", "2", "--warmup", "0", "--threads", "1",
+                                                 "--batch", "2", "--profile"])
+        XCTAssertEqual(result.status, 0, result.standardError)
+        let text = result.standardOutput
+        for expected in ["input input: float[2,3,96,96]", "threads: 1", "load: ", "first run: ",
+                         "latency over 2 runs", "median ", "p90 ", "throughput: ", "per step", "per op type:"] {
+            XCTAssertTrue(text.contains(expected), "'\(expected)' missing from:\n\(text)")
+        }
+        let totalLine = try XCTUnwrap(text.split(separator: "\n").first { $0.contains(" total ") })
+        XCTAssertTrue(totalLine.contains("100.0%"), String(totalLine))
+    }
+
+    func testMissingModelFailsWithOneLine() throws {
+        assertCleanFailure(try CommandLineProcess.run(["bench", "/nonexistent.onnx"]))
+    }
+}
