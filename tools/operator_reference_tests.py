@@ -324,6 +324,11 @@ case("BitShiftRight", "BitShift", 11, [np.array([16, 255, 1], np.uint8), np.arra
 case("Shrink", "Shrink", 9, [u], dict(lambd=1.0, bias=0.5))
 case("EyeLikeOffDiagonal", "EyeLike", 22, [np.zeros((3, 4), np.float32)], dict(k=1, dtype=TensorProto.INT64))
 
+case("NegativeLogLikelihoodLossWeightedIgnore", "NegativeLogLikelihoodLoss", 13,
+     [rand(3, 4, 2), np.array([[0, 3], [1, 1], [2, 0]], np.int64), np.abs(rand(4))], dict(ignore_index=1))
+case("SoftmaxCrossEntropyLossNoReductionLogProb", "SoftmaxCrossEntropyLoss", 13,
+     [rand(3, 5), np.array([4, 0, 2], np.int64)], dict(reduction="none"), outputs=2)
+
 
 def generate():
     lines = [

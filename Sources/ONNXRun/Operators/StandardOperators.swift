@@ -86,6 +86,8 @@ enum StandardOperators {
         define("LpNormalization", 1...newestOpset) { try LpNormalizationOperator($0) },
         define("ArgMax", 1...newestOpset) { try ArgExtremumOperator($0, maximum: true) },
         define("ArgMin", 1...newestOpset) { try ArgExtremumOperator($0, maximum: false) },
+        define("NegativeLogLikelihoodLoss", 12...newestOpset) { try LossOperator($0, softmaxCrossEntropy: false) },
+        define("SoftmaxCrossEntropyLoss", 12...newestOpset) { try LossOperator($0, softmaxCrossEntropy: true) },
         define("CumSum", 11...newestOpset) { try CumSumOperator($0) },
         define("CumProd", 26...newestOpset) { try CumSumOperator($0, product: true) },
         define("RMSNormalization", 23...newestOpset) { try LayerNormalizationOperator($0, rootMeanSquare: true) },

@@ -1923,4 +1923,28 @@ final class OperatorReferenceTests: XCTestCase {
         XCTAssertEqual(outputs.count, 1)
         try assertTensor(outputs[0], equals: try Tensor(shape: [3,4], scalars: [0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1] as [Int64]))
     }
+
+    func testNegativeLogLikelihoodLossWeightedIgnore() throws {
+        // onnxruntime: NegativeLogLikelihoodLoss opset 13 {'ignore_index': 1}
+        let outputs = try runOperator("NegativeLogLikelihoodLoss", opset: 13, attributes: ["ignore_index": .int(1)],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [3,4,2], scalars: [-1.705246925354004, 0.3666945695877075, 0.9236161708831787, -1.3997911214828491, -0.6272726058959961, 0.1154346764087677, -1.1049778461456299, -0.020409705117344856, 1.1812723875045776, -0.8456552624702454, -0.030710704624652863, 0.1634560078382492, 0.14210599660873413, 0.05852503329515457, -0.9087523221969604, 1.1034015417099, 0.47502902150154114, 0.6143643856048584, 0.9249358773231506, 0.7056207656860352, -0.9616233110427856, -0.11815153062343597, 0.3757759928703308, 2.557934045791626] as [Float]),
+            try Tensor(shape: [3,2], scalars: [0, 3, 1, 1, 2, 0] as [Int64]),
+            try Tensor(shape: [4], scalars: [0.02825903333723545, 0.4555935263633728, 2.9534170627593994, 0.5535880923271179] as [Float])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [], scalars: [0.8088064193725586] as [Float]))
+    }
+
+    func testSoftmaxCrossEntropyLossNoReductionLogProb() throws {
+        // onnxruntime: SoftmaxCrossEntropyLoss opset 13 {'reduction': 'none'}
+        let outputs = try runOperator("SoftmaxCrossEntropyLoss", opset: 13, attributes: ["reduction": .string("none")],
+            outputCount: 2, inputs: [
+            try Tensor(shape: [3,5], scalars: [1.9573729038238525, -1.2953840494155884, -1.9368071556091309, -1.334973931312561, -0.5427937507629395, -0.5450756549835205, -1.4610991477966309, -0.34925350546836853, -0.0857645720243454, -0.6413730382919312, -0.10934942215681076, 0.9939630031585693, 1.571200966835022, -0.7809487581253052, -0.029015962034463882] as [Float]),
+            try Tensor(shape: [3], scalars: [4, 0, 2] as [Int64])
+        ])
+        XCTAssertEqual(outputs.count, 2)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [3], scalars: [2.6642098426818848, 1.6307284832000732, 0.7152685523033142] as [Float]))
+        try assertTensor(outputs[1], equals: try Tensor(shape: [3,5], scalars: [-0.16404330730438232, -3.4168004989624023, -4.058223247528076, -3.456390380859375, -2.6642098426818848, -1.6307284832000732, -2.5467519760131836, -1.434906244277954, -1.1714173555374146, -1.7270257472991943, -2.3958189487457275, -1.292506456375122, -0.7152685523033142, -3.067418336868286, -2.3154854774475098] as [Float]))
+    }
 }
