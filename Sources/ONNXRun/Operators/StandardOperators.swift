@@ -22,6 +22,11 @@ enum StandardOperators {
         // MARK: Quantization
         define("QuantizeLinear", 10...newestOpset) { try QuantizeLinearOperator($0, quantize: true) },
         define("DequantizeLinear", 10...newestOpset) { try QuantizeLinearOperator($0, quantize: false) },
+        define("DynamicQuantizeLinear", 11...newestOpset) { try DynamicQuantizeLinearOperator($0) },
+        define("MatMulInteger", 10...newestOpset) { try IntegerMatMulOperator($0, quantizedLinear: false) },
+        define("QLinearMatMul", 10...newestOpset) { try IntegerMatMulOperator($0, quantizedLinear: true) },
+        define("ConvInteger", 10...newestOpset) { try IntegerConvOperator($0, quantizedLinear: false) },
+        define("QLinearConv", 10...newestOpset) { try IntegerConvOperator($0, quantizedLinear: true) },
 
         // MARK: Activations
         define("Clip", 1...newestOpset) { try ClipOperator($0) },

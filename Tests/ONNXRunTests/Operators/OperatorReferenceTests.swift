@@ -1947,4 +1947,76 @@ final class OperatorReferenceTests: XCTestCase {
         try assertTensor(outputs[0], equals: try Tensor(shape: [3], scalars: [2.6642098426818848, 1.6307284832000732, 0.7152685523033142] as [Float]))
         try assertTensor(outputs[1], equals: try Tensor(shape: [3,5], scalars: [-0.16404330730438232, -3.4168004989624023, -4.058223247528076, -3.456390380859375, -2.6642098426818848, -1.6307284832000732, -2.5467519760131836, -1.434906244277954, -1.1714173555374146, -1.7270257472991943, -2.3958189487457275, -1.292506456375122, -0.7152685523033142, -3.067418336868286, -2.3154854774475098] as [Float]))
     }
+
+    func testQLinearConvPerChannelBiasPads() throws {
+        // onnxruntime: QLinearConv opset 10 {'pads': [1, 1, 1, 1], 'strides': [2, 1]}
+        let outputs = try runOperator("QLinearConv", opset: 10, attributes: ["pads": .ints([1, 1, 1, 1]), "strides": .ints([2, 1])],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [1,2,4,4], scalars: [54, 135, 250, 147, 74, 185, 164, 26, 154, 56, 58, 206, 30, 196, 187, 159, 98, 193, 45, 15, 218, 120, 124, 82, 210, 68, 234, 255, 124, 146, 97, 229] as [UInt8]),
+            try Tensor(shape: [], scalars: [0.019999999552965164] as [Float]),
+            try Tensor(shape: [], scalars: [120] as [UInt8]),
+            try Tensor(shape: [3,2,3,3], scalars: [79, 76, 20, -70, 88, 77, -35, -65, 71, 92, -109, -109, -109, 80, -4, -96, 106, 66, -69, -111, -70, -94, 70, 114, 90, -41, 62, 81, -83, 54, 32, 99, 37, -16, 11, -65, -53, -86, 14, -114, 69, 99, 40, 74, 81, -27, 62, -109, 101, -101, 104, -82, -121, -24] as [Int8]),
+            try Tensor(shape: [3], scalars: [0.009999999776482582, 0.019999999552965164, 0.004999999888241291] as [Float]),
+            try Tensor(shape: [3], scalars: [0, 0, 0] as [Int8]),
+            try Tensor(shape: [], scalars: [0.05000000074505806] as [Float]),
+            try Tensor(shape: [], scalars: [100] as [UInt8]),
+            try Tensor(shape: [3], scalars: [50, -20, 7] as [Int32])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [1,3,2,4], scalars: [145, 164, 40, 73, 124, 50, 213, 180, 137, 255, 120, 0, 110, 0, 255, 255, 94, 105, 125, 78, 82, 121, 128, 117] as [UInt8]))
+    }
+
+    func testConvIntegerZeroPoint() throws {
+        // onnxruntime: ConvInteger opset 10
+        let outputs = try runOperator("ConvInteger", opset: 10, attributes: [:],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [1,2,4,4], scalars: [54, 135, 250, 147, 74, 185, 164, 26, 154, 56, 58, 206, 30, 196, 187, 159, 98, 193, 45, 15, 218, 120, 124, 82, 210, 68, 234, 255, 124, 146, 97, 229] as [UInt8]),
+            try Tensor(shape: [2,2,2,2], scalars: [59, 36, 202, 215, 109, 181, 34, 41, 161, 245, 37, 110, 100, 216, 14, 91] as [UInt8]),
+            try Tensor(shape: [], scalars: [7] as [UInt8])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [1,2,3,3], scalars: [114577, 121802, 67819, 103445, 81892, 107248, 98563, 137757, 161006, 123499, 143036, 95313, 119127, 132629, 107355, 105076, 112445, 178076] as [Int32]))
+    }
+
+    func testMatMulIntegerZeroPoints() throws {
+        // onnxruntime: MatMulInteger opset 10
+        let outputs = try runOperator("MatMulInteger", opset: 10, attributes: [:],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [3,4], scalars: [94, 70, 131, 70, 240, 165, 163, 24, 50, 239, 71, 58] as [UInt8]),
+            try Tensor(shape: [4,5], scalars: [39, 66, 246, 12, 234, 137, 70, 30, 93, 212, 113, 37, 150, 142, 168, 199, 147, 250, 108, 174] as [UInt8]),
+            try Tensor(shape: [], scalars: [200] as [UInt8]),
+            try Tensor(shape: [], scalars: [9] as [UInt8])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [3,5], scalars: [-51696, -33844, -68911, -33285, -82661, -40568, -25179, -38888, -25165, -33028, -39904, -29379, -87142, -28389, -69774] as [Int32]))
+    }
+
+    func testQLinearMatMulBatched() throws {
+        // onnxruntime: QLinearMatMul opset 10
+        let outputs = try runOperator("QLinearMatMul", opset: 10, attributes: [:],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [2,3,4], scalars: [94, 70, 131, 70, 240, 165, 163, 24, 50, 239, 71, 58, 104, 205, 255, 168, 250, 32, 49, 168, 107, 253, 54, 194] as [UInt8]),
+            try Tensor(shape: [], scalars: [0.029999999329447746] as [Float]),
+            try Tensor(shape: [], scalars: [11] as [UInt8]),
+            try Tensor(shape: [4,5], scalars: [39, 66, 246, 12, 234, 137, 70, 30, 93, 212, 113, 37, 150, 142, 168, 199, 147, 250, 108, 174] as [UInt8]),
+            try Tensor(shape: [], scalars: [0.019999999552965164] as [Float]),
+            try Tensor(shape: [], scalars: [130] as [UInt8]),
+            try Tensor(shape: [], scalars: [0.4000000059604645] as [Float]),
+            try Tensor(shape: [], scalars: [128] as [UInt8])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [2,3,5], scalars: [120, 99, 148, 110, 159, 96, 71, 152, 81, 192, 128, 97, 111, 108, 169, 127, 72, 151, 100, 191, 111, 102, 196, 80, 180, 135, 96, 143, 92, 187] as [UInt8]))
+    }
+
+    func testDynamicQuantizeLinear() throws {
+        // onnxruntime: DynamicQuantizeLinear opset 11
+        let outputs = try runOperator("DynamicQuantizeLinear", opset: 11, attributes: [:],
+            outputCount: 3, inputs: [
+            try Tensor(shape: [3,4], scalars: [-2.765735387802124, -1.1196671724319458, -0.7975717782974243, 1.1800968647003174, 0.14790122210979462, -0.31035953760147095, 0.682605504989624, -0.19928157329559326, -0.8592768907546997, 0.1247154176235199, 1.2036714553833008, 0.41282716393470764] as [Float])
+        ])
+        XCTAssertEqual(outputs.count, 3)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [3,4], scalars: [0, 106, 127, 254, 188, 158, 222, 165, 123, 186, 255, 205] as [UInt8]))
+        try assertTensor(outputs[1], equals: try Tensor(shape: [], scalars: [0.01556630153208971] as [Float]))
+        try assertTensor(outputs[2], equals: try Tensor(shape: [], scalars: [178] as [UInt8]))
+    }
 }
