@@ -60,6 +60,7 @@ struct LossOperator: Operator {
                 }
             }
         }
+        if let weightTensor { try requireFloat(weightTensor, "weight") }
         let weights = weightTensor?.floats
         if let weights, weights.count != classes { throw runtimeError("weight must have one value per class", inputs) }
         var losses = [Float](repeating: 0, count: targets.count)

@@ -139,7 +139,7 @@ struct IntegerConvOperator: Operator {
         try context.expectInputs(quantizedLinear ? 8...9 : 2...4)
         window = try WindowAttributes(context)
         group = try context.int("group", default: 1)
-        guard group >= 1 else { throw context.invalid("group \(group) must be positive") }
+        guard group >= 1, group <= Int(Int32.max) else { throw context.invalid("group \(group) must be in 1...2^31") }
         isQuantizedLinear = quantizedLinear
     }
 
@@ -255,7 +255,9 @@ struct DynamicQuantizeLinearOperator: Operator {
         // The range always includes 0 so that 0 is exactly representable.
         let minimum = min(0, values.min() ?? 0), maximum = max(0, values.max() ?? 0)
         let scale = (maximum - minimum) / 255
-        let zero = scale == 0 ? 0 : min(max((0 - minimum / scale).rounded(.toNearestOrEven), 0), 255)
+        let level = scale == 0 ? 0 : (0 - minimum / scale).rounded(.toNearestOrEven)
+        // NaN or infinite inputs give a meaningless scale; the zero point must still be a valid uint8.
+        let zero = level.isNaN ? 0 : min(max(level, 0), 255)
         let quantized = values.map { value -> UInt8 in
             let level = scale == 0 ? zero : (value / scale).rounded(.toNearestOrEven) + zero
             return UInt8(level.isNaN ? 0 : min(max(level, 0), 255))
