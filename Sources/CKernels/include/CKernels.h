@@ -104,10 +104,14 @@ typedef struct {
 /// kernel_h <= 64.
 void ork_depthwise(const ork_depthwise_args *args, size_t row_begin, size_t row_end);
 
-// MARK: - General convolution (any kernel, strides, dilations, pads, groups), NHWC, by im2col + GEMM
+// MARK: - General convolution (any kernel, strides, dilations, pads, groups), NHWC, on the packed GEMM
 //
 // Per group g the GEMM's K axis is (kh, kw, ci) over the group's input channels and N is the group's outputs.
 // Packed weights: per group one ork_gemm packed block, groups one after another.
+// With one group and dilation_w = 1 (the dense stem), pixels whose window lies inside the input are read in place
+// (a kernel row is contiguous in NHWC); the other pixels, and grouped/dilated convolutions, go through an im2col
+// of at most ORK_CONVOLUTION_PIXELS_PER_STEP pixels in the caller's scratch. A 1x1 convolution without stride or
+// padding is a plain GEMM per group (no scratch).
 
 size_t ork_convolution_packed_size(size_t output_channels, size_t input_channels_per_group, size_t kernel_h,
                                    size_t kernel_w, size_t groups);

@@ -213,6 +213,13 @@ final class ExecutionPlan: Sendable {
         self.bufferSizes = bufferSizes
     }
 
+    /// Allocates (and touches) one run's buffers ahead of the first run.
+    func prepareContext() {
+        let context = ExecutionContext(bufferSizes: bufferSizes, slotCount: initialValues.count)
+        context.values = initialValues
+        idleContexts.withLock { $0.append(context) }
+    }
+
     /// Bytes of intermediate buffers one run uses.
     var arenaBytes: Int { bufferSizes.reduce(0, +) }
 

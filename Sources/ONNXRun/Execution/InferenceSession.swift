@@ -67,6 +67,22 @@ public final class InferenceSession: Sendable {
         }
         let threads = options.threadCount ?? ProcessInfo.processInfo.activeProcessorCount
         pool = ThreadPool(threadCount: max(1, threads))
+        try prepareForDeclaredShapes()
+    }
+
+    /// When every input's shape is fixed, plans and allocates the first run's buffers now, so the first `run`
+    /// costs what later ones do (a classifier run once per photo would otherwise pay the planning every time).
+    private func prepareForDeclaredShapes() throws {
+        var types: [String: TensorType] = [:]
+        for input in inputs {
+            guard let type = input.type, type.fixedShape != nil else { return }
+            types[input.name] = type
+        }
+        let key = inputs.map { types[$0.name]?.fixedShape ?? [] }
+        let plan = try ExecutionPlan(source: model.source, nodes: nodes, constants: constants, inputs: types,
+                                     outputs: outputs.map(\.name))
+        plan.prepareContext()
+        plans.withLock { $0[key] = plan }
     }
 
     /// The inputs the caller feeds, with declared types (symbolic dimensions by name).

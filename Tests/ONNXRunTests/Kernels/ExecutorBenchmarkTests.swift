@@ -50,9 +50,18 @@ final class ExecutorBenchmarkTests: XCTestCase {
                 times.sort()
                 // Per operator type, the median over 15 profiled runs.
                 var perType: [String: [Double]] = [:]
+                var perStep: [[Double]] = []
+                var stepNames: [String] = []
                 for _ in 0..<15 {
                     var timings: [NodeTiming] = []
                     _ = try session.run(feeds, timings: &timings)
+                    if perStep.isEmpty {
+                        perStep = Array(repeating: [], count: timings.count)
+                        stepNames = timings.map { String(format: "%@ %@ %.1f MFLOP", $0.opType, $0.name, $0.flops * 1e-6) }
+                    }
+                    for (index, timing) in timings.enumerated() where index < perStep.count {
+                        perStep[index].append(timing.seconds * 1e6)
+                    }
                     var sums: [String: Double] = [:]
                     for timing in timings { sums[timing.opType, default: 0] += timing.seconds * 1e3 }
                     for (type, sum) in sums { perType[type, default: []].append(sum) }
@@ -60,6 +69,11 @@ final class ExecutorBenchmarkTests: XCTestCase {
                 let breakdown = perType.map { type, values in (type, values.sorted()[values.count / 2]) }
                     .sorted { $0.1 > $1.1 }
                     .map { String(format: "%@ %.3f", $0.0, $0.1) }.joined(separator: ", ")
+                if ProcessInfo.processInfo.environment["ONNXRUN_BENCHMARK_STEPS"] != nil {
+                    for (name, values) in zip(stepNames, perStep) {
+                        print(String(format: "  STEP %8.1f us  %@", values.sorted()[values.count / 2], name))
+                    }
+                }
                 print(String(format: "BENCH %@ threads %d: median %.3f ms, best %.3f ms, max error %.1e | %@",
                              name, threads, times[times.count / 2], times[0], error, breakdown))
             }
