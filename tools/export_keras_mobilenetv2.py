@@ -7,7 +7,7 @@ classifier as MatMul + Add + Softmax. Any width Keras allows (alpha 0.35, 0.5, 0
 opsets 13/17 (anything tf2onnx accepts).
 
 Needs its own venv (TensorFlow does not share one with torch here):
-    python3 -m venv /work/venv-tf && /work/venv-tf/bin/pip install tensorflow-cpu tf2onnx onnxruntime numpy
+    python3 -m venv /work/venv-tf && /work/venv-tf/bin/pip install tensorflow-cpu tf2onnx onnxruntime numpy pillow
 
 Weights are random (`weights=None`, nothing is downloaded): BatchNorm scale and shift randomized, running
 statistics measured on random inputs so that activations stay near unit scale (else the logits come out the same
@@ -15,10 +15,12 @@ for every input, see models/README.md), then perturbed so that folding them is n
 re-initialised at unit output scale. Writes `<output>/model.onnx` and `<output>/test_data_set_0` (batch 1) with
 onnxruntime's outputs (TensorProto `.pb`, named as the graph's input/output), plus `test_data_set_1` (batch 3)
 with `--dynamic-batch`. Input values are uniform in [-1, 1], the range of Keras's `inception` preprocessing, which
-the `onnxrun.preprocess.*` metadata describes (layout NHWC).
+the `onnxrun.preprocess.*` metadata describes (layout NHWC); `--photos` adds one more test set per image, made with
+that preprocessing (PIL), for checking the vision pipeline end to end.
 
     /work/venv-tf/bin/python tools/export_keras_mobilenetv2.py --alpha 0.35 --size 96 --opset 13 --classes 10 \
-        --dynamic-batch --output models/keras-mobilenetv2-0.35-96
+        --dynamic-batch --photos models/images/chelsea.png models/images/coffee.png \
+        --output models/keras-mobilenetv2-0.35-96
     /work/venv-tf/bin/python tools/export_keras_mobilenetv2.py --grid --output /work/exports-keras
 """
 
@@ -128,8 +130,35 @@ def write_test_set(session: onnxruntime.InferenceSession, network: tf.keras.Mode
     return float(np.abs(output - expected).max()), output
 
 
+def write_photo_sets(session: onnxruntime.InferenceSession, output: Path, size: int, photos: list[Path],
+                     first_index: int) -> None:
+    """One test_data_set per photo, preprocessed as the metadata says, so the vision pipeline can be checked too.
+
+    PIL bilinear resize of the shorter side to round(size / 0.875), the longer side rounded to nearest; centre
+    crop (offset floor((side - size) / 2)); x / 127.5 - 1 in float32; NHWC, batch 1.
+    """
+    from PIL import Image
+
+    input_name, output_name = session.get_inputs()[0].name, session.get_outputs()[0].name
+    shorter_target = int(round(size / 0.875))
+    for offset, photo in enumerate(photos):
+        image = Image.open(photo).convert("RGB")
+        width, height = image.size
+        scale = shorter_target / min(width, height)
+        resized = image.resize((int(round(width * scale)) if width > height else shorter_target,
+                                int(round(height * scale)) if height > width else shorter_target), Image.BILINEAR)
+        left, top = (resized.width - size) // 2, (resized.height - size) // 2
+        pixels = np.asarray(resized.crop((left, top, left + size, top + size)), dtype=np.float32)
+        tensor = (pixels / np.float32(127.5) - np.float32(1))[None]
+        (result,) = session.run([output_name], {input_name: tensor})
+        folder = output / f"test_data_set_{first_index + offset}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, value, stem in [(input_name, tensor, "input_0"), (output_name, result, "output_0")]:
+            (folder / f"{stem}.pb").write_bytes(numpy_helper.from_array(value, name).SerializeToString())
+
+
 def export(alpha: float, size: int, opset: int, output: Path, classes: int = 1000, activation: str | None = "softmax",
-           dynamic_batch: bool = False, seed: int = 0) -> dict:
+           dynamic_batch: bool = False, seed: int = 0, photos: list[Path] | None = None) -> dict:
     started = time.monotonic()
     network = build_network(alpha, size, classes, activation, seed)
     model = export_onnx(network, size, opset, dynamic_batch)
@@ -161,6 +190,8 @@ def export(alpha: float, size: int, opset: int, output: Path, classes: int = 100
     spread = float(np.abs(first - second).max())
     if spread < 1e-2 * float(np.abs(first).max()):
         raise RuntimeError(f"{output}: the output hardly depends on the input (max change {spread:g})")
+    if photos:
+        write_photo_sets(session, output, size, photos, len(batches))
     summary = {
         "path": str(output), "alpha": alpha, "size": size, "opset": opset, "classes": classes,
         "activation": activation, "dynamic_batch": dynamic_batch, "batches": batches,
@@ -207,6 +238,8 @@ def main() -> int:
     parser.add_argument("--logits", action="store_true", help="no softmax at the end (classifier_activation=None)")
     parser.add_argument("--dynamic-batch", action="store_true", help="symbolic batch; adds test_data_set_1 at batch 3")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--photos", type=Path, nargs="*", default=[],
+                        help="images to add as further test sets, preprocessed as the metadata says (needs pillow)")
     parser.add_argument("--output", type=Path, required=True,
                         help="the model folder (replaced), or with --grid the folder holding one per variant")
     parser.add_argument("--grid", choices=["subset", "full"], nargs="?", const="full",
@@ -231,7 +264,7 @@ def main() -> int:
         print(f"{len(summaries)} variants in {arguments.output}, {len(failures)} failed")
         return 1 if failures else 0
     export(arguments.alpha, arguments.size, arguments.opset, arguments.output, arguments.classes, activation,
-           arguments.dynamic_batch, arguments.seed)
+           arguments.dynamic_batch, arguments.seed, arguments.photos)
     return 0
 
 
