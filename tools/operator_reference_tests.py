@@ -315,6 +315,35 @@ case("DequantizeLinearPerAxis", "DequantizeLinear", 13, [np.array([[0, 255, 7], 
                                                         np.array([0.1, 0.25, 2.0], np.float32), np.array([3, 128, 0], np.uint8)])
 case("DequantizeLinearInt32", "DequantizeLinear", 13, [np.array([-1000, 0, 123456], np.int32), np.array(0.001, np.float32)])
 
+case("LpPoolP3", "LpPool", 18, [rand(1, 1, 4, 4)], dict(kernel_shape=[2, 2], strides=[2, 2], p=3))
+case("GlobalLpPool", "GlobalLpPool", 2, [rand(1, 2, 3, 3)])
+case("RMSNormalization", "RMSNormalization", 23, [rand(2, 3, 4), rand(4)])
+case("MeanVarianceNormalization", "MeanVarianceNormalization", 13, [rand(2, 3, 2, 2)])
+case("BitwiseAndBroadcast", "BitwiseAnd", 18, [np.array([[12, 7], [255, 0]], np.int32), np.array([10, 3], np.int32)])
+case("BitShiftRight", "BitShift", 11, [np.array([16, 255, 1], np.uint8), np.array([2, 4, 0], np.uint8)], dict(direction="RIGHT"))
+case("Shrink", "Shrink", 9, [u], dict(lambd=1.0, bias=0.5))
+case("EyeLikeOffDiagonal", "EyeLike", 22, [np.zeros((3, 4), np.float32)], dict(k=1, dtype=TensorProto.INT64))
+
+case("NegativeLogLikelihoodLossWeightedIgnore", "NegativeLogLikelihoodLoss", 13,
+     [rand(3, 4, 2), np.array([[0, 3], [1, 1], [2, 0]], np.int64), np.abs(rand(4))], dict(ignore_index=1))
+case("SoftmaxCrossEntropyLossNoReductionLogProb", "SoftmaxCrossEntropyLoss", 13,
+     [rand(3, 5), np.array([4, 0, 2], np.int64)], dict(reduction="none"), outputs=2)
+
+qx = rng.integers(0, 256, (1, 2, 4, 4)).astype(np.uint8)
+qw = rng.integers(-128, 128, (3, 2, 3, 3)).astype(np.int8)
+case("QLinearConvPerChannelBiasPads", "QLinearConv", 10,
+     [qx, np.array(0.02, np.float32), np.array(120, np.uint8), qw, np.array([0.01, 0.02, 0.005], np.float32),
+      np.array([0, 0, 0], np.int8), np.array(0.05, np.float32), np.array(100, np.uint8), np.array([50, -20, 7], np.int32)],
+     dict(pads=[1, 1, 1, 1], strides=[2, 1]))
+case("ConvIntegerZeroPoint", "ConvInteger", 10, [qx, rng.integers(0, 256, (2, 2, 2, 2)).astype(np.uint8), np.array(7, np.uint8)])
+qa = rng.integers(0, 256, (2, 3, 4)).astype(np.uint8)
+qb = rng.integers(0, 256, (4, 5)).astype(np.uint8)
+case("MatMulIntegerZeroPoints", "MatMulInteger", 10, [qa[0], qb, np.array(200, np.uint8), np.array(9, np.uint8)])
+case("QLinearMatMulBatched", "QLinearMatMul", 10,
+     [qa, np.array(0.03, np.float32), np.array(11, np.uint8), qb, np.array(0.02, np.float32), np.array(130, np.uint8),
+      np.array(0.4, np.float32), np.array(128, np.uint8)])
+case("DynamicQuantizeLinear", "DynamicQuantizeLinear", 11, [rand(3, 4) * 2], outputs=3)
+
 
 def generate():
     lines = [

@@ -61,8 +61,24 @@ final class ExecutionPlan: Sendable {
     init(source: String, nodes givenNodes: [TypedNode], constants givenConstants: [String: Tensor],
          inputs: [String: TensorType], outputs: [String]) throws {
         self.source = source
-        var constants = givenConstants
         var nodes: [TypedNode] = []
+
+        // Concrete types flow from the inputs through every node; with the batch size known, more folds
+        // (e.g. the Shape of an activation feeding a Reshape).
+        var known = KnownValues(types: inputs, constants: givenConstants)
+        for (name, tensor) in givenConstants {
+            known.types[name] = TensorType(elementType: tensor.elementType, fixedShape: tensor.shape)
+        }
+        var outputTypesPerStep: [[TensorType]] = []
+        for typedNode in givenNodes {
+            let step = try known.propagate(through: typedNode, source: source)
+            guard !step.folded else { continue }
+            nodes.append(typedNode)
+            outputTypesPerStep.append(step.outputTypes)
+        }
+        let constants = known.constants
+        let types = known.types
+
         var slots: [String: Int] = [:]
         var initial: [Tensor?] = []
         func slot(for name: String) -> Int {
@@ -70,51 +86,6 @@ final class ExecutionPlan: Sendable {
             slots[name] = initial.count
             initial.append(constants[name])
             return initial.count - 1
-        }
-
-        // Concrete types flow from the inputs through every node.
-        var types: [String: TensorType] = inputs
-        for (name, tensor) in constants {
-            types[name] = TensorType(elementType: tensor.elementType, fixedShape: tensor.shape)
-        }
-        // With the batch size known, more folds (e.g. the Shape of an activation feeding a Reshape).
-        var outputTypesPerStep: [[TensorType]] = []
-        for typedNode in givenNodes {
-            let node = typedNode.node
-            let inferenceInputs: [InferenceValue?] = try node.inputs.map { name in
-                if name.isEmpty { return nil }
-                guard let type = types[name] else {
-                    throw ONNXRunError(.invalidModel, "input '\(name)' is never computed", file: source,
-                                       node: node.name, opType: node.opType, opset: typedNode.opset)
-                }
-                return InferenceValue(type: type, constant: constants[name])
-            }
-            let outputTypes: [TensorType]
-            do {
-                outputTypes = try typedNode.op.inferOutputs(inferenceInputs)
-            } catch {
-                throw typedNode.contextualize(error, source: source,
-                                              shapes: inferenceInputs.map { $0?.type.description ?? "absent" })
-            }
-            let folded: [Tensor]?
-            do {
-                folded = try typedNode.evaluateBeforeRunning(inferenceInputs)
-            } catch {
-                throw typedNode.contextualize(error, source: source,
-                                              shapes: inferenceInputs.map { $0?.type.description ?? "absent" })
-            }
-            if let folded {
-                for (name, tensor) in zip(node.outputs, folded) where !name.isEmpty {
-                    constants[name] = tensor
-                    types[name] = TensorType(elementType: tensor.elementType, fixedShape: tensor.shape)
-                }
-                continue
-            }
-            for (name, type) in zip(node.outputs, outputTypes) where !name.isEmpty {
-                types[name] = type
-            }
-            nodes.append(typedNode)
-            outputTypesPerStep.append(outputTypes)
         }
 
         for name in inputs.keys.sorted() { _ = slot(for: name) }

@@ -67,51 +67,18 @@ struct TypedGraph: Sendable {
             types[name] = TensorType(elementType: tensor.elementType, fixedShape: tensor.shape)
         }
 
+        var known = KnownValues(types: types, constants: constants)
         for typedNode in built {
             let node = typedNode.node
-            let inferenceInputs: [InferenceValue?] = try node.inputs.map { name in
-                if name.isEmpty { return nil }
-                guard let type = types[name] else {
-                    throw ONNXRunError(.invalidModel, "input '\(name)' has no known type", file: source,
-                                       node: node.name, opType: node.opType, opset: typedNode.opset)
-                }
-                return InferenceValue(type: type, constant: constants[name])
-            }
-            let shapes = inferenceInputs.map { $0.map(\.type.description) ?? "absent" }
-            let outputTypes: [TensorType]
-            do {
-                outputTypes = try typedNode.op.inferOutputs(inferenceInputs)
-            } catch {
-                throw typedNode.contextualize(error, source: source, shapes: shapes)
-            }
-            guard outputTypes.count >= node.outputs.filter({ !$0.isEmpty }).count else {
-                throw ONNXRunError(.invalidModel,
-                                   "declares \(node.outputs.count) outputs, the operator produces \(outputTypes.count)",
-                                   file: source, node: node.name, opType: node.opType, opset: typedNode.opset)
-            }
-            for (name, type) in zip(node.outputs, outputTypes) where !name.isEmpty {
-                types[name] = type
-            }
-            analysis.append(NodeAnalysis(name: node.name, opType: node.opType, outputTypes: outputTypes,
+            let step = try known.propagate(through: typedNode, source: source)
+            analysis.append(NodeAnalysis(name: node.name, opType: node.opType, outputTypes: step.outputTypes,
                                          macs: estimatedMultiplyAccumulates(
-                                             opType: node.opType, inputs: inferenceInputs.map { $0?.type },
-                                             outputs: outputTypes, attributes: node.attributes)))
-
-            let folded: [Tensor]?
-            do {
-                folded = try typedNode.evaluateBeforeRunning(inferenceInputs)
-            } catch {
-                throw typedNode.contextualize(error, source: source, shapes: shapes)
-            }
-            if let folded {
-                for (name, tensor) in zip(node.outputs, folded) where !name.isEmpty {
-                    constants[name] = tensor
-                    types[name] = TensorType(elementType: tensor.elementType, fixedShape: tensor.shape)
-                }
-            } else {
-                nodes.append(typedNode)
-            }
+                                             opType: node.opType, inputs: step.inputs.map { $0?.type },
+                                             outputs: step.outputTypes, attributes: node.attributes)))
+            if !step.folded { nodes.append(typedNode) }
         }
+        types = known.types
+        constants = known.constants
     }
 
     private static func buildOperators(model: Model, registry: OperatorRegistry) throws -> [TypedNode] {
@@ -157,5 +124,52 @@ struct TypedGraph: Sendable {
                                file: model.source)
         }
         return built
+    }
+}
+
+/// The types and constant values known so far while walking nodes in order: load-time typing and per-shape
+/// planning share it, so both infer and fold the same way.
+struct KnownValues {
+    var types: [String: TensorType]
+    var constants: [String: Tensor]
+
+    /// Infers `typedNode`'s output types from what is known and records them. When the outputs are known without
+    /// running (see `evaluateBeforeRunning`), records them as constants and reports the node folded.
+    mutating func propagate(through typedNode: TypedNode, source: String) throws
+        -> (inputs: [InferenceValue?], outputTypes: [TensorType], folded: Bool)
+    {
+        let node = typedNode.node
+        let inputs: [InferenceValue?] = try node.inputs.map { name in
+            if name.isEmpty { return nil }
+            guard let type = types[name] else {
+                throw ONNXRunError(.invalidModel, "input '\(name)' has no known type", file: source,
+                                   node: node.name, opType: node.opType, opset: typedNode.opset)
+            }
+            return InferenceValue(type: type, constant: constants[name])
+        }
+        let outputTypes: [TensorType]
+        let folded: [Tensor]?
+        do {
+            outputTypes = try typedNode.op.inferOutputs(inputs)
+            folded = try typedNode.evaluateBeforeRunning(inputs)
+        } catch {
+            throw typedNode.contextualize(error, source: source, shapes: inputs.map { $0?.type.description ?? "absent" })
+        }
+        guard outputTypes.count >= node.outputs.filter({ !$0.isEmpty }).count else {
+            throw ONNXRunError(.invalidModel,
+                               "declares \(node.outputs.count) outputs, the operator produces \(outputTypes.count)",
+                               file: source, node: node.name, opType: node.opType, opset: typedNode.opset)
+        }
+        if let folded {
+            for (name, tensor) in zip(node.outputs, folded) where !name.isEmpty {
+                constants[name] = tensor
+                types[name] = TensorType(elementType: tensor.elementType, fixedShape: tensor.shape)
+            }
+            return (inputs, outputTypes, true)
+        }
+        for (name, type) in zip(node.outputs, outputTypes) where !name.isEmpty {
+            types[name] = type
+        }
+        return (inputs, outputTypes, false)
     }
 }

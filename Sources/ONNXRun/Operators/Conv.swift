@@ -14,7 +14,7 @@ struct ConvOperator: Operator {
         try context.expectInputs(2...3)
         window = try WindowAttributes(context)
         group = try context.int("group", default: 1)
-        guard group >= 1 else { throw context.invalid("group \(group) must be positive") }
+        guard group >= 1, group <= Int(Int32.max) else { throw context.invalid("group \(group) must be in 1...2^31") }
     }
 
     // MARK: Shape checks shared by inference and run

@@ -16,7 +16,7 @@ struct ConvTransposeOperator: Operator {
         try context.expectInputs(2...3)
         window = try WindowAttributes(context)
         group = try context.int("group", default: 1)
-        guard group >= 1 else { throw context.invalid("group \(group) must be positive") }
+        guard group >= 1, group <= Int(Int32.max) else { throw context.invalid("group \(group) must be in 1...2^31") }
         outputPadding = try context.ints("output_padding")
         outputShape = try context.ints("output_shape")
         for values in [outputPadding, outputShape] {

@@ -1,13 +1,16 @@
-// CumSum: running sums along one axis (axis given as an input), optionally exclusive and/or reversed.
+// CumSum and CumProd: running sums (products) along one axis (given as an input), optionally exclusive and/or reversed.
 //
-// Spec: https://onnx.ai/onnx/operators/onnx__CumSum.html
-// Opset history: 11, 14 (more types). Arity: x, axis (int32/int64 scalar) -> y. Float32, int32, int64.
+// Specs: https://onnx.ai/onnx/operators/onnx__CumSum.html, onnx__CumProd.html
+// Opset history: CumSum 11, 14 (more types); CumProd 26. Arity: x, axis (int32/int64 scalar) -> y.
+// Float32, double, int32, int64.
 
 struct CumSumOperator: Operator {
     let exclusive: Bool
     let reverse: Bool
+    let isProduct: Bool
 
-    init(_ context: OperatorContext) throws {
+    init(_ context: OperatorContext, product: Bool = false) throws {
+        isProduct = product
         try context.expectInputs(2...2)
         exclusive = try context.int("exclusive", default: 0) != 0
         reverse = try context.int("reverse", default: 0) != 0
@@ -27,10 +30,10 @@ struct CumSumOperator: Operator {
             throw runtimeError("axis must be one integer in range", inputs)
         }
         switch x.elementType {
-        case .float: return [cumulative(x, axis: axis, Float.self, +)]
-        case .double: return [cumulative(x, axis: axis, Double.self, +)]
-        case .int64: return [cumulative(x, axis: axis, Int64.self, &+)]
-        case .int32: return [cumulative(x, axis: axis, Int32.self, &+)]
+        case .float: return [cumulative(x, axis: axis, Float.self, isProduct ? (*) : (+))]
+        case .double: return [cumulative(x, axis: axis, Double.self, isProduct ? (*) : (+))]
+        case .int64: return [cumulative(x, axis: axis, Int64.self, isProduct ? (&*) : (&+))]
+        case .int32: return [cumulative(x, axis: axis, Int32.self, isProduct ? (&*) : (&+))]
         default: throw unsupportedType(x.elementType)
         }
     }
@@ -42,7 +45,7 @@ struct CumSumOperator: Operator {
         let outer = product(x.shape[..<axis]), length = x.shape[axis], inner = product(x.shape[(axis + 1)...])
         for outerIndex in 0..<outer {
             for innerIndex in 0..<inner {
-                var sum: Value = 0
+                var sum: Value = isProduct ? 1 : 0
                 for step in 0..<length {
                     let position = outerIndex * length * inner + (reverse ? length - 1 - step : step) * inner + innerIndex
                     if exclusive {

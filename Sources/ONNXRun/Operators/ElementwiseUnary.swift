@@ -69,6 +69,9 @@ struct ElementwiseUnaryOperator: Operator {
         case "Swish":
             let alpha = try context.float("alpha", default: 1)
             function = { $0 / (1 + expf(-alpha * $0)) }
+        case "Shrink":
+            let lambda = try context.float("lambd", default: 0.5), bias = try context.float("bias", default: 0)
+            function = { $0 < -lambda ? $0 + bias : ($0 > lambda ? $0 - bias : 0) }
         case "ThresholdedRelu":
             let alpha = try context.float("alpha", default: 1)
             function = { $0 > alpha ? $0 : 0 }
@@ -115,6 +118,6 @@ struct ElementwiseUnaryOperator: Operator {
         ("Sign", 9), ("Sin", 7), ("Cos", 7), ("Tan", 7), ("Asin", 7), ("Acos", 7), ("Atan", 7), ("Sinh", 9),
         ("Cosh", 9), ("Asinh", 9), ("Acosh", 9), ("Atanh", 9), ("Softplus", 1), ("Softsign", 1), ("Mish", 18),
         ("LeakyRelu", 1), ("Elu", 1), ("Celu", 12), ("Selu", 1), ("ThresholdedRelu", 10), ("Gelu", 20),
-        ("Swish", 24),
+        ("Swish", 24), ("Shrink", 9),
     ]
 }

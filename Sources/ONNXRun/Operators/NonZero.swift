@@ -45,7 +45,8 @@ struct OneHotOperator: Operator {
             throw ONNXRunError(.invalidModel, "axis \(self.axis) is out of range")
         }
         let depth = optionalInput(inputs, 1)?.constant.flatMap { $0.doubleValue(at: 0) }
-        shape.insert(depth.map { .fixed(Int($0)) } ?? .unknown, at: axis)
+        let known = depth.flatMap { $0 >= 1 && $0 <= Double(maximumComputedElementCount) ? Int($0) : nil }
+        shape.insert(known.map { .fixed($0) } ?? .unknown, at: axis)
         return [TensorType(elementType: values.elementType, shape: shape)]
     }
 

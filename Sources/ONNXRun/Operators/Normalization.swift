@@ -1,18 +1,26 @@
-// LayerNormalization, InstanceNormalization and LpNormalization (inference, float32).
+// LayerNormalization, RMSNormalization, InstanceNormalization, MeanVarianceNormalization and LpNormalization
+// (inference, float32).
 //
 // LayerNormalization https://onnx.ai/onnx/operators/onnx__LayerNormalization.html: 17. X, Scale (, B) -> Y
 //   (Mean and InvStdDev outputs supported too); normalizes over axes [axis, rank).
 // InstanceNormalization https://onnx.ai/onnx/operators/onnx__InstanceNormalization.html: 1, 6, 22. input, scale, B
 //   -> output; per (batch, channel) over the spatial axes.
+// RMSNormalization https://onnx.ai/onnx/operators/onnx__RMSNormalization.html: 23. X, scale -> Y; x / sqrt(mean(x^2)
+//   + epsilon) * scale over axes [axis, rank).
+// MeanVarianceNormalization https://onnx.ai/onnx/operators/onnx__MeanVarianceNormalization.html: 9, 13. X -> Y;
+//   (x - mean) / (sqrt(variance) + 1e-9) over `axes` (default [0, 2, 3]).
 // LpNormalization https://onnx.ai/onnx/operators/onnx__LpNormalization.html: 1, 22. input -> output; p = 1 or 2.
 
 struct LayerNormalizationOperator: Operator {
     let axis: Int
     let epsilon: Float
     let outputCount: Int
+    /// RMSNormalization: no mean subtraction, one output.
+    let isRootMeanSquare: Bool
 
-    init(_ context: OperatorContext) throws {
-        try context.expectInputs(2...3, outputs: 1...3)
+    init(_ context: OperatorContext, rootMeanSquare: Bool = false) throws {
+        isRootMeanSquare = rootMeanSquare
+        try context.expectInputs(rootMeanSquare ? 2...2 : 2...3, outputs: rootMeanSquare ? 1...1 : 1...3)
         axis = try context.int("axis", default: -1)
         epsilon = try context.float("epsilon", default: 1e-5)
         if try context.int("stash_type", default: 1) != 1 { throw context.unsupported("stash_type other than float") }
@@ -52,8 +60,10 @@ struct LayerNormalizationOperator: Operator {
         for group in 0..<groups {
             let base = group * size
             var mean: Float = 0
-            for index in 0..<size { mean += values[base + index] }
-            mean /= Float(max(size, 1))
+            if !isRootMeanSquare {
+                for index in 0..<size { mean += values[base + index] }
+                mean /= Float(max(size, 1))
+            }
             var variance: Float = 0
             for index in 0..<size { variance += (values[base + index] - mean) * (values[base + index] - mean) }
             variance /= Float(max(size, 1))
@@ -145,6 +155,48 @@ struct LpNormalizationOperator: Operator {
                 if p == 2 { norm = norm.squareRoot() }
                 for step in 0..<length { values[base + step * inner] = norm == 0 ? 0 : values[base + step * inner] / norm }
             }
+        }
+        return [Tensor(shape: x.shape, computed: values)]
+    }
+}
+
+struct MeanVarianceNormalizationOperator: Operator {
+    let axes: [Int]
+
+    init(_ context: OperatorContext) throws {
+        try context.expectInputs(1...1)
+        axes = try context.ints("axes") ?? [0, 2, 3]
+    }
+
+    func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
+        let x = try requiredInput(inputs, 0, "X").type
+        try requireFloat(x, "X")
+        return [x]
+    }
+
+    func run(_ inputs: [Tensor?]) throws -> [Tensor] {
+        let x = try requiredInput(inputs, 0, "X")
+        try requireFloat(x, "X")
+        let axes: [Int]
+        do { axes = try normalizedAxes(self.axes, rank: x.rank) } catch let error as ONNXRunError {
+            throw error.adding(shapes: [x.description])
+        }
+        let strides = contiguousStrides(x.shape)
+        let keptShape = x.shape.indices.map { axes.contains($0) ? 1 : x.shape[$0] }
+        let reducedShape = x.shape.indices.map { axes.contains($0) ? x.shape[$0] : 1 }
+        let bases = stridedOffsets(shape: keptShape, strides: strides.indices.map { axes.contains($0) ? 0 : strides[$0] })
+        let offsets = stridedOffsets(shape: reducedShape, strides: strides.indices.map { axes.contains($0) ? strides[$0] : 0 })
+        var values = x.floats
+        let count = Float(max(offsets.count, 1))
+        for base in bases {
+            var mean: Float = 0
+            for offset in offsets { mean += values[base + offset] }
+            mean /= count
+            var variance: Float = 0
+            for offset in offsets { variance += (values[base + offset] - mean) * (values[base + offset] - mean) }
+            variance /= count
+            let deviation = variance.squareRoot() + 1e-9
+            for offset in offsets { values[base + offset] = (values[base + offset] - mean) / deviation }
         }
         return [Tensor(shape: x.shape, computed: values)]
     }

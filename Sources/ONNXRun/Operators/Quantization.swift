@@ -78,7 +78,7 @@ struct QuantizeLinearOperator: Operator {
         }
         // Blocked: scale has x's shape with the axis divided (rounded up) into blocks.
         var expected = x.shape
-        expected[axis] = (length + blockSize - 1) / blockSize
+        expected[axis] = length == 0 ? 0 : (length - 1) / blockSize + 1
         guard scale.shape == expected else {
             throw runtimeError("blocked scale must have shape \(describeShape(expected))", [x, scale])
         }

@@ -22,6 +22,11 @@ enum StandardOperators {
         // MARK: Quantization
         define("QuantizeLinear", 10...newestOpset) { try QuantizeLinearOperator($0, quantize: true) },
         define("DequantizeLinear", 10...newestOpset) { try QuantizeLinearOperator($0, quantize: false) },
+        define("DynamicQuantizeLinear", 11...newestOpset) { try DynamicQuantizeLinearOperator($0) },
+        define("MatMulInteger", 10...newestOpset) { try IntegerMatMulOperator($0, quantizedLinear: false) },
+        define("QLinearMatMul", 10...newestOpset) { try IntegerMatMulOperator($0, quantizedLinear: true) },
+        define("ConvInteger", 10...newestOpset) { try IntegerConvOperator($0, quantizedLinear: false) },
+        define("QLinearConv", 10...newestOpset) { try IntegerConvOperator($0, quantizedLinear: true) },
 
         // MARK: Activations
         define("Clip", 1...newestOpset) { try ClipOperator($0) },
@@ -86,7 +91,12 @@ enum StandardOperators {
         define("LpNormalization", 1...newestOpset) { try LpNormalizationOperator($0) },
         define("ArgMax", 1...newestOpset) { try ArgExtremumOperator($0, maximum: true) },
         define("ArgMin", 1...newestOpset) { try ArgExtremumOperator($0, maximum: false) },
+        define("NegativeLogLikelihoodLoss", 12...newestOpset) { try LossOperator($0, softmaxCrossEntropy: false) },
+        define("SoftmaxCrossEntropyLoss", 12...newestOpset) { try LossOperator($0, softmaxCrossEntropy: true) },
         define("CumSum", 11...newestOpset) { try CumSumOperator($0) },
+        define("CumProd", 26...newestOpset) { try CumSumOperator($0, product: true) },
+        define("RMSNormalization", 23...newestOpset) { try LayerNormalizationOperator($0, rootMeanSquare: true) },
+        define("MeanVarianceNormalization", 9...newestOpset) { try MeanVarianceNormalizationOperator($0) },
         define("ReduceMean", 1...newestOpset) { try ReduceOperator($0, .mean) },
         define("ReduceSum", 1...newestOpset) { try ReduceOperator($0, .sum) },
         define("ReduceMax", 1...newestOpset) { try ReduceOperator($0, .maximum) },
@@ -114,6 +124,12 @@ enum StandardOperators {
         define("Or", 7...newestOpset) { try ComparisonOperator($0, .or) },
         define("Xor", 7...newestOpset) { try ComparisonOperator($0, .xor) },
         define("Not", 1...newestOpset) { try NotOperator($0) },
+        define("BitwiseAnd", 18...newestOpset) { try BitwiseOperator($0, .and) },
+        define("BitwiseOr", 18...newestOpset) { try BitwiseOperator($0, .or) },
+        define("BitwiseXor", 18...newestOpset) { try BitwiseOperator($0, .xor) },
+        define("BitwiseNot", 18...newestOpset) { try BitwiseOperator($0, .not) },
+        define("BitShift", 11...newestOpset) { try BitwiseOperator($0, .shiftLeft) },
+        define("EyeLike", 9...newestOpset) { try EyeLikeOperator($0) },
         define("Where", 9...newestOpset) { try WhereOperator($0) },
     ] + ElementwiseUnaryOperator.firstVersions.map { opType, since in
         define(opType, since...newestOpset) { try ElementwiseUnaryOperator($0, opType) }

@@ -24,7 +24,8 @@ extension GraphRewriter {
                 let wantsChannelsLast = isFused
                 if wantsChannelsLast && !channelsLast.contains(input) {
                     if toChannelsLast[input] == nil {
-                        toChannelsLast[input] = transform(input, .toChannelsLast, opset: typedNode.opset)
+                        toChannelsLast[input] = channelsLastSource(of: input)
+                            ?? transform(input, .toChannelsLast, opset: typedNode.opset)
                     }
                     typedNode.node.inputs[position] = toChannelsLast[input]!
                 } else if !wantsChannelsLast && channelsLast.contains(input) {
@@ -57,5 +58,16 @@ extension GraphRewriter {
             rewritten.append(typedNode)
         }
         nodes = rewritten
+    }
+
+    /// When `value` is Transpose(perm [0, 3, 1, 2]) of an NHWC tensor — how tf2onnx feeds a Keras model's NHWC
+    /// input to Conv — that tensor is already the channels-last form: use it, and the Transpose goes if unused.
+    private func channelsLastSource(of value: String) -> String? {
+        guard let index = producer(of: value), let transpose = nodes[index], transpose.node.opType == "Transpose",
+              transpose.node.domain.isEmpty, transpose.node.inputs.count == 1,
+              case .ints([0, 3, 1, 2])? = transpose.node.attributes["perm"],
+              let type = types[transpose.node.inputs[0]], type.elementType == .float, type.shape?.count == 4
+        else { return nil }
+        return transpose.node.inputs[0]
     }
 }

@@ -2,6 +2,7 @@
 
 extension GraphRewriter {
     mutating func packConstantMatrixProducts() throws {
+        defer { compact() }
         for index in nodes.indices {
             guard let product = nodes[index], product.node.domain.isEmpty,
                   product.node.opType == "Gemm" || product.node.opType == "MatMul",
@@ -33,6 +34,19 @@ extension GraphRewriter {
                 }
             }
             var packed = product
+            // Keras/tf2onnx classifiers are MatMul -> Add(bias): the bias joins the packed weights.
+            if product.node.opType == "MatMul", bias == nil, let output = product.node.outputs.first,
+               hasSingleUse(output), let addIndex = consumers(of: output).first, let add = nodes[addIndex],
+               add.node.opType == "Add", add.node.domain.isEmpty, add.node.inputs.count == 2 {
+                let columns = b.shape[1]
+                let other = add.node.inputs[0] == output ? add.node.inputs[1] : add.node.inputs[0]
+                if let c = constants[other], c.elementType == .float,
+                   c.shape == [columns] || c.shape == [1, columns] {
+                    bias = c.floats
+                    packed.node.outputs = add.node.outputs
+                    nodes[addIndex] = nil
+                }
+            }
             // B and C now live packed inside the operator; dropping them frees the originals.
             packed.node.inputs = [product.node.inputs[0]]
             packed.op = PackedGemm(b: b, transposed: transposed, alpha: alpha, bias: bias)

@@ -10,6 +10,7 @@ enum GraphOptimizer {
     static func optimize(_ graph: TypedGraph) throws -> OptimizedGraph {
         var rewriter = GraphRewriter(graph)
         try rewriter.foldBatchNormalizationIntoConvolution()
+        try rewriter.foldAffineIntoConvolution()
         try rewriter.foldPadIntoConvolution()
         try rewriter.fuseConvolutions()
         rewriter.fuseExpandDepthwiseConvolutions()

@@ -149,6 +149,17 @@ final class SessionTests: XCTestCase {
         XCTAssertNil(steps["ToNCHW"], "\(steps)")
     }
 
+    func testKerasExportRunsAsFusedConvolutionsOnly() throws {
+        // tf2onnx: NHWC input through Transpose, depthwise BatchNorm as Mul + Add, Pad before stride-2 depthwise,
+        // MatMul + Add classifier.
+        let path = TestPaths.models.appendingPathComponent("keras-mobilenetv2-0.35-96/model.onnx").path
+        let steps = try executedOpTypes(path)
+        XCTAssertEqual(steps["FusedConv"], 52, "\(steps)")
+        for op in ["Conv", "Mul", "Add", "Clip", "Pad", "Transpose", "ToNHWC", "ToNCHW"] {
+            XCTAssertNil(steps[op], "\(op) should be folded or fused away: \(steps)")
+        }
+    }
+
     func testPadIsFoldedIntoConvolution() throws {
         let path = try TestPaths.requireShared("models/efficientnet-lite0-imagenet-torch-op13/model.onnx").path
         let steps = try executedOpTypes(path)

@@ -1840,4 +1840,183 @@ final class OperatorReferenceTests: XCTestCase {
         XCTAssertEqual(outputs.count, 1)
         try assertTensor(outputs[0], equals: try Tensor(shape: [3], scalars: [-1.0, 0.0, 123.45600891113281] as [Float]))
     }
+
+    func testLpPoolP3() throws {
+        // onnxruntime: LpPool opset 18 {'kernel_shape': [2, 2], 'strides': [2, 2], 'p': 3}
+        let outputs = try runOperator("LpPool", opset: 18, attributes: ["kernel_shape": .ints([2, 2]), "strides": .ints([2, 2]), "p": .int(3)],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [1,1,4,4], scalars: [-2.1484553813934326, 1.114013910293579, -1.6987762451171875, -0.7554687261581421, -0.5184609293937683, 0.6131420731544495, 1.0182691812515259, -1.5646084547042847, 1.1279714107513428, -0.46809303760528564, -1.271933913230896, 0.3184526264667511, 1.0930992364883423, 0.6400853991508484, 1.526140570640564, 1.8744688034057617] as [Float])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [1,1,2,2], scalars: [2.268205404281616, 2.1700870990753174, 1.4590493440628052, 2.3040122985839844] as [Float]))
+    }
+
+    func testGlobalLpPool() throws {
+        // onnxruntime: GlobalLpPool opset 2
+        let outputs = try runOperator("GlobalLpPool", opset: 2, attributes: [:],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [1,2,3,3], scalars: [1.6579967737197876, -0.43512392044067383, -0.44972485303878784, -0.3306989073753357, 0.3931378722190857, 0.3516140580177307, 0.6528142094612122, 1.4778028726577759, -0.7238634824752808, 0.9916518330574036, -0.10283254832029343, -0.3120887875556946, -1.4988956451416016, 0.8675073981285095, -0.37542402744293213, 0.005077463574707508, -1.8375307321548462, 0.6873294115066528] as [Float])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [1,2,1,1], scalars: [2.581111431121826, 2.8426244258880615] as [Float]))
+    }
+
+    func testRMSNormalization() throws {
+        // onnxruntime: RMSNormalization opset 23
+        let outputs = try runOperator("RMSNormalization", opset: 23, attributes: [:],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [2,3,4], scalars: [-0.653197705745697, 0.743748128414154, -0.2890497148036957, -0.11266587674617767, 1.9605295658111572, -0.2037731260061264, -1.1850515604019165, -0.6783442497253418, -0.476885050535202, -0.13787366449832916, 1.1734282970428467, -1.4425063133239746, 1.1739245653152466, -1.0948532819747925, -1.7244453430175781, 0.3296428620815277, -0.4795471727848053, 0.05678809806704521, 0.07928197085857391, -2.102229118347168, -1.2527709007263184, -1.5504608154296875, 0.4206646978855133, -0.9332669973373413] as [Float]),
+            try Tensor(shape: [4], scalars: [0.31113940477371216, 0.6756470799446106, 1.367057204246521, -0.8901091814041138] as [Float])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [2,3,4], scalars: [-0.39183294773101807, 0.9688288569450378, -0.7618343234062195, 0.1933467835187912, 0.5087851285934448, -0.11483461409807205, -1.3512319326400757, 0.5036158561706543, -0.15418776869773865, -0.09680157899856567, 1.666957139968872, 1.3342653512954712, 0.30707675218582153, -0.621910035610199, -1.9819279909133911, -0.24668270349502563, -0.13825327157974243, 0.03555218502879143, 0.10042693465948105, 1.7338534593582153, -0.3478935956954956, -0.9349759817123413, 0.5132660269737244, 0.7414279580116272] as [Float]))
+    }
+
+    func testMeanVarianceNormalization() throws {
+        // onnxruntime: MeanVarianceNormalization opset 13
+        let outputs = try runOperator("MeanVarianceNormalization", opset: 13, attributes: [:],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [2,3,2,2], scalars: [0.3261662423610687, 1.1860454082489014, -0.7238644361495972, 0.9593483805656433, 0.5150384902954102, 0.4760435223579407, -0.7905536890029907, -1.2437138557434082, 0.5763314962387085, 0.025389693677425385, -0.42792728543281555, -0.6744997501373291, -0.5976042747497559, 0.8875937461853027, -0.5759921669960022, -1.1425297260284424, 0.8524689674377441, 0.6690258979797363, 0.09113115072250366, 0.6571395397186279, 0.04373659938573837, 1.8115228414535522, 0.28952786326408386, 1.1988368034362793] as [Float])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [2,3,2,2], scalars: [0.3383505940437317, 1.3546628952026367, -0.9027066230773926, 1.0867241621017456, 0.5058807730674744, 0.4513440430164337, -1.3200653791427612, -1.9538360834121704, 0.2863076329231262, -0.4275502562522888, -1.0149152278900146, -1.3344002962112427, -0.753476619720459, 1.0019155740737915, -0.7279326915740967, -1.3975374698638916, 0.9777968525886536, 0.7212411165237427, -0.08697818219661713, 0.7046173214912415, -0.403778076171875, 1.8867508172988892, -0.08530519157648087, 1.0928906202316284] as [Float]))
+    }
+
+    func testBitwiseAndBroadcast() throws {
+        // onnxruntime: BitwiseAnd opset 18
+        let outputs = try runOperator("BitwiseAnd", opset: 18, attributes: [:],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [2,2], scalars: [12, 7, 255, 0] as [Int32]),
+            try Tensor(shape: [2], scalars: [10, 3] as [Int32])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [2,2], scalars: [8, 3, 10, 0] as [Int32]))
+    }
+
+    func testBitShiftRight() throws {
+        // onnxruntime: BitShift opset 11 {'direction': 'RIGHT'}
+        let outputs = try runOperator("BitShift", opset: 11, attributes: ["direction": .string("RIGHT")],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [3], scalars: [16, 255, 1] as [UInt8]),
+            try Tensor(shape: [3], scalars: [2, 4, 0] as [UInt8])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [3], scalars: [4, 15, 1] as [UInt8]))
+    }
+
+    func testShrink() throws {
+        // onnxruntime: Shrink opset 9 {'lambd': 1.0, 'bias': 0.5}
+        let outputs = try runOperator("Shrink", opset: 9, attributes: ["lambd": .float(1.0), "bias": .float(0.5)],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [3,4], scalars: [-5.887104034423828, -4.039966583251953, -2.2631373405456543, 2.879581928253174, -3.4175543785095215, 11.192197799682617, -3.6795263290405273, 4.496310710906982, 2.119081735610962, 3.248469591140747, -10.783636093139648, 3.9083993434906006] as [Float])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [3,4], scalars: [-5.387104034423828, -3.539966583251953, -1.7631373405456543, 2.379581928253174, -2.9175543785095215, 10.692197799682617, -3.1795263290405273, 3.9963107109069824, 1.619081735610962, 2.748469591140747, -10.283636093139648, 3.4083993434906006] as [Float]))
+    }
+
+    func testEyeLikeOffDiagonal() throws {
+        // onnxruntime: EyeLike opset 22 {'k': 1, 'dtype': 7}
+        let outputs = try runOperator("EyeLike", opset: 22, attributes: ["k": .int(1), "dtype": .int(7)],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [3,4], scalars: [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0] as [Float])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [3,4], scalars: [0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1] as [Int64]))
+    }
+
+    func testNegativeLogLikelihoodLossWeightedIgnore() throws {
+        // onnxruntime: NegativeLogLikelihoodLoss opset 13 {'ignore_index': 1}
+        let outputs = try runOperator("NegativeLogLikelihoodLoss", opset: 13, attributes: ["ignore_index": .int(1)],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [3,4,2], scalars: [-1.705246925354004, 0.3666945695877075, 0.9236161708831787, -1.3997911214828491, -0.6272726058959961, 0.1154346764087677, -1.1049778461456299, -0.020409705117344856, 1.1812723875045776, -0.8456552624702454, -0.030710704624652863, 0.1634560078382492, 0.14210599660873413, 0.05852503329515457, -0.9087523221969604, 1.1034015417099, 0.47502902150154114, 0.6143643856048584, 0.9249358773231506, 0.7056207656860352, -0.9616233110427856, -0.11815153062343597, 0.3757759928703308, 2.557934045791626] as [Float]),
+            try Tensor(shape: [3,2], scalars: [0, 3, 1, 1, 2, 0] as [Int64]),
+            try Tensor(shape: [4], scalars: [0.02825903333723545, 0.4555935263633728, 2.9534170627593994, 0.5535880923271179] as [Float])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [], scalars: [0.8088064193725586] as [Float]))
+    }
+
+    func testSoftmaxCrossEntropyLossNoReductionLogProb() throws {
+        // onnxruntime: SoftmaxCrossEntropyLoss opset 13 {'reduction': 'none'}
+        let outputs = try runOperator("SoftmaxCrossEntropyLoss", opset: 13, attributes: ["reduction": .string("none")],
+            outputCount: 2, inputs: [
+            try Tensor(shape: [3,5], scalars: [1.9573729038238525, -1.2953840494155884, -1.9368071556091309, -1.334973931312561, -0.5427937507629395, -0.5450756549835205, -1.4610991477966309, -0.34925350546836853, -0.0857645720243454, -0.6413730382919312, -0.10934942215681076, 0.9939630031585693, 1.571200966835022, -0.7809487581253052, -0.029015962034463882] as [Float]),
+            try Tensor(shape: [3], scalars: [4, 0, 2] as [Int64])
+        ])
+        XCTAssertEqual(outputs.count, 2)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [3], scalars: [2.6642098426818848, 1.6307284832000732, 0.7152685523033142] as [Float]))
+        try assertTensor(outputs[1], equals: try Tensor(shape: [3,5], scalars: [-0.16404330730438232, -3.4168004989624023, -4.058223247528076, -3.456390380859375, -2.6642098426818848, -1.6307284832000732, -2.5467519760131836, -1.434906244277954, -1.1714173555374146, -1.7270257472991943, -2.3958189487457275, -1.292506456375122, -0.7152685523033142, -3.067418336868286, -2.3154854774475098] as [Float]))
+    }
+
+    func testQLinearConvPerChannelBiasPads() throws {
+        // onnxruntime: QLinearConv opset 10 {'pads': [1, 1, 1, 1], 'strides': [2, 1]}
+        let outputs = try runOperator("QLinearConv", opset: 10, attributes: ["pads": .ints([1, 1, 1, 1]), "strides": .ints([2, 1])],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [1,2,4,4], scalars: [54, 135, 250, 147, 74, 185, 164, 26, 154, 56, 58, 206, 30, 196, 187, 159, 98, 193, 45, 15, 218, 120, 124, 82, 210, 68, 234, 255, 124, 146, 97, 229] as [UInt8]),
+            try Tensor(shape: [], scalars: [0.019999999552965164] as [Float]),
+            try Tensor(shape: [], scalars: [120] as [UInt8]),
+            try Tensor(shape: [3,2,3,3], scalars: [79, 76, 20, -70, 88, 77, -35, -65, 71, 92, -109, -109, -109, 80, -4, -96, 106, 66, -69, -111, -70, -94, 70, 114, 90, -41, 62, 81, -83, 54, 32, 99, 37, -16, 11, -65, -53, -86, 14, -114, 69, 99, 40, 74, 81, -27, 62, -109, 101, -101, 104, -82, -121, -24] as [Int8]),
+            try Tensor(shape: [3], scalars: [0.009999999776482582, 0.019999999552965164, 0.004999999888241291] as [Float]),
+            try Tensor(shape: [3], scalars: [0, 0, 0] as [Int8]),
+            try Tensor(shape: [], scalars: [0.05000000074505806] as [Float]),
+            try Tensor(shape: [], scalars: [100] as [UInt8]),
+            try Tensor(shape: [3], scalars: [50, -20, 7] as [Int32])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [1,3,2,4], scalars: [145, 164, 40, 73, 124, 50, 213, 180, 137, 255, 120, 0, 110, 0, 255, 255, 94, 105, 125, 78, 82, 121, 128, 117] as [UInt8]))
+    }
+
+    func testConvIntegerZeroPoint() throws {
+        // onnxruntime: ConvInteger opset 10
+        let outputs = try runOperator("ConvInteger", opset: 10, attributes: [:],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [1,2,4,4], scalars: [54, 135, 250, 147, 74, 185, 164, 26, 154, 56, 58, 206, 30, 196, 187, 159, 98, 193, 45, 15, 218, 120, 124, 82, 210, 68, 234, 255, 124, 146, 97, 229] as [UInt8]),
+            try Tensor(shape: [2,2,2,2], scalars: [59, 36, 202, 215, 109, 181, 34, 41, 161, 245, 37, 110, 100, 216, 14, 91] as [UInt8]),
+            try Tensor(shape: [], scalars: [7] as [UInt8])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [1,2,3,3], scalars: [114577, 121802, 67819, 103445, 81892, 107248, 98563, 137757, 161006, 123499, 143036, 95313, 119127, 132629, 107355, 105076, 112445, 178076] as [Int32]))
+    }
+
+    func testMatMulIntegerZeroPoints() throws {
+        // onnxruntime: MatMulInteger opset 10
+        let outputs = try runOperator("MatMulInteger", opset: 10, attributes: [:],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [3,4], scalars: [94, 70, 131, 70, 240, 165, 163, 24, 50, 239, 71, 58] as [UInt8]),
+            try Tensor(shape: [4,5], scalars: [39, 66, 246, 12, 234, 137, 70, 30, 93, 212, 113, 37, 150, 142, 168, 199, 147, 250, 108, 174] as [UInt8]),
+            try Tensor(shape: [], scalars: [200] as [UInt8]),
+            try Tensor(shape: [], scalars: [9] as [UInt8])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [3,5], scalars: [-51696, -33844, -68911, -33285, -82661, -40568, -25179, -38888, -25165, -33028, -39904, -29379, -87142, -28389, -69774] as [Int32]))
+    }
+
+    func testQLinearMatMulBatched() throws {
+        // onnxruntime: QLinearMatMul opset 10
+        let outputs = try runOperator("QLinearMatMul", opset: 10, attributes: [:],
+            outputCount: 1, inputs: [
+            try Tensor(shape: [2,3,4], scalars: [94, 70, 131, 70, 240, 165, 163, 24, 50, 239, 71, 58, 104, 205, 255, 168, 250, 32, 49, 168, 107, 253, 54, 194] as [UInt8]),
+            try Tensor(shape: [], scalars: [0.029999999329447746] as [Float]),
+            try Tensor(shape: [], scalars: [11] as [UInt8]),
+            try Tensor(shape: [4,5], scalars: [39, 66, 246, 12, 234, 137, 70, 30, 93, 212, 113, 37, 150, 142, 168, 199, 147, 250, 108, 174] as [UInt8]),
+            try Tensor(shape: [], scalars: [0.019999999552965164] as [Float]),
+            try Tensor(shape: [], scalars: [130] as [UInt8]),
+            try Tensor(shape: [], scalars: [0.4000000059604645] as [Float]),
+            try Tensor(shape: [], scalars: [128] as [UInt8])
+        ])
+        XCTAssertEqual(outputs.count, 1)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [2,3,5], scalars: [120, 99, 148, 110, 159, 96, 71, 152, 81, 192, 128, 97, 111, 108, 169, 127, 72, 151, 100, 191, 111, 102, 196, 80, 180, 135, 96, 143, 92, 187] as [UInt8]))
+    }
+
+    func testDynamicQuantizeLinear() throws {
+        // onnxruntime: DynamicQuantizeLinear opset 11
+        let outputs = try runOperator("DynamicQuantizeLinear", opset: 11, attributes: [:],
+            outputCount: 3, inputs: [
+            try Tensor(shape: [3,4], scalars: [-2.765735387802124, -1.1196671724319458, -0.7975717782974243, 1.1800968647003174, 0.14790122210979462, -0.31035953760147095, 0.682605504989624, -0.19928157329559326, -0.8592768907546997, 0.1247154176235199, 1.2036714553833008, 0.41282716393470764] as [Float])
+        ])
+        XCTAssertEqual(outputs.count, 3)
+        try assertTensor(outputs[0], equals: try Tensor(shape: [3,4], scalars: [0, 106, 127, 254, 188, 158, 222, 165, 123, 186, 255, 205] as [UInt8]))
+        try assertTensor(outputs[1], equals: try Tensor(shape: [], scalars: [0.01556630153208971] as [Float]))
+        try assertTensor(outputs[2], equals: try Tensor(shape: [], scalars: [178] as [UInt8]))
+    }
 }
