@@ -154,7 +154,9 @@ final class SessionTests: XCTestCase {
         // MatMul + Add classifier.
         let path = TestPaths.models.appendingPathComponent("keras-mobilenetv2-0.35-96/model.onnx").path
         let steps = try executedOpTypes(path)
-        XCTAssertEqual(steps["FusedConv"], 52, "\(steps)")
+        // 52 Conv: 16 expansion + depthwise pairs run as one step each (as in the PyTorch export), 20 alone.
+        XCTAssertEqual(steps["FusedExpandDepthwiseConv"], 16, "\(steps)")
+        XCTAssertEqual(steps["FusedConv"], 20, "\(steps)")
         for op in ["Conv", "Mul", "Add", "Clip", "Pad", "Transpose", "ToNHWC", "ToNCHW"] {
             XCTAssertNil(steps[op], "\(op) should be folded or fused away: \(steps)")
         }
