@@ -132,13 +132,15 @@ final class ExecutionPlan: Sendable {
         var freeBuffers: [Int] = []
         var releaseAtStep: [Int: [Int]] = [:]
         var builtSteps: [ExecutionStep] = []
-        let outputNames = Set(outputs)
+        // A graph output is handed to the caller, so neither it nor anything sharing its storage may live in a
+        // buffer the next run overwrites.
+        let returnedGroups = Set(outputs.map { root(slots[$0]!) })
         for (index, typedNode) in nodes.enumerated() {
             let node = typedNode.node
             let outputTypes = outputTypesPerStep[index]
             var outputBuffers: [Int?] = []
             for (position, name) in node.outputs.enumerated() {
-                guard typedNode.op is KernelOperator, !name.isEmpty, !outputNames.contains(name),
+                guard typedNode.op is KernelOperator, !name.isEmpty, !returnedGroups.contains(root(slots[name]!)),
                       position < outputTypes.count, let shape = outputTypes[position].fixedShape,
                       let count = checkedElementCount(shape) else {
                     outputBuffers.append(nil)

@@ -92,6 +92,23 @@ final class SessionTests: XCTestCase {
         }
     }
 
+    func testReturnedOutputsAreNotOverwrittenByTheNextRun() throws {
+        // Conv (a planned kernel writing an arena buffer) -> Flatten (a view of that buffer) -> graph output.
+        let weights = try Tensor(shape: [2, 1, 1, 1], floats: [1, -1])
+        let graph = Graph(
+            name: "g", inputs: [ValueInfo(name: "x", type: TensorType(elementType: .float, fixedShape: [1, 1, 2, 2]))],
+            outputs: [ValueInfo(name: "y", type: TensorType(elementType: .float, fixedShape: [1, 8]))],
+            initializers: ["w": weights], valueInfo: [],
+            nodes: [
+                Node(name: "conv", opType: "Conv", inputs: ["x", "w"], outputs: ["c"]),
+                Node(name: "flatten", opType: "Flatten", inputs: ["c"], outputs: ["y"]),
+            ])
+        let session = try InferenceSession(model: Model(irVersion: 8, opsetImports: ["": 13], graph: graph))
+        let first = try XCTUnwrap(session.run(["x": try Tensor(shape: [1, 1, 2, 2], floats: [1, 2, 3, 4])])["y"])
+        _ = try session.run(["x": try Tensor(shape: [1, 1, 2, 2], floats: [5, 6, 7, 8])])
+        XCTAssertEqual(first.floats, [1, 2, 3, 4, -1, -2, -3, -4])
+    }
+
     // MARK: Threads
 
     func testConcurrentRunsAgreeWithASingleRun() throws {
