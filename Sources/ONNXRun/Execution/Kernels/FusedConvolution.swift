@@ -22,7 +22,6 @@ struct FusedConvolution: KernelOperator, CostReporting {
     var bounds = ClampBounds()
     var hasResidual = false
     private let kernel: Kernel
-    private let scratch = ScratchPool()
 
     init(window: WindowAttributes, group: Int, weights: Tensor, bias: Tensor?) throws {
         guard weights.elementType == .float, weights.rank == 4 else {
@@ -163,15 +162,10 @@ struct FusedConvolution: KernelOperator, CostReporting {
             let tasks = taskCount(work: shape.outputElementCount * macsPerOutput, threads: pool.threadCount,
                                   minimum: 1 << 17, units: pixels)
             pool.parallelFor(tasks) { task in
-                guard scratchCount > 0 else {
-                    convolution.run(shape: shape, input: source, output: destination, residual: residualPointer,
-                                    clamp: clamp, pixels: split(pixels, task, tasks), scratch: nil)
-                    return
-                }
-                scratch.withBuffer(count: scratchCount) { buffer in
-                    convolution.run(shape: shape, input: source, output: destination, residual: residualPointer,
-                                    clamp: clamp, pixels: split(pixels, task, tasks), scratch: buffer)
-                }
+                let scratch = scratchCount > 0 ? UnsafeMutablePointer<Float>.allocate(capacity: scratchCount) : nil
+                defer { scratch?.deallocate() }
+                convolution.run(shape: shape, input: source, output: destination, residual: residualPointer,
+                                clamp: clamp, pixels: split(pixels, task, tasks), scratch: scratch)
             }
         }
     }

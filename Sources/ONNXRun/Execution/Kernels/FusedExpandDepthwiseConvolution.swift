@@ -15,7 +15,6 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, CostReporting {
     let depthwise: FusedConvolution
     private let expandWeights: PackedMatrixWeights
     private let depthwiseWeights: DepthwiseConvolutionKernel
-    private let scratch = ScratchPool()
 
     /// Bytes of expanded rows a task keeps at once: comfortably inside the 1 MB L2 next to the input rows,
     /// the weights and the output rows. `bandBytes` overrides it (tests use tiny bands to cross band boundaries).
@@ -118,31 +117,33 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, CostReporting {
     /// The unfused schedule on a scratch tensor: the expansion split by pixels, then the depthwise split by rows.
     private func runInTwoPhases(_ band: BandGeometry, source: UnsafePointer<Float>,
                                 destination: UnsafeMutablePointer<Float>, expandedFloats: Int, pool: ThreadPool) {
-        scratch.withBuffer(count: max(1, expandedFloats)) { expanded in
-            let expandClamp = OutputClamp(lower: expand.bounds.minimum, upper: expand.bounds.maximum)
-            let depthwiseClamp = OutputClamp(lower: depthwise.bounds.minimum, upper: depthwise.bounds.maximum)
-            let pixels = band.batch * band.height * band.width
-            let expandTasks = taskCount(work: pixels * band.channels * band.inputChannels, threads: pool.threadCount,
-                                        minimum: 1 << 17, units: pixels)
-            pool.parallelFor(expandTasks) { task in
-                expandWeights.run(input: source, inputRowStride: band.inputChannels, output: expanded,
-                                  outputRowStride: band.channels, clamp: expandClamp,
-                                  rows: split(pixels, task, expandTasks))
-            }
-            let shape = ConvolutionShape(
-                batch: band.batch, inputHeight: band.height, inputWidth: band.width, inputChannels: band.channels,
-                outputHeight: band.outputHeight, outputWidth: band.outputWidth, outputChannels: band.channels,
-                kernelHeight: band.kernelHeight, kernelWidth: band.kernelWidth,
-                strideHeight: band.strideHeight, strideWidth: band.strideWidth,
-                dilationHeight: band.dilationHeight, dilationWidth: band.dilationWidth,
-                padTop: band.padTop, padLeft: band.padLeft, groups: band.channels)
-            let rows = shape.outputRowCount
-            let depthwiseTasks = taskCount(work: shape.outputElementCount * band.kernelHeight * band.kernelWidth,
-                                           threads: pool.threadCount, minimum: 1 << 15, units: rows)
-            pool.parallelFor(depthwiseTasks) { task in
-                depthwiseWeights.run(shape: shape, input: UnsafePointer(expanded), output: destination,
-                                     clamp: depthwiseClamp, rows: split(rows, task, depthwiseTasks))
-            }
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, expandedFloats) * MemoryLayout<Float>.stride,
+                                                   alignment: 64)
+        defer { raw.deallocate() }
+        let expanded = raw.bindMemory(to: Float.self, capacity: max(1, expandedFloats))
+        let expandClamp = OutputClamp(lower: expand.bounds.minimum, upper: expand.bounds.maximum)
+        let depthwiseClamp = OutputClamp(lower: depthwise.bounds.minimum, upper: depthwise.bounds.maximum)
+        let pixels = band.batch * band.height * band.width
+        let expandTasks = taskCount(work: pixels * band.channels * band.inputChannels, threads: pool.threadCount,
+                                    minimum: 1 << 17, units: pixels)
+        pool.parallelFor(expandTasks) { task in
+            expandWeights.run(input: source, inputRowStride: band.inputChannels, output: expanded,
+                              outputRowStride: band.channels, clamp: expandClamp,
+                              rows: split(pixels, task, expandTasks))
+        }
+        let shape = ConvolutionShape(
+            batch: band.batch, inputHeight: band.height, inputWidth: band.width, inputChannels: band.channels,
+            outputHeight: band.outputHeight, outputWidth: band.outputWidth, outputChannels: band.channels,
+            kernelHeight: band.kernelHeight, kernelWidth: band.kernelWidth,
+            strideHeight: band.strideHeight, strideWidth: band.strideWidth,
+            dilationHeight: band.dilationHeight, dilationWidth: band.dilationWidth,
+            padTop: band.padTop, padLeft: band.padLeft, groups: band.channels)
+        let rows = shape.outputRowCount
+        let depthwiseTasks = taskCount(work: shape.outputElementCount * band.kernelHeight * band.kernelWidth,
+                                       threads: pool.threadCount, minimum: 1 << 15, units: rows)
+        pool.parallelFor(depthwiseTasks) { task in
+            depthwiseWeights.run(shape: shape, input: UnsafePointer(expanded), output: destination,
+                                 clamp: depthwiseClamp, rows: split(rows, task, depthwiseTasks))
         }
     }
 
@@ -151,17 +152,11 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, CostReporting {
     private func runTask(_ band: BandGeometry, source: UnsafePointer<Float>, destination: UnsafeMutablePointer<Float>,
                          rows: Range<Int>, capacity: Int) {
         guard !rows.isEmpty else { return }
-        scratch.withBuffer(count: max(1, capacity * band.width * band.channels)) { buffer in
-            slideWindow(band, source: source, destination: destination, rows: rows, capacity: capacity,
-                        buffer: buffer)
-        }
-    }
-
-    /// `runTask`'s loop over one buffer of `capacity` expanded rows.
-    private func slideWindow(_ band: BandGeometry, source: UnsafePointer<Float>,
-                             destination: UnsafeMutablePointer<Float>, rows: Range<Int>, capacity: Int,
-                             buffer: UnsafeMutablePointer<Float>) {
         let rowFloats = band.width * band.channels
+        let bufferBytes = max(1, capacity * rowFloats) * MemoryLayout<Float>.stride
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: bufferBytes, alignment: 64)
+        defer { raw.deallocate() }
+        let buffer = raw.bindMemory(to: Float.self, capacity: max(1, capacity * rowFloats))
         let expandClamp = OutputClamp(lower: expand.bounds.minimum, upper: expand.bounds.maximum)
         let depthwiseClamp = OutputClamp(lower: depthwise.bounds.minimum, upper: depthwise.bounds.maximum)
         var row = rows.lowerBound
@@ -182,8 +177,7 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, CostReporting {
                 } else if needed.upperBound - bufferStart > capacity {
                     // Slide: the rows still needed move to the top of the buffer.
                     let kept = bufferEnd - needed.lowerBound
-                    UnsafeMutableRawPointer(buffer).copyMemory(
-                                   from: buffer + (needed.lowerBound - bufferStart) * rowFloats,
+                    raw.copyMemory(from: buffer + (needed.lowerBound - bufferStart) * rowFloats,
                                    byteCount: kept * rowFloats * MemoryLayout<Float>.stride)
                     bufferStart = needed.lowerBound
                 }

@@ -1,7 +1,6 @@
 // Shared pieces of the CKernels wrappers: the ISA level, the fused clamp, aligned packed storage, conv shapes.
 
 import CKernels
-import Synchronization
 
 // MARK: - Instruction set
 
@@ -67,24 +66,6 @@ final class AlignedFloatBuffer: @unchecked Sendable {
 
     deinit {
         pointer.deallocate()
-    }
-}
-
-// MARK: - Scratch
-
-/// Working memory kernels need per task (im2col rows, expanded bands), kept between runs: after the first run of
-/// a shape, tasks reuse these buffers instead of allocating. Concurrent tasks and runs each take their own buffer.
-final class ScratchPool: Sendable {
-    private let idle = Mutex<[AlignedFloatBuffer]>([])
-
-    /// Runs `body` with a buffer of at least `count` floats (64-byte aligned), private to this call.
-    func withBuffer<Result>(count: Int, _ body: (UnsafeMutablePointer<Float>) -> Result) -> Result {
-        let buffer = idle.withLock { buffers -> AlignedFloatBuffer? in
-            guard let index = buffers.lastIndex(where: { $0.count >= count }) else { return nil }
-            return buffers.remove(at: index)
-        } ?? AlignedFloatBuffer(count: count)
-        defer { idle.withLock { $0.append(buffer) } }
-        return body(buffer.pointer)
     }
 }
 
