@@ -10,6 +10,23 @@ protocol KernelOperator: Operator {
     func execute(_ inputs: [Tensor?], into outputs: [Tensor], pool: ThreadPool) throws
 }
 
+extension KernelOperator {
+    /// Outside a plan (constant folding, tests): outputs allocated from the inferred shapes, one thread.
+    func run(_ inputs: [Tensor?]) throws -> [Tensor] {
+        let types = try inferOutputs(inputs.map { tensor in
+            tensor.map { InferenceValue(type: TensorType(elementType: $0.elementType, fixedShape: $0.shape)) }
+        })
+        let outputs = try types.map { type -> Tensor in
+            guard let shape = type.fixedShape else {
+                throw ONNXRunError(.invalidModel, "output shape \(type) is not known from the inputs")
+            }
+            return Tensor(zeros: type.elementType, shape: shape)
+        }
+        try execute(inputs, into: outputs, pool: ThreadPool(threadCount: 1))
+        return outputs
+    }
+}
+
 /// One executed node of the (possibly optimized) graph.
 struct ExecutionStep: Sendable {
     let node: TypedNode

@@ -49,7 +49,7 @@ extension GraphRewriter {
             }
             // B and C now live packed inside the operator; dropping them frees the originals.
             packed.node.inputs = [product.node.inputs[0]]
-            packed.op = PackedGemm(b: b, transposed: transposed, alpha: alpha, bias: bias)
+            packed.op = try PackedGemm(b: b, transposed: transposed, alpha: alpha, bias: bias)
             nodes[index] = packed
         }
     }

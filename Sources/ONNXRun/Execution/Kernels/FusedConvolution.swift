@@ -103,13 +103,6 @@ struct FusedConvolution: KernelOperator, CostReporting {
         return [output]
     }
 
-    func run(_ inputs: [Tensor?]) throws -> [Tensor] {
-        let types = inputs.map { $0.map { InferenceValue(type: TensorType(elementType: $0.elementType, fixedShape: $0.shape)) } }
-        let output = Tensor(zeros: .float, shape: try inferOutputs(types)[0].fixedShape ?? [])
-        try execute(inputs, into: [output], pool: ThreadPool(threadCount: 1))
-        return [output]
-    }
-
     func execute(_ inputs: [Tensor?], into outputs: [Tensor], pool: ThreadPool) throws {
         let input = try requiredInput(inputs, 0, "X")
         let output = outputs[0]

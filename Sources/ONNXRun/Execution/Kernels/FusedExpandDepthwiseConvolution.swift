@@ -51,15 +51,6 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, CostReporting {
         return try depthwise.inferOutputs([InferenceValue(type: expanded[0])])
     }
 
-    func run(_ inputs: [Tensor?]) throws -> [Tensor] {
-        let types = inputs.map { tensor in
-            tensor.map { InferenceValue(type: TensorType(elementType: $0.elementType, fixedShape: $0.shape)) }
-        }
-        let output = Tensor(zeros: .float, shape: try inferOutputs(types)[0].fixedShape ?? [])
-        try execute(inputs, into: [output], pool: ThreadPool(threadCount: 1))
-        return [output]
-    }
-
     // MARK: - Execution
 
     func execute(_ inputs: [Tensor?], into outputs: [Tensor], pool: ThreadPool) throws {

@@ -18,14 +18,6 @@ struct LayoutTransform: KernelOperator {
         return [TensorType(elementType: input.elementType, shape: permuted)]
     }
 
-    func run(_ inputs: [Tensor?]) throws -> [Tensor] {
-        let input = try requiredInput(inputs, 0, "input")
-        let type = try inferOutputs([InferenceValue(type: TensorType(elementType: input.elementType, fixedShape: input.shape))])[0]
-        let output = Tensor(zeros: input.elementType, shape: type.fixedShape ?? [])
-        try execute(inputs, into: [output], pool: ThreadPool(threadCount: 1))
-        return [output]
-    }
-
     func execute(_ inputs: [Tensor?], into outputs: [Tensor], pool: ThreadPool) throws {
         let input = try requiredInput(inputs, 0, "input")
         guard input.elementType == .float, input.rank == 4 else {
@@ -59,13 +51,6 @@ struct ChannelsLastGlobalAveragePool: KernelOperator {
             throw ONNXRunError(.invalidModel, "expects a float NHWC input, got \(input)")
         }
         return [TensorType(elementType: .float, shape: [shape[0], shape[3], .fixed(1), .fixed(1)])]
-    }
-
-    func run(_ inputs: [Tensor?]) throws -> [Tensor] {
-        let input = try requiredInput(inputs, 0, "X")
-        let output = Tensor(zeros: .float, shape: [input.shape[0], input.shape[3], 1, 1])
-        try execute(inputs, into: [output], pool: ThreadPool(threadCount: 1))
-        return [output]
     }
 
     func execute(_ inputs: [Tensor?], into outputs: [Tensor], pool: ThreadPool) throws {
