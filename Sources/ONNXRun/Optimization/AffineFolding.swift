@@ -26,37 +26,13 @@ extension GraphRewriter {
                 guard operandName != output, let operand = constants[operandName], operand.elementType == .float,
                       let perChannel = Self.perChannelValues(operand, channels: channels, outputRank: weights.rank)
                 else { continue }
-                var bias = [Float](repeating: 0, count: channels)
-                if convolution.node.inputs.count > 2, !convolution.node.inputs[2].isEmpty {
-                    guard let given = constants[convolution.node.inputs[2]], given.elementType == .float,
-                          given.elementCount == channels else { continue }
-                    bias = given.floats
+                let isScale = affine.node.opType == "Mul"
+                if try foldChannelAffine(intoConvolutionAt: index, scale: isScale ? perChannel : nil,
+                                         shift: isScale ? [Float](repeating: 0, count: channels) : perChannel,
+                                         output: affine.node.outputs[0]) {
+                    nodes[consumerIndex] = nil
+                    changed = true
                 }
-                var newWeights = weights
-                if affine.node.opType == "Mul" {
-                    var values = weights.floats
-                    let perChannelCount = values.count / channels
-                    for channel in 0..<channels {
-                        for offset in channel * perChannelCount..<(channel + 1) * perChannelCount {
-                            values[offset] *= perChannel[channel]
-                        }
-                        bias[channel] *= perChannel[channel]
-                    }
-                    newWeights = try Tensor(shape: weights.shape, floats: values)
-                } else {
-                    for channel in 0..<channels { bias[channel] += perChannel[channel] }
-                }
-                var folded = convolution
-                folded.node.inputs = [
-                    convolution.node.inputs[0],
-                    addConstant(newWeights, basedOn: convolution.node.inputs[1]),
-                    addConstant(try Tensor(shape: [channels], floats: bias), basedOn: convolution.node.name + "_bias"),
-                ]
-                folded.node.outputs = [affine.node.outputs[0]]
-                folded.op = try rebuild(folded)
-                nodes[index] = folded
-                nodes[consumerIndex] = nil
-                changed = true
             }
             compact()
         }

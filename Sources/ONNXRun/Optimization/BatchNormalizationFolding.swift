@@ -26,43 +26,15 @@ extension GraphRewriter {
             guard operands.allSatisfy({ $0?.elementType == .float && $0?.elementCount == outputChannels }) else {
                 continue
             }
-            let scale = operands[0]!.floats, shift = operands[1]!.floats
+            let gamma = operands[0]!.floats, beta = operands[1]!.floats
             let mean = operands[2]!.floats, variance = operands[3]!.floats
-            var bias = [Float](repeating: 0, count: outputChannels)
-            if convolution.node.inputs.count > 2, !convolution.node.inputs[2].isEmpty {
-                guard let given = constants[convolution.node.inputs[2]], given.elementType == .float,
-                      given.elementCount == outputChannels else { continue }
-                bias = given.floats
+            let scale = (0..<outputChannels).map { gamma[$0] / Float((Double(variance[$0]) + epsilon).squareRoot()) }
+            let shift = (0..<outputChannels).map { beta[$0] - mean[$0] * scale[$0] }
+            if try foldChannelAffine(intoConvolutionAt: producerIndex, scale: scale, shift: shift,
+                                     output: normalization.node.outputs[0]) {
+                nodes[index] = nil
             }
-            var foldedWeights = weights.floats
-            let perChannel = weights.elementCount / max(outputChannels, 1)
-            for channel in 0..<outputChannels {
-                let factor = scale[channel] / Float((Double(variance[channel]) + epsilon).squareRoot())
-                for offset in channel * perChannel..<(channel + 1) * perChannel {
-                    foldedWeights[offset] *= factor
-                }
-                bias[channel] = (bias[channel] - mean[channel]) * factor + shift[channel]
-            }
-            var fused = convolution
-            fused.node.inputs = [
-                convolution.node.inputs[0],
-                addConstant(try Tensor(shape: weights.shape, floats: foldedWeights), basedOn: convolution.node.inputs[1]),
-                addConstant(try Tensor(shape: [outputChannels], floats: bias), basedOn: convolution.node.name + "_bias"),
-            ]
-            fused.node.outputs = [normalization.node.outputs[0]]
-            // Rebuild so the operator sees its new inputs (Conv reads nothing from them at build time, but stay honest).
-            fused.op = try rebuild(fused)
-            nodes[producerIndex] = fused
-            nodes[index] = nil
         }
         compact()
-    }
-
-    /// Builds the operator again for a node whose inputs or attributes a pass changed.
-    func rebuild(_ typedNode: TypedNode) throws -> any Operator {
-        guard let definition = OperatorRegistry.standard.definition(
-            domain: typedNode.node.domain, opType: typedNode.node.opType, opset: typedNode.opset)
-        else { return typedNode.op }
-        return try definition.build(OperatorContext(node: typedNode.node, opset: typedNode.opset))
     }
 }

@@ -85,4 +85,50 @@ struct GraphRewriter {
         for node in nodes.compactMap({ $0 }) { used.formUnion(node.node.inputs) }
         constants = constants.filter { used.contains($0.key) }
     }
+
+    /// Builds the operator again for a node whose inputs or attributes a pass changed.
+    func rebuild(_ typedNode: TypedNode) throws -> any Operator {
+        guard let definition = OperatorRegistry.standard.definition(
+            domain: typedNode.node.domain, opType: typedNode.node.opType, opset: typedNode.opset)
+        else { return typedNode.op }
+        return try definition.build(OperatorContext(node: typedNode.node, opset: typedNode.opset))
+    }
+
+    /// Folds `conv(x) * scale[c] + shift[c]` (per output channel c; scale nil = 1) into the Conv at `index`:
+    /// weights W * scale, bias b * scale + shift. The Conv then produces `output` (the folded node's output).
+    /// Returns false, changing nothing, unless the weights and any bias are float constants of matching size.
+    mutating func foldChannelAffine(intoConvolutionAt index: Int, scale: [Float]?, shift: [Float],
+                                    output: String) throws -> Bool {
+        guard let convolution = nodes[index], convolution.node.inputs.count >= 2,
+              let weights = constants[convolution.node.inputs[1]], weights.elementType == .float, weights.rank >= 3
+        else { return false }
+        let channels = weights.shape[0]
+        guard shift.count == channels, scale.map({ $0.count == channels }) ?? true else { return false }
+        var bias = [Float](repeating: 0, count: channels)
+        if convolution.node.inputs.count > 2, !convolution.node.inputs[2].isEmpty {
+            guard let given = constants[convolution.node.inputs[2]], given.elementType == .float,
+                  given.elementCount == channels else { return false }
+            bias = given.floats
+        }
+        var weightsName = convolution.node.inputs[1]
+        if let scale {
+            var values = weights.floats
+            let perChannel = values.count / max(channels, 1)
+            for channel in 0..<channels {
+                for offset in channel * perChannel..<(channel + 1) * perChannel { values[offset] *= scale[channel] }
+                bias[channel] *= scale[channel]
+            }
+            weightsName = addConstant(try Tensor(shape: weights.shape, floats: values), basedOn: weightsName)
+        }
+        for channel in 0..<channels { bias[channel] += shift[channel] }
+        var folded = convolution
+        folded.node.inputs = [
+            convolution.node.inputs[0], weightsName,
+            addConstant(try Tensor(shape: [channels], floats: bias), basedOn: convolution.node.name + "_bias"),
+        ]
+        folded.node.outputs = [output]
+        folded.op = try rebuild(folded)
+        nodes[index] = folded
+        return true
+    }
 }
