@@ -43,6 +43,8 @@ import tensorflow as tf
 import tf2onnx
 from onnx import numpy_helper
 
+from onnx_export_common import write_model
+
 INPUT_NAME = "input"
 KERAS_ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
 
@@ -162,22 +164,11 @@ def export(alpha: float, size: int, opset: int, output: Path, classes: int = 100
     started = time.monotonic()
     network = build_network(alpha, size, classes, activation, seed)
     model = export_onnx(network, size, opset, dynamic_batch)
-    model.doc_string = (f"Keras MobileNetV2 alpha {alpha}, {size}x{size}, {classes} classes, classifier activation "
-                        f"{activation}, seeded random weights (seed {seed}) with randomized BatchNorm statistics; "
-                        f"tf2onnx {tf2onnx.__version__} from TensorFlow {tf.__version__}; "
-                        f"exported by onnxrun tools/export_keras_mobilenetv2.py")
-    del model.metadata_props[:]
-    for key, value in preprocessing_metadata(size, activation).items():
-        model.metadata_props.add(key=key, value=value)
-    onnx.checker.check_model(model)
-
-    shutil.rmtree(output, ignore_errors=True)
-    output.mkdir(parents=True)
-    (output / "model.onnx").write_bytes(model.SerializeToString())
-
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = 1
-    session = onnxruntime.InferenceSession(str(output / "model.onnx"), options, providers=["CPUExecutionProvider"])
+    description = (f"Keras MobileNetV2 alpha {alpha}, {size}x{size}, {classes} classes, classifier activation "
+                   f"{activation}, seeded random weights (seed {seed}) with randomized BatchNorm statistics; "
+                   f"tf2onnx {tf2onnx.__version__} from TensorFlow {tf.__version__}; "
+                   f"exported by onnxrun tools/export_keras_mobilenetv2.py")
+    session = write_model(model, output, description, preprocessing_metadata(size, activation))
     batches = [1, 3] if dynamic_batch else [1]
     results = [write_test_set(session, network, output / f"test_data_set_{index}", batch, size, seed + 100 + index)
                for index, batch in enumerate(batches)]

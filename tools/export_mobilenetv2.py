@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -31,6 +30,8 @@ import onnxruntime
 import torch
 from onnx import numpy_helper
 from torch import nn
+
+from onnx_export_common import write_model
 
 INPUT_NAME = "input"
 OUTPUT_NAME = "logits"
@@ -210,20 +211,9 @@ def export(width: float, size: int, opset: int, output: Path, dynamo: bool = Fal
     network = build_network(width, num_classes, seed, size)
     model = export_onnx(network, size, opset, dynamo, dynamic_batch)
     model.producer_name = model.producer_name or "pytorch"
-    model.doc_string = (f"torchvision MobileNetV2 width {width}, {size}x{size}, seeded random weights (seed {seed}) "
-                        f"with randomized BatchNorm statistics; exported by onnxrun tools/export_mobilenetv2.py")
-    del model.metadata_props[:]
-    for key, value in preprocessing_metadata(size).items():
-        model.metadata_props.add(key=key, value=value)
-    onnx.checker.check_model(model)
-
-    shutil.rmtree(output, ignore_errors=True)
-    output.mkdir(parents=True)
-    (output / "model.onnx").write_bytes(model.SerializeToString())
-
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = 1
-    session = onnxruntime.InferenceSession(str(output / "model.onnx"), options, providers=["CPUExecutionProvider"])
+    description = (f"torchvision MobileNetV2 width {width}, {size}x{size}, seeded random weights (seed {seed}) "
+                   f"with randomized BatchNorm statistics; exported by onnxrun tools/export_mobilenetv2.py")
+    session = write_model(model, output, description, preprocessing_metadata(size))
     batches = [1, 3] if dynamic_batch else [1]
     differences = [write_test_set(session, output / f"test_data_set_{index}", batch, size, seed + 100 + index,
                                   network, npy) for index, batch in enumerate(batches)]

@@ -15,7 +15,8 @@ PREPROCESS_KEYS = {f"onnxrun.preprocess.{key}" for key in ("resize", "crop", "me
 
 
 def model_folders():
-    return sorted(path.parent for path in MODELS.rglob("model.onnx"))
+    # models/loader/ holds the loader's fixtures: deliberately broken or reference-less files, not reference models.
+    return sorted(path.parent for path in MODELS.rglob("model.onnx") if MODELS / "loader" not in path.parents)
 
 
 def load_tensor(path: Path):
