@@ -144,4 +144,28 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(steps["PackedGemm"], 1, "\(steps)")
         XCTAssertNil(steps["Add"], "\(steps)")
     }
+
+    func testLinearOnChannelsLastTensorRunsAsOnePackedGemmWithBiasAndRelu() throws {
+        // ConvNeXt's Linear layers: MatMul of a 4-D NHWC tensor by a constant [K, N], then Add(bias), then Relu.
+        let graph = Graph(
+            name: "linear", inputs: [info("x", [1, 5, 7, 12])], outputs: [info("y", [1, 5, 7, 19])],
+            initializers: ["w": try tensor([12, 19], seed: 70), "b": try tensor([19], seed: 71)], valueInfo: [],
+            nodes: [
+                Node(name: "matmul", opType: "MatMul", inputs: ["x", "w"], outputs: ["m"]),
+                Node(name: "add", opType: "Add", inputs: ["m", "b"], outputs: ["a"]),
+                Node(name: "relu", opType: "Relu", inputs: ["a"], outputs: ["y"]),
+            ])
+        let steps = try checkOptimized(graph)
+        XCTAssertEqual(steps, ["PackedGemm": 1], "\(steps)")
+    }
+
+    func testMatMulOfTwoComputedTensorsRunsBatched() throws {
+        // Attention's scores: [batch, heads, tokens, d] x [batch, 1, d, tokens] (a broadcast head axis).
+        let graph = Graph(
+            name: "attention", inputs: [info("q", [2, 3, 9, 8]), info("k", [2, 1, 8, 9])],
+            outputs: [info("y", [2, 3, 9, 9])], initializers: [:], valueInfo: [],
+            nodes: [Node(name: "matmul", opType: "MatMul", inputs: ["q", "k"], outputs: ["y"])])
+        let steps = try checkOptimized(graph)
+        XCTAssertEqual(steps, ["BatchedMatMul": 1], "\(steps)")
+    }
 }
