@@ -46,6 +46,26 @@ protocol BinaryArithmeticOperator: Operator {
     var operation: ArithmeticOperation { get }
 }
 
+// MARK: - Recognizing decomposed operators
+
+/// A reduction over axes known at load (ReduceMean...): LayerNormalization's decomposition is found by it.
+protocol ReductionOperator: Operator {
+    var reduction: Reduction { get }
+    var keepDimensions: Bool { get }
+    /// The reduced axes (normalized, ascending) for an input of `rank`, when known at load; nil otherwise.
+    func reducedAxes(_ inputs: [InferenceValue?], rank: Int) -> [Int]?
+}
+
+/// Elementwise math a pattern rewrite recognizes inside a decomposed operator.
+enum ElementwiseFunction: Sendable, Hashable {
+    case squareRoot
+}
+
+/// A unary elementwise operator, telling which function it computes when a rewrite may need to know.
+protocol ElementwiseFunctionOperator: Operator {
+    var elementwiseFunction: ElementwiseFunction? { get }
+}
+
 // MARK: - Folding into a convolution
 
 /// An inference-time per-channel affine `y[c] = x[c] * scale[c] + shift[c]` over axis 1 of its first input

@@ -14,6 +14,9 @@ protocol GraphRewrite: Sendable {
 enum GraphOptimizer {
     /// The rewrites, in order, and why there.
     static let rewrites: [any GraphRewrite] = [
+        // LayerNormalization written out as ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div(/Mul/Add) becomes one
+        // kernel. First: it matches plain ONNX nodes, and its scale/bias Mul/Add must not be taken for other fusions.
+        FuseLayerNormalization(),
         // BatchNormalization and per-channel Mul/Add/Sub into the weights of the Conv before them. First: it works
         // on ONNX Conv nodes (constant weights as inputs), before packing hides them.
         FoldChannelAffineIntoConvolution(),

@@ -168,4 +168,54 @@ final class OptimizerTests: XCTestCase {
         let steps = try checkOptimized(graph)
         XCTAssertEqual(steps, ["BatchedMatMul": 1], "\(steps)")
     }
+
+    /// torch's F.layer_norm at opset < 17, over the last axis, as ConvNeXt writes it.
+    private func decomposedLayerNormalization(squaredBy square: String, scaleAndBias: Bool) throws -> Graph {
+        var nodes = [
+            Node(name: "mean", opType: "ReduceMean", inputs: ["x"], outputs: ["mean"], attributes: ["axes": .ints([-1])]),
+            Node(name: "sub", opType: "Sub", inputs: ["x", "mean"], outputs: ["d"]),
+            square == "Pow" ? Node(name: "pow", opType: "Pow", inputs: ["d", "two"], outputs: ["sq"])
+                : Node(name: "mul", opType: "Mul", inputs: ["d", "d"], outputs: ["sq"]),
+            Node(name: "variance", opType: "ReduceMean", inputs: ["sq"], outputs: ["var"], attributes: ["axes": .ints([3])]),
+            Node(name: "eps", opType: "Add", inputs: ["var", "epsilon"], outputs: ["v"]),
+            Node(name: "sqrt", opType: "Sqrt", inputs: ["v"], outputs: ["s"]),
+            Node(name: "div", opType: "Div", inputs: ["d", "s"], outputs: [scaleAndBias ? "n" : "y"]),
+        ]
+        if scaleAndBias {
+            nodes += [Node(name: "gamma", opType: "Mul", inputs: ["n", "scale"], outputs: ["g"]),
+                      Node(name: "beta", opType: "Add", inputs: ["bias", "g"], outputs: ["y"])]
+        }
+        return Graph(
+            name: "layernorm", inputs: [info("x", [2, 3, 4, 13])], outputs: [info("y", [2, 3, 4, 13])],
+            initializers: ["two": try Tensor(shape: [], floats: [2]), "epsilon": try Tensor(shape: [], floats: [1e-6]),
+                           "scale": try tensor([13], seed: 80), "bias": try tensor([1, 13], seed: 81)],
+            valueInfo: [], nodes: nodes)
+    }
+
+    func testDecomposedLayerNormalizationRunsAsOneKernel() throws {
+        for square in ["Pow", "Mul"] {
+            for scaleAndBias in [true, false] {
+                let steps = try checkOptimized(try decomposedLayerNormalization(squaredBy: square,
+                                                                                scaleAndBias: scaleAndBias))
+                XCTAssertEqual(steps, ["FusedLayerNorm": 1], "\(square) \(scaleAndBias): \(steps)")
+            }
+        }
+    }
+
+    func testDecomposedLayerNormalizationWithAVisibleIntermediateStaysAsItIs() throws {
+        var graph = try decomposedLayerNormalization(squaredBy: "Pow", scaleAndBias: true)
+        graph.outputs.append(info("var", [2, 3, 4, 1]))
+        let steps = try checkOptimized(graph)
+        XCTAssertNil(steps["FusedLayerNorm"], "\(steps)")
+    }
+
+    func testLayerNormalizationWithConstantScaleRunsFused() throws {
+        let graph = Graph(
+            name: "layernorm17", inputs: [info("x", [3, 5, 6])], outputs: [info("y", [3, 5, 6])],
+            initializers: ["scale": try tensor([5, 6], seed: 90), "bias": try tensor([5, 6], seed: 91)], valueInfo: [],
+            nodes: [Node(name: "ln", opType: "LayerNormalization", inputs: ["x", "scale", "bias"], outputs: ["y"],
+                         attributes: ["axis": .int(1), "epsilon": .float(1e-4)])])
+        let steps = try checkOptimized(graph, opset: 17)
+        XCTAssertEqual(steps, ["FusedLayerNorm": 1], "\(steps)")
+    }
 }
