@@ -218,4 +218,37 @@ final class OptimizerTests: XCTestCase {
         let steps = try checkOptimized(graph, opset: 17)
         XCTAssertEqual(steps, ["FusedLayerNorm": 1], "\(steps)")
     }
+
+    func testChannelConcatSplitAndSliceStayChannelsLast() throws {
+        // Two convs concatenated on channels, split, sliced, each piece read by a conv: no layout transform
+        // between the convs, only at the graph's input and outputs.
+        let graph = Graph(
+            name: "copies", inputs: [info("x", [1, 3, 6, 5])],
+            outputs: [info("y0", [1, 2, 6, 5]), info("y1", [1, 2, 6, 5]), info("y2", [1, 2, 6, 5])],
+            initializers: [
+                "w1": try tensor([4, 3, 1, 1], seed: 100), "w2": try tensor([5, 3, 3, 3], seed: 101),
+                "w3": try tensor([2, 3, 1, 1], seed: 102), "w4": try tensor([2, 6, 1, 1], seed: 103),
+                "w5": try tensor([2, 5, 1, 1], seed: 104),
+                "split": try Tensor(shape: [2], scalars: [Int64(3), 6]),
+                "starts": try Tensor(shape: [1], scalars: [Int64(4)]), "ends": try Tensor(shape: [1], scalars: [Int64(9)]),
+                "axes": try Tensor(shape: [1], scalars: [Int64(1)]),
+            ],
+            valueInfo: [],
+            nodes: [
+                Node(name: "c1", opType: "Conv", inputs: ["x", "w1"], outputs: ["a"]),
+                Node(name: "c2", opType: "Conv", inputs: ["x", "w2"], outputs: ["b"], attributes: ["pads": .ints([1, 1, 1, 1])]),
+                Node(name: "concat", opType: "Concat", inputs: ["a", "b"], outputs: ["c"], attributes: ["axis": .int(-3)]),
+                Node(name: "split", opType: "Split", inputs: ["c", "split"], outputs: ["s0", "s1"], attributes: ["axis": .int(1)]),
+                Node(name: "slice", opType: "Slice", inputs: ["c", "starts", "ends", "axes"], outputs: ["t"]),
+                Node(name: "c3", opType: "Conv", inputs: ["s0", "w3"], outputs: ["y0"]),
+                Node(name: "c4", opType: "Conv", inputs: ["s1", "w4"], outputs: ["y1"]),
+                Node(name: "c5", opType: "Conv", inputs: ["t", "w5"], outputs: ["y2"]),
+            ])
+        let steps = try checkOptimized(graph)
+        XCTAssertEqual(steps["ConcatNHWC"], 1, "\(steps)")
+        XCTAssertEqual(steps["SplitNHWC"], 1, "\(steps)")
+        XCTAssertEqual(steps["SliceNHWC"], 1, "\(steps)")
+        XCTAssertEqual(steps["ToNHWC"], 1, "\(steps)")
+        XCTAssertEqual(steps["ToNCHW"], 3, "\(steps)")
+    }
 }
