@@ -66,6 +66,16 @@ protocol ElementwiseFunctionOperator: Operator {
     var elementwiseFunction: ElementwiseFunction? { get }
 }
 
+/// Keeps its input's elements in order and changes only the shape (Reshape, Flatten, Squeeze, Unsqueeze): the
+/// output type says which shape.
+protocol ElementOrderPreservingOperator: Operator {}
+
+/// Permutes the axes of its input (Transpose).
+protocol AxisPermutingOperator: Operator {
+    /// The permutation for an input of `rank`, when valid for it.
+    func axisPermutation(rank: Int) -> [Int]?
+}
+
 // MARK: - Folding into a convolution
 
 /// An inference-time per-channel affine `y[c] = x[c] * scale[c] + shift[c]` over axis 1 of its first input

@@ -42,6 +42,12 @@ struct TransposeOperator: Operator {
 
 // MARK: - Optimizer hooks
 
+extension TransposeOperator: AxisPermutingOperator {
+    func axisPermutation(rank: Int) -> [Int]? {
+        try? resolvedPermutation(rank: rank)
+    }
+}
+
 extension TransposeOperator: ChannelsLastView {
     /// Transpose(0, 3, 1, 2) of a 4-D tensor makes NCHW of an NHWC tensor (how tf2onnx feeds a Keras model's NHWC
     /// input to Conv): that NHWC tensor is already the channels-last form of the output.

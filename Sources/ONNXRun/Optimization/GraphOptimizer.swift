@@ -17,6 +17,9 @@ enum GraphOptimizer {
         // LayerNormalization written out as ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div(/Mul/Add) becomes one
         // kernel. First: it matches plain ONNX nodes, and its scale/bias Mul/Add must not be taken for other fusions.
         FuseLayerNormalization(),
+        // ShuffleNet's Reshape-Transpose-Reshape channel shuffle becomes one pass with an NHWC variant, so the
+        // channels-last chain goes through it. Before layout assignment, which needs the fused node.
+        FuseChannelShuffle(),
         // BatchNormalization and per-channel Mul/Add/Sub into the weights of the Conv before them. First: it works
         // on ONNX Conv nodes (constant weights as inputs), before packing hides them.
         FoldChannelAffineIntoConvolution(),

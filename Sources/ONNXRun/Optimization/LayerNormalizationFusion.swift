@@ -76,9 +76,9 @@ struct FuseLayerNormalization: GraphRewrite {
 
     // MARK: Pieces of the pattern
 
+    /// The single reader of `value`, when it has one output (every node of the pattern does).
     private func soleConsumer(of value: String, in graph: GraphRewriter) -> (Int, TypedNode)? {
-        guard graph.hasSingleUse(value), let index = graph.consumers(of: value).first, let node = graph.nodes[index],
-              node.node.outputs.count == 1 else { return nil }
+        guard let (index, node) = graph.soleConsumer(of: value), node.node.outputs.count == 1 else { return nil }
         return (index, node)
     }
 

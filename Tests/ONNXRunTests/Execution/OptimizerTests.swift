@@ -251,4 +251,31 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(steps["ToNHWC"], 1, "\(steps)")
         XCTAssertEqual(steps["ToNCHW"], 3, "\(steps)")
     }
+
+    /// torchvision's channel_shuffle between convs (runs NHWC) and on a graph input (runs NCHW).
+    func testChannelShuffleRunsAsOnePass() throws {
+        let shapes: [String: Tensor] = [
+            "grouped": try Tensor(shape: [5], scalars: [Int64(1), 3, 2, 4, 5]),
+            "merged": try Tensor(shape: [4], scalars: [Int64(1), 6, 4, 5]),
+        ]
+        func shuffle(_ input: String, _ output: String) -> [Node] {
+            [Node(name: "split_" + output, opType: "Reshape", inputs: [input, "grouped"], outputs: [output + "_g"]),
+             Node(name: "transpose_" + output, opType: "Transpose", inputs: [output + "_g"], outputs: [output + "_t"],
+                  attributes: ["perm": .ints([0, 2, 1, 3, 4])]),
+             Node(name: "merge_" + output, opType: "Reshape", inputs: [output + "_t", "merged"], outputs: [output])]
+        }
+        let betweenConvs = Graph(
+            name: "shuffle", inputs: [info("x", [1, 3, 4, 5])], outputs: [info("y", [1, 2, 4, 5])],
+            initializers: shapes.merging(["w1": try tensor([6, 3, 1, 1], seed: 110),
+                                          "w2": try tensor([2, 6, 1, 1], seed: 111)]) { $1 },
+            valueInfo: [],
+            nodes: [Node(name: "c1", opType: "Conv", inputs: ["x", "w1"], outputs: ["a"])] + shuffle("a", "s")
+                + [Node(name: "c2", opType: "Conv", inputs: ["s", "w2"], outputs: ["y"])])
+        let steps = try checkOptimized(betweenConvs)
+        XCTAssertEqual(steps, ["ToNHWC": 1, "FusedConv": 2, "ChannelShuffleNHWC": 1, "ToNCHW": 1], "\(steps)")
+
+        let alone = Graph(name: "shuffle", inputs: [info("x", [1, 6, 4, 5])], outputs: [info("y", [1, 6, 4, 5])],
+                          initializers: shapes, valueInfo: [], nodes: shuffle("x", "y"))
+        XCTAssertEqual(try checkOptimized(alone), ["ChannelShuffle": 1])
+    }
 }
