@@ -278,4 +278,48 @@ final class OptimizerTests: XCTestCase {
                           initializers: shapes, valueInfo: [], nodes: shuffle("x", "y"))
         XCTAssertEqual(try checkOptimized(alone), ["ChannelShuffle": 1])
     }
+
+    /// Resize in the forms exporters write (scales or sizes; nearest and linear; their coordinate modes), on a
+    /// graph input (NCHW) and between convs (NHWC), against the reference.
+    func testResizeRunsFastInEitherLayout() throws {
+        let forms: [(mode: String, coordinates: String, nearest: String)] = [
+            ("nearest", "asymmetric", "floor"), ("nearest", "half_pixel", "round_prefer_floor"),
+            ("nearest", "align_corners", "round_prefer_ceil"), ("nearest", "pytorch_half_pixel", "ceil"),
+            ("linear", "half_pixel", "floor"), ("linear", "pytorch_half_pixel", "floor"),
+            ("linear", "align_corners", "floor"), ("linear", "asymmetric", "floor"),
+            ("linear", "half_pixel_symmetric", "floor"),
+        ]
+        let resizeInputs: [(name: String, inputs: [String], initializers: [String: Tensor])] = [
+            ("scales", ["", "scales"], ["scales": try Tensor(shape: [4], floats: [1, 1, 2, 1.5])]),
+            ("downscales", ["", "scales"], ["scales": try Tensor(shape: [4], floats: [1, 1, 0.6, 0.5])]),
+            ("sizes", ["", "", "sizes"], ["sizes": try Tensor(shape: [4], scalars: [Int64(1), 3, 11, 4])]),
+        ]
+        for form in forms {
+            for parameters in resizeInputs {
+                let attributes: [String: AttributeValue] = [
+                    "mode": .string(form.mode), "coordinate_transformation_mode": .string(form.coordinates),
+                    "nearest_mode": .string(form.nearest),
+                ]
+                let message = "\(form) \(parameters.name)"
+                let alone = Graph(
+                    name: "resize", inputs: [info("x", [1, 3, 5, 7])], outputs: [info("y", [])],
+                    initializers: parameters.initializers, valueInfo: [],
+                    nodes: [Node(name: "resize", opType: "Resize", inputs: ["x"] + parameters.inputs, outputs: ["y"],
+                                 attributes: attributes)])
+                XCTAssertEqual(try checkOptimized(alone, opset: 19), ["FastResize": 1], message)
+                let betweenConvs = Graph(
+                    name: "resize", inputs: [info("x", [1, 2, 5, 7])], outputs: [info("y", [])],
+                    initializers: parameters.initializers.merging(
+                        ["w1": try tensor([3, 2, 1, 1], seed: 120), "w2": try tensor([2, 3, 1, 1], seed: 121)]) { $1 },
+                    valueInfo: [],
+                    nodes: [Node(name: "c1", opType: "Conv", inputs: ["x", "w1"], outputs: ["a"]),
+                            Node(name: "resize", opType: "Resize", inputs: ["a"] + parameters.inputs, outputs: ["r"],
+                                 attributes: attributes),
+                            Node(name: "c2", opType: "Conv", inputs: ["r", "w2"], outputs: ["y"])])
+                let steps = try checkOptimized(betweenConvs, opset: 19)
+                XCTAssertEqual(steps["FastResizeNHWC"], 1, "\(message): \(steps)")
+                XCTAssertEqual(steps["ToNCHW"], 1, "\(message): \(steps)")
+            }
+        }
+    }
 }
