@@ -8,6 +8,8 @@ let package = Package(
         .library(name: "ONNXRun", targets: ["ONNXRun"]),
         .library(name: "ONNXRunVision", targets: ["ONNXRunVision"]),
         .executable(name: "onnxrun", targets: ["onnxrun"]),
+        // The C API (onnxrun.h) as libonnxrun-c.so; tools/install-c-api installs it as libonnxrun.so.
+        .library(name: "onnxrun-c", type: .dynamic, targets: ["ONNXRunC"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -39,6 +41,13 @@ let package = Package(
         .target(
             name: "ONNXRunVision",
             dependencies: ["ONNXRun", "CImageCodecs"]
+        ),
+        // onnxrun.h, and the C API's functions that need no Swift (version, free).
+        .target(name: "CONNXRunHeader"),
+        // The C API's functions, written in Swift with @_cdecl over the libraries.
+        .target(
+            name: "ONNXRunC",
+            dependencies: ["ONNXRun", "ONNXRunVision", "CONNXRunHeader"]
         ),
         .executableTarget(
             name: "onnxrun",
