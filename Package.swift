@@ -64,6 +64,8 @@ let package = Package(
             dependencies: ["ONNXRunVision", "ONNXRun", "ONNXRunTestSupport"],
             exclude: ["Fixtures"]  // read from the source tree through #filePath (tools/make_image_fixtures.py)
         ),
+        // Builds and runs the C examples against the installed library, and checks onnxrun.h against the Swift side.
+        .testTarget(name: "ONNXRunCTests", dependencies: ["ONNXRunC", "CONNXRunHeader", "ONNXRun", "ONNXRunTestSupport"]),
         // Runs the built `onnxrun` executable as a process (depending on it makes `swift test` build it first).
         .testTarget(name: "onnxrunCLITests", dependencies: ["onnxrun", "ONNXRun", "ONNXRunTestSupport"]),
     ]
