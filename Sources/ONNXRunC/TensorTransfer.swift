@@ -6,19 +6,12 @@ import ONNXRun
 /// `ONNXRUN_MAX_RANK`.
 let maximumRank = 8
 
-/// The element types the C API passes, with their Swift element types (float16, bfloat16 and strings: no).
-private let elementTypes: [ElementType: any TensorElement.Type] = [
-    .float: Float.self, .uint8: UInt8.self, .int8: Int8.self, .uint16: UInt16.self, .int16: Int16.self,
-    .int32: Int32.self, .int64: Int64.self, .bool: Bool.self, .double: Double.self, .uint32: UInt32.self,
-    .uint64: UInt64.self,
-]
-
-/// An `onnxrun_element_type` value from C.
+/// An `onnxrun_element_type` value from C: any ONNX element type with a fixed size (not strings).
 func elementType(_ value: Int32, name: String) throws -> ElementType {
-    guard let type = ElementType(rawValue: value), elementTypes[type] != nil else {
+    guard let type = ElementType(rawValue: value), type.byteSize > 0 else {
         throw ONNXRunError(.invalidArgument, "\(name): element type \(value) is not one the C API passes "
-                               + "(float 1, uint8 2, int8 3, uint16 4, int16 5, int32 6, int64 7, bool 9, double 11, "
-                               + "uint32 12, uint64 13)")
+                               + "(float 1, uint8 2, int8 3, uint16 4, int16 5, int32 6, int64 7, bool 9, float16 10, "
+                               + "double 11, uint32 12, uint64 13, bfloat16 16)")
     }
     return type
 }
@@ -61,29 +54,15 @@ func checkFits(_ type: ElementType, _ shape: [Int], input: ValueInfo, source: St
 
 /// A tensor holding a copy of the caller's elements at `data`.
 func tensor(copying data: UnsafeRawPointer?, type: ElementType, shape: [Int], name: String) throws -> Tensor {
-    let count = shape.reduce(1, *)
-    guard count == 0 || data != nil else { throw ONNXRunError(.invalidArgument, "\(name): data is NULL") }
-    guard let swiftType = elementTypes[type] else { throw ONNXRunError(.invalidArgument, "\(name): type \(type)") }
+    let byteCount = shape.reduce(1, *) * type.byteSize
+    guard byteCount == 0 || data != nil else { throw ONNXRunError(.invalidArgument, "\(name): data is NULL") }
+    let bytes = UnsafeRawBufferPointer(start: byteCount == 0 ? nil : data, count: byteCount)
     if type == .bool {
         // A C byte other than 0 or 1 is not a valid Swift Bool: normalize.
-        let bytes = copy(count, of: UInt8.self, from: data)
-        return try Tensor(shape: shape, scalars: bytes.map { $0 != 0 })
+        let normalized = bytes.map { $0 == 0 ? UInt8(0) : 1 }
+        return try normalized.withUnsafeBytes { try Tensor(elementType: .bool, shape: shape, copying: $0) }
     }
-    return try makeTensor(swiftType, shape: shape, data: data)
-}
-
-private func copy<Element: TensorElement>(_ count: Int, of type: Element.Type, from data: UnsafeRawPointer?) -> [Element] {
-    [Element](unsafeUninitializedCapacity: count) { buffer, initialized in
-        if let data, let base = buffer.baseAddress {
-            UnsafeMutableRawPointer(base).copyMemory(from: data, byteCount: count * MemoryLayout<Element>.stride)
-        }
-        initialized = count
-    }
-}
-
-private func makeTensor<Element: TensorElement>(_ type: Element.Type, shape: [Int],
-                                                 data: UnsafeRawPointer?) throws -> Tensor {
-    try Tensor(shape: shape, scalars: copy(shape.reduce(1, *), of: type, from: data))
+    return try Tensor(elementType: type, shape: shape, copying: bytes)
 }
 
 /// A tensor handed to C: its elements in a malloc'd buffer, its type and shape.
@@ -94,7 +73,7 @@ struct ExportedTensor {
 
     /// Copies `tensor` (named `name` in errors) out; the caller owns `data`.
     init(_ tensor: Tensor, name: String) throws {
-        guard let swiftType = elementTypes[tensor.elementType] else {
+        guard tensor.elementType.byteSize > 0 else {
             throw ONNXRunError(.unsupported, "output '\(name)' is \(tensor), an element type the C API does not pass")
         }
         guard tensor.rank <= maximumRank else {
@@ -103,19 +82,12 @@ struct ExportedTensor {
         guard let buffer = malloc(max(tensor.byteCount, 1)) else {
             throw ONNXRunError(.invalidArgument, "output '\(name)' \(tensor): out of memory")
         }
-        Self.copy(tensor, as: swiftType, to: buffer)
+        tensor.withUnsafeBytes { source in
+            if let base = source.baseAddress { buffer.copyMemory(from: base, byteCount: source.count) }
+        }
         data = buffer
         type = tensor.elementType
         shape = tensor.shape.map { Int64($0) }
-    }
-
-    private static func copy<Element: TensorElement>(_ tensor: Tensor, as type: Element.Type,
-                                                     to destination: UnsafeMutableRawPointer) {
-        tensor.withUnsafeBufferPointer(as: type) { source in
-            if let base = source.baseAddress {
-                destination.copyMemory(from: base, byteCount: source.count * MemoryLayout<Element>.stride)
-            }
-        }
     }
 
     /// Writes the shape into a C array of `ONNXRUN_MAX_RANK` dims and a rank.

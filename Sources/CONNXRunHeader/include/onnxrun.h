@@ -65,9 +65,11 @@ typedef enum onnxrun_element_type {
     ONNXRUN_ELEMENT_INT32 = 6,
     ONNXRUN_ELEMENT_INT64 = 7,
     ONNXRUN_ELEMENT_BOOL = 9, /* one byte per element, 0 or 1 */
+    ONNXRUN_ELEMENT_FLOAT16 = 10, /* IEEE half, as uint16_t bits */
     ONNXRUN_ELEMENT_DOUBLE = 11,
     ONNXRUN_ELEMENT_UINT32 = 12,
-    ONNXRUN_ELEMENT_UINT64 = 13
+    ONNXRUN_ELEMENT_UINT64 = 13,
+    ONNXRUN_ELEMENT_BFLOAT16 = 16 /* as uint16_t bits */
 } onnxrun_element_type;
 
 /* A named, dense, row-major tensor. */
