@@ -206,4 +206,48 @@ final class CAPITests: XCTestCase {
         XCTAssertTrue(error.map { String(cString: $0) }?.contains("no output 'nope'") == true)
         onnxrun_free(error)
     }
+
+    /// Runs a one-input, one-output model through onnxrun_session_run; returns the output's type and bytes.
+    private func runOne(_ model: String, type: onnxrun_element_type, shape: [Int64],
+                        bytes: [UInt8]) throws -> (type: Int32, bytes: [UInt8]) {
+        var error: UnsafeMutablePointer<CChar>?
+        let path = TestPaths.models.appendingPathComponent("operators/\(model)/model.onnx").path
+        let session = try XCTUnwrap(onnxrun_session_create(path, 1, &error))
+        defer { onnxrun_session_destroy(session) }
+        var input = onnxrun_tensor()
+        input.name = onnxrun_session_input_name(session, 0)
+        input.element_type = Int32(type.rawValue)
+        input.rank = shape.count
+        withUnsafeMutableBytes(of: &input.shape) { dimensions in
+            shape.withUnsafeBytes { dimensions.copyMemory(from: $0) }
+        }
+        var output = onnxrun_tensor()
+        var data = bytes
+        let status = data.withUnsafeMutableBytes { buffer in
+            input.data = buffer.baseAddress
+            return onnxrun_session_run(session, &input, 1, &output, 1, &error)
+        }
+        XCTAssertEqual(status, 0, error.map { String(cString: $0) } ?? "")
+        defer { onnxrun_free(output.data) }
+        let byteCount = (0..<output.rank).reduce(1) { product, axis in
+            product * Int(withUnsafeBytes(of: output.shape) { $0.load(fromByteOffset: axis * 8, as: Int64.self) })
+        }
+        let elementSize = output.element_type == Int32(ONNXRUN_ELEMENT_FLOAT16.rawValue) ? 2 : 4
+        return (output.element_type, Array(UnsafeRawBufferPointer(start: output.data, count: byteCount * elementSize)))
+    }
+
+    func testFloat16AndBoolPassAsBytes() throws {
+        // Cast float -> float16: the output's bits are onnxruntime's.
+        let dataSet = TestPaths.models.appendingPathComponent("operators/cast_float_to_float16/test_data_set_0")
+        let input = try ModelLoader.loadTensor(contentsOf: dataSet.appendingPathComponent("input_0.pb").path).tensor
+        let expected = try ModelLoader.loadTensor(contentsOf: dataSet.appendingPathComponent("output_0.pb").path).tensor
+        let half = try runOne("cast_float_to_float16", type: ONNXRUN_ELEMENT_FLOAT, shape: input.shape.map { Int64($0) },
+                              bytes: input.withUnsafeBytes { Array($0) })
+        XCTAssertEqual(half.type, Int32(ONNXRUN_ELEMENT_FLOAT16.rawValue))
+        XCTAssertEqual(half.bytes, expected.withUnsafeBytes { Array($0) })
+
+        // Cast bool -> float, with a C "true" byte that is not 1.
+        let float = try runOne("cast_bool_to_float", type: ONNXRUN_ELEMENT_BOOL, shape: [3], bytes: [2, 0, 1])
+        XCTAssertEqual(float.bytes, [Float(1), 0, 1].withUnsafeBytes { Array($0) })
+    }
 }
