@@ -67,6 +67,6 @@ let package = Package(
         // Builds and runs the C examples against the installed library, and checks onnxrun.h against the Swift side.
         .testTarget(name: "ONNXRunCTests", dependencies: ["ONNXRunC", "CONNXRunHeader", "ONNXRun", "ONNXRunTestSupport"]),
         // Runs the built `onnxrun` executable as a process (depending on it makes `swift test` build it first).
-        .testTarget(name: "onnxrunCLITests", dependencies: ["onnxrun", "ONNXRun", "ONNXRunTestSupport"]),
+        .testTarget(name: "onnxrunCLITests", dependencies: ["onnxrun", "ONNXRun", "ONNXRunVision", "ONNXRunTestSupport"]),
     ]
 )

@@ -312,6 +312,11 @@ public struct ClassificationTimings: Sendable, Equatable {
 public struct FileClassification: Sendable {
     public var path: String
     public var result: Result<ImageClassification, ONNXRunError>
+
+    public init(path: String, result: Result<ImageClassification, ONNXRunError>) {
+        self.path = path
+        self.result = result
+    }
 }
 
 /// What `classify(contentsOf:)` did besides the per-image results.
