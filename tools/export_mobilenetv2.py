@@ -18,14 +18,13 @@ Writes `<output>/model.onnx`, `<output>/test_data_set_0/{input_0,output_0}.pb` (
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from export_torchvision import calibrate, export_network
+from export_torchvision import calibrate, export_grid, export_network
 
 
 # MARK: - The network
@@ -177,18 +176,12 @@ def main() -> int:
     if arguments.width <= 0 or arguments.size < 32:
         parser.error("--width must be positive and --size at least 32")
     if arguments.grid:
-        summaries, failures = [], []
-        for width, size, opset, dynamo in grid(arguments.grid == "full"):
-            name = variant_name(width, size, opset, dynamo, arguments.dynamic_batch)
-            try:
-                summaries.append(export(width, size, opset, arguments.output / name, dynamo, arguments.dynamic_batch,
-                                        arguments.num_classes, arguments.seed, not arguments.no_npy))
-            except Exception as error:
-                failures.append(f"{name}: {type(error).__name__}: {error}")
-                print(f"FAILED {failures[-1]}", file=sys.stderr)
-        (arguments.output / "index.json").write_text(json.dumps(summaries, indent=1) + "\n")
-        print(f"{len(summaries)} variants in {arguments.output}, {len(failures)} failed")
-        return 1 if failures else 0
+        variants = [(variant_name(width, size, opset, dynamo, arguments.dynamic_batch),
+                     lambda folder, width=width, size=size, opset=opset, dynamo=dynamo: export(
+                         width, size, opset, folder, dynamo, arguments.dynamic_batch, arguments.num_classes,
+                         arguments.seed, not arguments.no_npy))
+                    for width, size, opset, dynamo in grid(arguments.grid == "full")]
+        return export_grid(variants, arguments.output)
     export(arguments.width, arguments.size, arguments.opset, arguments.output, arguments.dynamo,
            arguments.dynamic_batch, arguments.num_classes, arguments.seed, not arguments.no_npy)
     return 0

@@ -196,6 +196,21 @@ def export(name: str, size: int, opset: int, output: Path, dynamo: bool = False,
                                             npy)
 
 
+def export_grid(variants: list[tuple[str, Callable[[Path], dict]]], output: Path) -> int:
+    """Exports each (name, export into a folder) into output/name, writes output/index.json with the summaries;
+    returns the exit status (1 when any failed, after trying all)."""
+    summaries, failures = [], []
+    for name, export_variant in variants:
+        try:
+            summaries.append(export_variant(output / name))
+        except Exception as error:
+            failures.append(f"{name}: {type(error).__name__}: {error}")
+            print(f"FAILED {failures[-1]}", file=sys.stderr)
+    (output / "index.json").write_text(json.dumps(summaries, indent=1) + "\n")
+    print(f"{len(summaries)} variants in {output}, {len(failures)} failed")
+    return 1 if failures else 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", nargs="?", help="a torchvision classifier name (torchvision.models.list_models())")
@@ -216,18 +231,9 @@ def main() -> int:
     if bool(arguments.grid) == bool(arguments.model):
         parser.error("give a model name or --grid, not both")
     if arguments.grid:
-        summaries, failures = [], []
-        for name in ISSUE8_MODELS:
-            try:
-                summaries.append(export(name, arguments.size, arguments.opset, arguments.output / name,
-                                        arguments.dynamo, arguments.dynamic_batch, arguments.num_classes,
-                                        arguments.seed, not arguments.no_npy))
-            except Exception as error:
-                failures.append(f"{name}: {type(error).__name__}: {error}")
-                print(f"FAILED {failures[-1]}", file=sys.stderr)
-        (arguments.output / "index.json").write_text(json.dumps(summaries, indent=1) + "\n")
-        print(f"{len(summaries)} models in {arguments.output}, {len(failures)} failed")
-        return 1 if failures else 0
+        return export_grid([(name, lambda folder, name=name: export(
+            name, arguments.size, arguments.opset, folder, arguments.dynamo, arguments.dynamic_batch,
+            arguments.num_classes, arguments.seed, not arguments.no_npy)) for name in ISSUE8_MODELS], arguments.output)
     export(arguments.model, arguments.size, arguments.opset, arguments.output, arguments.dynamo,
            arguments.dynamic_batch, arguments.num_classes, arguments.seed, not arguments.no_npy)
     return 0
