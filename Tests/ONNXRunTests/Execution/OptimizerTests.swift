@@ -322,4 +322,19 @@ final class OptimizerTests: XCTestCase {
             }
         }
     }
+
+    func testPermuteToChannelsLastAfterAConvIsNoCopy() throws {
+        // ConvNeXt: depthwise conv, permute(0, 2, 3, 1), Linear on the channels-last tensor.
+        let graph = Graph(
+            name: "permute", inputs: [info("x", [1, 4, 5, 6])], outputs: [info("y", [1, 5, 6, 3])],
+            initializers: ["w": try tensor([4, 1, 3, 3], seed: 130), "m": try tensor([4, 3], seed: 131)],
+            valueInfo: [],
+            nodes: [Node(name: "dw", opType: "Conv", inputs: ["x", "w"], outputs: ["c"],
+                         attributes: ["group": .int(4), "pads": .ints([1, 1, 1, 1])]),
+                    Node(name: "permute", opType: "Transpose", inputs: ["c"], outputs: ["p"],
+                         attributes: ["perm": .ints([0, 2, 3, 1])]),
+                    Node(name: "linear", opType: "MatMul", inputs: ["p", "m"], outputs: ["y"])])
+        let steps = try checkOptimized(graph)
+        XCTAssertEqual(steps, ["ToNHWC": 1, "FusedConv": 1, "ChannelsLastAsIs": 1, "PackedGemm": 1], "\(steps)")
+    }
 }

@@ -27,19 +27,13 @@ struct ChannelShuffle: KernelOperator {
         let channels = x.shape[isChannelsLast ? 3 : 1], perGroup = channels / groups
         let source = UnsafeRawPointer(x.storage.bytes), destination = outputs[0].storage.bytes
         if isChannelsLast {
-            // Per pixel a [groups, perGroup] -> [perGroup, groups] transpose of elements.
             let pixels = x.shape[0] * x.shape[1] * x.shape[2]
             let tasks = max(1, min(pool.threadCount, pixels * channels * size / 65_536))
-            pool.parallelFor(tasks) { task in
-                for pixel in Parallelism.split(pixels, task, tasks) {
-                    let from = source + pixel * channels * size, to = destination + pixel * channels * size
-                    for group in 0..<groups {
-                        for index in 0..<perGroup {
-                            (to + (index * groups + group) * size).copyMemory(
-                                from: from + (group * perGroup + index) * size, byteCount: size)
-                        }
-                    }
-                }
+            switch size {
+            case 4: shuffleChannelsLast(UInt32.self, source, destination, pixels: pixels, perGroup: perGroup, tasks, pool)
+            case 8: shuffleChannelsLast(UInt64.self, source, destination, pixels: pixels, perGroup: perGroup, tasks, pool)
+            case 2: shuffleChannelsLast(UInt16.self, source, destination, pixels: pixels, perGroup: perGroup, tasks, pool)
+            default: shuffleChannelsLast(UInt8.self, source, destination, pixels: pixels, perGroup: perGroup, tasks, pool)
             }
             return
         }
@@ -52,6 +46,25 @@ struct ChannelShuffle: KernelOperator {
                 for index in 0..<perGroup {
                     (destination + base + (index * groups + group) * plane).copyMemory(
                         from: source + base + (group * perGroup + index) * plane, byteCount: plane)
+                }
+            }
+        }
+    }
+}
+
+extension ChannelShuffle {
+    /// Per pixel a [groups, perGroup] -> [perGroup, groups] transpose of `Element`s (the element's bit pattern).
+    private func shuffleChannelsLast<Element>(_: Element.Type, _ source: UnsafeRawPointer,
+                                              _ destination: UnsafeMutableRawPointer, pixels: Int, perGroup: Int,
+                                              _ tasks: Int, _ pool: ThreadPool) {
+        let channels = groups * perGroup
+        let from = source.assumingMemoryBound(to: Element.self)
+        let to = destination.assumingMemoryBound(to: Element.self)
+        pool.parallelFor(tasks) { task in
+            for pixel in Parallelism.split(pixels, task, tasks) {
+                let input = from + pixel * channels, output = to + pixel * channels
+                for group in 0..<groups {
+                    for index in 0..<perGroup { output[index * groups + group] = input[group * perGroup + index] }
                 }
             }
         }
