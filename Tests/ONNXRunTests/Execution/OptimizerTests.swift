@@ -337,4 +337,32 @@ final class OptimizerTests: XCTestCase {
         let steps = try checkOptimized(graph)
         XCTAssertEqual(steps, ["ToNHWC": 1, "FusedConv": 1, "ChannelsLastAsIs": 1, "PackedGemm": 1], "\(steps)")
     }
+
+    /// DenseNet's norm + relu after a concat (no conv before it to fold into): one pass, NHWC between convs.
+    func testBatchNormalizationWithoutAConvRunsAsOneChannelAffine() throws {
+        let statistics: [String: Tensor] = [
+            "scale": try tensor([5], seed: 140), "shift": try tensor([5], seed: 141), "mean": try tensor([5], seed: 142),
+            "var": try Tensor(shape: [5], floats: [0.5, 1, 2, 4, 0.25]),
+        ]
+        func normalize(_ input: String, _ output: String) -> [Node] {
+            [Node(name: "bn", opType: "BatchNormalization", inputs: [input, "scale", "shift", "mean", "var"],
+                  outputs: [output + "_bn"]),
+             Node(name: "relu", opType: "Relu", inputs: [output + "_bn"], outputs: [output])]
+        }
+        let alone = Graph(name: "bn", inputs: [info("x", [2, 5, 3, 4])], outputs: [info("y", [2, 5, 3, 4])],
+                          initializers: statistics, valueInfo: [], nodes: normalize("x", "y"))
+        XCTAssertEqual(try checkOptimized(alone), ["ChannelAffine": 1])
+        let afterConcat = Graph(
+            name: "bn", inputs: [info("x", [1, 3, 4, 6])], outputs: [info("y", [1, 2, 4, 6])],
+            initializers: statistics.merging(["w1": try tensor([2, 3, 1, 1], seed: 143),
+                                              "w2": try tensor([2, 5, 1, 1], seed: 144)]) { $1 },
+            valueInfo: [],
+            nodes: [Node(name: "c1", opType: "Conv", inputs: ["x", "w1"], outputs: ["a"]),
+                    Node(name: "concat", opType: "Concat", inputs: ["a", "x"], outputs: ["c"],
+                         attributes: ["axis": .int(1)])]
+                + normalize("c", "n") + [Node(name: "c2", opType: "Conv", inputs: ["n", "w2"], outputs: ["y"])])
+        let steps = try checkOptimized(afterConcat)
+        XCTAssertEqual(steps, ["ToNHWC": 1, "FusedConv": 2, "ConcatNHWC": 1, "ChannelAffineNHWC": 1, "ToNCHW": 1],
+                       "\(steps)")
+    }
 }
