@@ -71,12 +71,15 @@ struct MatrixProductGeometry {
     let outputShape: [Int]
     let outputElementCount: Int
 
-    init(_ a: Tensor, _ b: Tensor) throws {
+    /// `transposedB`: B holds its matrices as [columns, depth] (a Transpose of its last two axes absorbed).
+    init(_ a: Tensor, _ b: Tensor, transposedB: Bool = false) throws {
         try requireFloat(a, "A")
         try requireFloat(b, "B")
         guard a.rank >= 1, b.rank >= 1 else { throw runtimeError("MatMul operands must not be scalars", [a, b]) }
+        guard !transposedB || b.rank >= 2 else { throw runtimeError("a transposed B must be a matrix", [a, b]) }
         let left = a.rank == 1 ? [1] + a.shape : a.shape
-        let right = b.rank == 1 ? b.shape + [1] : b.shape
+        var right = b.rank == 1 ? b.shape + [1] : b.shape
+        if transposedB { right.swapAt(right.count - 1, right.count - 2) }
         rows = left[left.count - 2]
         depth = left[left.count - 1]
         columns = right[right.count - 1]

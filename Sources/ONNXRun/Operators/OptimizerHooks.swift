@@ -76,6 +76,13 @@ protocol AxisPermutingOperator: Operator {
     func axisPermutation(rank: Int) -> [Int]?
 }
 
+/// A matrix product that can read an operand whose last two axes a Transpose swapped from the Transpose's input
+/// instead (packing it the other way round): attention's `Q @ K.transpose(-2, -1)`.
+protocol MatrixTransposeAbsorbing: Operator {
+    /// The operator reading input `position` untransposed; nil when it cannot.
+    func absorbingMatrixTranspose(ofInput position: Int) -> (any Operator)?
+}
+
 // MARK: - Folding into a convolution
 
 /// An inference-time per-channel affine `y[c] = x[c] * scale[c] + shift[c]` over axis 1 of its first input

@@ -27,6 +27,9 @@ enum GraphOptimizer {
         FoldPadIntoConvolution(),
         // Operators with constant weights become their fast kernels (Conv -> FusedConv, Gemm/MatMul -> PackedGemm).
         PackConstantInputs(),
+        // Attention's K transposed for Q @ K^T: the batched MatMul packs K the other way instead. After packing:
+        // the batched MatMul is what absorbs it.
+        AbsorbMatrixTransposes(),
         // Fast kernels absorb what reads their output: activations, residual Adds, bias Adds, and the depthwise
         // conv after a pointwise expansion. After packing: the fused operators declare these fusions.
         FuseWithConsumers(),

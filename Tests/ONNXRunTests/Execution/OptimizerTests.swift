@@ -365,4 +365,15 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(steps, ["ToNHWC": 1, "FusedConv": 2, "ConcatNHWC": 1, "ChannelAffineNHWC": 1, "ToNCHW": 1],
                        "\(steps)")
     }
+
+    func testTransposedKeyIsPackedInsteadOfTransposed() throws {
+        // scores = q @ k.transpose(-2, -1) with k [batch, heads, tokens, d].
+        let graph = Graph(
+            name: "scores", inputs: [info("q", [2, 3, 7, 5]), info("k", [2, 3, 6, 5])],
+            outputs: [info("y", [2, 3, 7, 6])], initializers: [:], valueInfo: [],
+            nodes: [Node(name: "kt", opType: "Transpose", inputs: ["k"], outputs: ["t"],
+                         attributes: ["perm": .ints([0, 1, 3, 2])]),
+                    Node(name: "matmul", opType: "MatMul", inputs: ["q", "t"], outputs: ["y"])])
+        XCTAssertEqual(try checkOptimized(graph), ["BatchedMatMul": 1])
+    }
 }

@@ -65,9 +65,17 @@ final class MatrixProductTests: XCTestCase {
                 let a = try tensor(aShape, seed: UInt64(index) + 300)
                 let b = try tensor(bShape, seed: UInt64(index) + 400)
                 let expected = try XCTUnwrap(reference.run([a, b]).first)
+                // The same product with B given transposed (its last two axes swapped in memory).
+                let transposedB = try XCTUnwrap(TransposeOperator(OperatorContext(
+                    node: Node(name: "t", opType: "Transpose", inputs: ["b"], outputs: ["t"],
+                               attributes: ["perm": .ints(Array(0..<(bShape.count - 2)) + [bShape.count - 1,
+                                                                                          bShape.count - 2])]),
+                    opset: 13)).run([b]).first)
                 for threads in [1, 3] {
                     assertMatches(try run(BatchedMatMul(), [a, b], threads: threads), expected,
                                   "\(level) \(aShape) x \(bShape), \(threads) threads")
+                    assertMatches(try run(BatchedMatMul(transposesB: true), [a, transposedB], threads: threads),
+                                  expected, "\(level) \(aShape) x \(bShape) transposed, \(threads) threads")
                 }
             }
         }

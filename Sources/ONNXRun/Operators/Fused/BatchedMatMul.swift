@@ -3,9 +3,23 @@
 
 /// numpy.matmul for float operands of rank >= 2 with broadcast batch axes. Packing one B costs K * N copies against
 /// M * K * N multiply-adds, so it pays from a few rows on; the micro-kernel then runs at its full speed.
-struct BatchedMatMul: KernelOperator, CostReporting {
+struct BatchedMatMul: KernelOperator, CostReporting, MatrixTransposeAbsorbing {
+    /// B's matrices are stored [columns, depth] (the Transpose before it absorbed).
+    var transposesB = false
+
     func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
-        [try matrixProductType(try requiredInput(inputs, 0, "A").type, try requiredInput(inputs, 1, "B").type)]
+        var b = try requiredInput(inputs, 1, "B").type
+        if transposesB, var shape = b.shape {
+            guard shape.count >= 2 else { throw ONNXRunError(.invalidModel, "a transposed B must be a matrix, is \(b)") }
+            shape.swapAt(shape.count - 1, shape.count - 2)
+            b.shape = shape
+        }
+        return [try matrixProductType(try requiredInput(inputs, 0, "A").type, b)]
+    }
+
+    func absorbingMatrixTranspose(ofInput position: Int) -> (any Operator)? {
+        guard position == 1, !transposesB else { return nil }
+        return BatchedMatMul(transposesB: true)
     }
 
     func multiplyAccumulates(inputs: [TensorType?], outputs: [TensorType]) -> Int? {
@@ -17,7 +31,7 @@ struct BatchedMatMul: KernelOperator, CostReporting {
     func execute(_ inputs: [Tensor?], into outputs: [Tensor], pool: ThreadPool) throws {
         let a = try requiredInput(inputs, 0, "A")
         let b = try requiredInput(inputs, 1, "B")
-        let product = try MatrixProductGeometry(a, b)
+        let product = try MatrixProductGeometry(a, b, transposedB: transposesB)
         guard a.rank >= 2, b.rank >= 2, outputs[0].shape == product.outputShape else {
             throw runtimeError("batched MatMul expects operands of rank 2 or more", [a, b])
         }
@@ -42,7 +56,7 @@ struct BatchedMatMul: KernelOperator, CostReporting {
             }
             let packed = try PackedMatrixWeights(
                 weights: UnsafeBufferPointer(start: right + matrix * depth * columns, count: depth * columns),
-                layout: .reductionMajor, reductionCount: depth, outputCount: columns)
+                layout: transposesB ? .outputMajor : .reductionMajor, reductionCount: depth, outputCount: columns)
             packedMatrices[matrix] = packed
             weights.append(packed)
         }
