@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from export_torchvision import calibrate, export_grid, export_network
+from export_torchvision import add_export_arguments, calibrate, export_grid, export_network
 
 
 # MARK: - The network
@@ -160,15 +160,7 @@ def variant_name(width: float, size: int, opset: int, dynamo: bool, dynamic_batc
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--width", type=float, default=1.0, help="width multiplier, 0.25...1.4 (default 1.0)")
-    parser.add_argument("--size", type=int, default=224, help="input height and width (default 224)")
-    parser.add_argument("--opset", type=int, default=13, help="11, 13, 17 (TorchScript) or 18+ with --dynamo")
-    parser.add_argument("--dynamo", action="store_true", help="use torch.onnx.export(dynamo=True) (needs onnxscript)")
-    parser.add_argument("--dynamic-batch", action="store_true", help="symbolic batch; adds test_data_set_1 at batch 3")
-    parser.add_argument("--num-classes", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-npy", action="store_true", help="write only the .pb test data, no .npy copies")
-    parser.add_argument("--output", type=Path, required=True,
-                        help="the model folder (replaced), or with --grid the folder holding one per variant")
+    add_export_arguments(parser)
     parser.add_argument("--grid", choices=["subset", "full"], nargs="?", const="full",
                         help="export the benchmark variants into --output/<name>/ (default: full)")
     arguments = parser.parse_args()

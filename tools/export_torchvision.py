@@ -211,9 +211,8 @@ def export_grid(variants: list[tuple[str, Callable[[Path], dict]]], output: Path
     return 1 if failures else 0
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", nargs="?", help="a torchvision classifier name (torchvision.models.list_models())")
+def add_export_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every torch export script takes: size, opset, exporter, batch, classes, seed, data, output."""
     parser.add_argument("--size", type=int, default=224, help="input height and width (default 224)")
     parser.add_argument("--opset", type=int, default=13, help="11...17 (TorchScript) or 18+ with --dynamo")
     parser.add_argument("--dynamo", action="store_true", help="use torch.onnx.export(dynamo=True) (needs onnxscript)")
@@ -222,7 +221,13 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-npy", action="store_true", help="write only the .pb test data, no .npy copies")
     parser.add_argument("--output", type=Path, required=True,
-                        help="the model folder (replaced), or with --grid the folder holding one per model")
+                        help="the model folder (replaced), or with --grid the folder holding one per variant")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model", nargs="?", help="a torchvision classifier name (torchvision.models.list_models())")
+    add_export_arguments(parser)
     parser.add_argument("--grid", choices=["issue8"], help="export a set of models into --output/<name>/")
     arguments = parser.parse_args()
 
