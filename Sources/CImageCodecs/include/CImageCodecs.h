@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "CImageResample.h"  // the resampling kernels (this header is the module's umbrella)
+
 #ifdef __cplusplus
 extern "C" {
 #endif
