@@ -229,8 +229,8 @@ static inline uint8_t cmyk_channel(uint8_t stored_color, uint8_t stored_black) {
     return (uint8_t)(value < 0 ? 0 : (value > 255 ? 255 : value));
 }
 
-int onnxrun_jpeg_decode_rgb(const uint8_t *data, size_t size, uint64_t max_pixels, uint8_t *output,
-                            size_t output_size, char *message, size_t message_capacity) {
+int onnxrun_jpeg_decode_rgb(const uint8_t *data, size_t size, uint64_t max_pixels, int scale_denominator,
+                            uint8_t *output, size_t output_size, char *message, size_t message_capacity) {
     int status = jpeg_precheck_size(data, size, max_pixels, message, message_capacity);
     if (status != ONNXRUN_IMAGE_OK) return status;
 
@@ -252,8 +252,21 @@ int onnxrun_jpeg_decode_rgb(const uint8_t *data, size_t size, uint64_t max_pixel
         jpeg_destroy_decompress(&decompressor);
         return status;
     }
-    size_t width = decompressor.image_width;
-    size_t height = decompressor.image_height;
+    if (scale_denominator != 1 && scale_denominator != 2 && scale_denominator != 4 && scale_denominator != 8) {
+        copy_message(message, message_capacity, "the JPEG scale denominator must be 1, 2, 4 or 8");
+        jpeg_destroy_decompress(&decompressor);
+        return ONNXRUN_IMAGE_BAD_ARGUMENT;
+    }
+    // Pillow's settings, which libjpeg-turbo defaults to: the accurate integer IDCT (JDCT_ISLOW) and fancy
+    // (triangle-filter) chroma upsampling. DCT scaling (1/2, 1/4, 1/8) changes the pixels; only opted-in callers
+    // ask for it.
+    decompressor.dct_method = JDCT_ISLOW;
+    decompressor.do_fancy_upsampling = TRUE;
+    decompressor.scale_num = 1;
+    decompressor.scale_denom = (unsigned int)scale_denominator;
+    // ceil(size / denominator), as jpeg_calc_output_dimensions computes it for these scales.
+    size_t width = (decompressor.image_width + (size_t)scale_denominator - 1) / (size_t)scale_denominator;
+    size_t height = (decompressor.image_height + (size_t)scale_denominator - 1) / (size_t)scale_denominator;
     if (output == NULL || output_size != width * height * 3) {
         copy_message(message, message_capacity, "output buffer does not match the JPEG header");
         jpeg_destroy_decompress(&decompressor);

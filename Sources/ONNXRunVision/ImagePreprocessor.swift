@@ -100,6 +100,44 @@ public struct ImagePreprocessor: Sendable {
         }
     }
 
+    /// The shorter side a reduced (`fastDecode`) JPEG decode must keep: the resize target, or the crop when larger.
+    public var fastDecodeShorterSide: Int {
+        max(configuration.effectiveResizeShorterSide, configuration.inputHeight, configuration.inputWidth)
+    }
+
+    /// Where the time of one `write(encoded:...)` went.
+    public struct Timings: Sendable, Equatable {
+        public var decodeSeconds: Double
+        public var preprocessSeconds: Double
+    }
+
+    /// Decodes an encoded JPEG or PNG image (`source` names it in errors) and writes its model input into `output`
+    /// (`elementCount` floats, e.g. one image's slot of a batch tensor): the one call a pipeline needs per image,
+    /// with `ImageDecoder.contents(ofFile:)` to read the file. With `fastDecode`, a JPEG at least twice as large
+    /// as needed is decoded at reduced scale (see `ImageDecoder.decode(_:source:limits:minimumShorterSide:)`):
+    /// faster, not bit-exact with Pillow. Returns the time spent decoding and preprocessing.
+    @discardableResult
+    public func write(encoded bytes: UnsafeRawBufferPointer, source: String,
+                      into output: UnsafeMutableBufferPointer<Float>, limits: ImageDecodingLimits = .default,
+                      fastDecode: Bool = false) throws -> Timings {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let image = try ImageDecoder.decode(bytes, source: source, limits: limits,
+                                            minimumShorterSide: fastDecode ? fastDecodeShorterSide : nil)
+        let decoded = clock.now
+        do {
+            try write(image, into: output)
+        } catch let error as ONNXRunError {
+            throw error.adding(file: source)
+        }
+        let end = clock.now
+        return Timings(decodeSeconds: seconds(decoded - start), preprocessSeconds: seconds(end - decoded))
+    }
+
+    private func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+    }
+
     /// Normalizes an image that already has the input size (no resize or crop).
     public func tensor(forCropped image: RGBImage) throws -> Tensor {
         let height = configuration.inputHeight, width = configuration.inputWidth
