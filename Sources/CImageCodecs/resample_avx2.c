@@ -17,43 +17,64 @@ TARGET_AVX2 static inline void store_pixel(__m128i sums, uint8_t *destination) {
     memcpy(destination, &value, 3);
 }
 
-TARGET_AVX2 void onnxrun_resample_horizontal_avx2(const uint8_t *input, size_t input_stride, size_t input_size,
-                                                  size_t rows, const onnxrun_resample_coefficients *coefficients,
-                                                  uint8_t *output, size_t output_stride) {
-    // Four taps (12 bytes) per step: each pixel's R, G, B (and an unused fourth byte) become four int32 lanes.
+/// One output pixel of `rows` (1 or 2, a constant after inlining) rows `input_stride` apart, which share the
+/// weights and their broadcasts. Four taps (12 bytes) per step: each pixel's R, G, B (and an unused fourth byte)
+/// become four int32 lanes; the 16-byte loads end 4 bytes after a group's last tap (the caller checks that they
+/// stay in the buffer), and weights past the count are zero, so the extra pixels read add nothing.
+TARGET_AVX2 static inline __attribute__((always_inline)) void horizontal_pixel(
+    const uint8_t *source, size_t input_stride, int rows, const int32_t *weights, size_t groups,
+    uint8_t *destination, size_t output_stride) {
     const __m128i spread = _mm_setr_epi8(0, 1, 2, -1, 3, 4, 5, -1, 6, 7, 8, -1, 9, 10, 11, -1);
     const __m256i first_pair = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
     const __m256i second_pair = _mm256_setr_epi32(2, 2, 2, 2, 3, 3, 3, 3);
-    const __m128i half = _mm_set1_epi32(RESAMPLE_HALF);
-    for (size_t y = 0; y < rows; y++) {
+    __m256i even[2], odd[2];
+    for (int row = 0; row < rows; row++) even[row] = odd[row] = _mm256_setzero_si256();
+    for (size_t group = 0; group < groups; group++) {
+        __m256i four = _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(weights + 4 * group)));
+        __m256i first = _mm256_permutevar8x32_epi32(four, first_pair);
+        __m256i second = _mm256_permutevar8x32_epi32(four, second_pair);
+        for (int row = 0; row < rows; row++) {
+            const uint8_t *bytes = source + row * input_stride + 12 * group;
+            __m128i pixels = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)bytes), spread);
+            even[row] = _mm256_add_epi32(even[row], _mm256_mullo_epi32(_mm256_cvtepu8_epi32(pixels), first));
+            odd[row] = _mm256_add_epi32(odd[row],
+                                        _mm256_mullo_epi32(_mm256_cvtepu8_epi32(_mm_srli_si128(pixels, 8)), second));
+        }
+    }
+    for (int row = 0; row < rows; row++) {
+        __m256i both = _mm256_add_epi32(even[row], odd[row]);
+        __m128i sums = _mm_add_epi32(_mm256_castsi256_si128(both), _mm256_extracti128_si256(both, 1));
+        store_pixel(_mm_add_epi32(sums, _mm_set1_epi32(RESAMPLE_HALF)), destination + row * output_stride);
+    }
+}
+
+TARGET_AVX2 void onnxrun_resample_horizontal_avx2(const uint8_t *input, size_t input_stride, size_t input_size,
+                                                  size_t rows, const onnxrun_resample_coefficients *coefficients,
+                                                  uint8_t *output, size_t output_stride) {
+    // Rows in pairs, so the weights are loaded and broadcast once for two rows.
+    for (size_t y = 0; y < rows;) {
+        size_t step = rows - y >= 2 ? 2 : 1;
         const uint8_t *row = input + y * input_stride;
-        size_t available = input_size - y * input_stride;
+        // Bytes readable from the last row of the step.
+        size_t available = input_size - (y + step - 1) * input_stride;
         uint8_t *destination = output + y * output_stride;
         for (size_t x = 0; x < coefficients->outputs; x++) {
             size_t start = 3 * (size_t)coefficients->starts[x];
             size_t groups = ((size_t)coefficients->counts[x] + 3) / 4;
-            // The last 16-byte load ends 4 bytes after the last tap of its group; near the end of the buffer
-            // the scalar path reads only the taps.
-            if (start + 12 * groups + 4 > available) {
-                resample_pixel_scalar(row, coefficients, x, destination + 3 * x);
-                continue;
-            }
-            const uint8_t *source = row + start;
             const int32_t *weights = coefficients->weights + x * coefficients->weight_stride;
-            __m256i even = _mm256_setzero_si256(), odd = _mm256_setzero_si256();
-            for (size_t group = 0; group < groups; group++) {
-                __m128i pixels = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(source + 12 * group)), spread);
-                __m256i four = _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(weights + 4 * group)));
-                // Weights past the count are zero, so the extra pixels read add nothing.
-                even = _mm256_add_epi32(even, _mm256_mullo_epi32(_mm256_cvtepu8_epi32(pixels),
-                                                                 _mm256_permutevar8x32_epi32(four, first_pair)));
-                odd = _mm256_add_epi32(odd, _mm256_mullo_epi32(_mm256_cvtepu8_epi32(_mm_srli_si128(pixels, 8)),
-                                                               _mm256_permutevar8x32_epi32(four, second_pair)));
+            if (start + 12 * groups + 4 > available) {
+                // Near the end of the buffer: the scalar path reads only the taps.
+                for (size_t row_index = 0; row_index < step; row_index++) {
+                    resample_pixel_scalar(row + row_index * input_stride, coefficients, x,
+                                          destination + row_index * output_stride + 3 * x);
+                }
+            } else if (step == 2) {
+                horizontal_pixel(row + start, input_stride, 2, weights, groups, destination + 3 * x, output_stride);
+            } else {
+                horizontal_pixel(row + start, input_stride, 1, weights, groups, destination + 3 * x, output_stride);
             }
-            __m256i both = _mm256_add_epi32(even, odd);
-            __m128i sums = _mm_add_epi32(_mm256_castsi256_si128(both), _mm256_extracti128_si256(both, 1));
-            store_pixel(_mm_add_epi32(sums, half), destination + 3 * x);
         }
+        y += step;
     }
 }
 
