@@ -110,7 +110,7 @@ public enum ImageResampler {
                 case (nil, let vertical?):
                     for y in 0..<region.height {
                         vertical.row(y, from: origin, stride: inputStride, bytes: rowLength, into: output,
-                                         kernels: kernels)
+                                     kernels: kernels)
                         try row(y, output)
                     }
                 case (let horizontal?, let vertical?) where verticalFirst:
@@ -121,7 +121,7 @@ public enum ImageResampler {
                         guard let wideRow = wide.baseAddress else { return }
                         for y in 0..<region.height {
                             vertical.row(y, from: origin, stride: inputStride, bytes: wideLength, into: wideRow,
-                                             kernels: kernels)
+                                         kernels: kernels)
                             kernels.horizontal(wideRow, wideLength, wideLength, 1, horizontal, output, rowLength)
                             try row(y, output)
                         }
@@ -129,16 +129,16 @@ public enum ImageResampler {
                 case (let horizontal?, let vertical?):
                     // The horizontal pass over every input row the vertical pass reads, then one row at a time.
                     let intermediateRows = inputRows.count
-                    var intermediate = [UInt8](repeating: 0, count: intermediateRows * rowLength)
-                    try intermediate.withUnsafeMutableBufferPointer { intermediate in
-                        guard let resized = intermediate.baseAddress else { return }
-                        kernels.horizontal(origin, inputStride, originSize, intermediateRows, horizontal, resized,
-                                           rowLength)
-                        for y in 0..<region.height {
-                            vertical.row(y, from: resized, stride: rowLength, bytes: rowLength, into: output,
-                                             kernels: kernels)
-                            try row(y, output)
-                        }
+                    // Not zeroed first: the horizontal pass writes every byte before the vertical one reads.
+                    let intermediate = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: intermediateRows * rowLength)
+                    defer { intermediate.deallocate() }
+                    guard let resized = intermediate.baseAddress else { return }
+                    kernels.horizontal(origin, inputStride, originSize, intermediateRows, horizontal, resized,
+                                       rowLength)
+                    for y in 0..<region.height {
+                        vertical.row(y, from: resized, stride: rowLength, bytes: rowLength, into: output,
+                                     kernels: kernels)
+                        try row(y, output)
                     }
                 }
             }
