@@ -109,37 +109,68 @@ public enum ImageDecoder {
     public static func decode(_ bytes: UnsafeRawBufferPointer, source: String, limits: ImageDecodingLimits = .default,
                               minimumShorterSide: Int? = nil) throws -> RGBImage {
         // The header is parsed twice (here and by the decoder): cheap, and it lets Swift own the pixel buffer.
-        let header = try info(bytes, source: source, limits: limits)
-        let format = header.format
-        let denominator = format == .jpeg
-            ? scaleDenominator(width: header.width, height: header.height, minimumShorterSide: minimumShorterSide) : 1
-        let width = (header.width + denominator - 1) / denominator
-        let height = (header.height + denominator - 1) / denominator
-        let byteCount = width * height * 3
-        var message = [CChar](repeating: 0, count: messageCapacity)
-        let base = bytes.bindMemory(to: UInt8.self).baseAddress
-        let maxPixels = UInt64(max(limits.maxPixelCount, 0))
-        var status: Int32 = 0
-        let pixels = [UInt8](unsafeUninitializedCapacity: byteCount) { buffer, initializedCount in
-            status = message.withUnsafeMutableBufferPointer { text in
-                switch format {
-                case .jpeg:
-                    onnxrun_jpeg_decode_rgb(base, bytes.count, maxPixels, Int32(denominator), buffer.baseAddress,
-                                            byteCount, text.baseAddress, text.count)
-                case .png:
-                    onnxrun_png_decode_rgb(base, bytes.count, maxPixels, buffer.baseAddress, byteCount,
-                                           text.baseAddress, text.count)
+        let plan = try DecodePlan(bytes, source: source, limits: limits, minimumShorterSide: minimumShorterSide)
+        return try plan.decode(bytes, columns: 0..<plan.width)
+    }
+
+    /// What a decode will produce: the format, the decoded size (after any JPEG reduction) and the reduction.
+    struct DecodePlan {
+        let format: ImageFormat
+        let width: Int
+        let height: Int
+        let denominator: Int
+        let source: String
+        let limits: ImageDecodingLimits
+
+        init(_ bytes: UnsafeRawBufferPointer, source: String, limits: ImageDecodingLimits,
+             minimumShorterSide: Int?) throws {
+            let header = try ImageDecoder.info(bytes, source: source, limits: limits)
+            format = header.format
+            denominator = format == .jpeg
+                ? ImageDecoder.scaleDenominator(width: header.width, height: header.height, minimumShorterSide: minimumShorterSide)
+                : 1
+            width = (header.width + denominator - 1) / denominator
+            height = (header.height + denominator - 1) / denominator
+            self.source = source
+            self.limits = limits
+        }
+
+        /// The image's columns `columns` (all rows), the same pixels as those columns of a full decode. A JPEG
+        /// skips the inverse DCT, upsampling and colour conversion of the other columns; a PNG needs all of them.
+        func decode(_ bytes: UnsafeRawBufferPointer, columns: Range<Int>) throws -> RGBImage {
+            guard columns.lowerBound >= 0, columns.upperBound <= width, !columns.isEmpty,
+                  format == .jpeg || columns.count == width
+            else {
+                throw ONNXRunError(.invalidArgument, "columns \(columns) cannot be decoded from a \(width)-pixel-wide \(format.rawValue)",
+                                   file: source)
+            }
+            let byteCount = columns.count * height * 3
+            var message = [CChar](repeating: 0, count: ImageDecoder.messageCapacity)
+            let base = bytes.bindMemory(to: UInt8.self).baseAddress
+            let maxPixels = UInt64(max(limits.maxPixelCount, 0))
+            var status: Int32 = 0
+            let pixels = [UInt8](unsafeUninitializedCapacity: byteCount) { buffer, initializedCount in
+                status = message.withUnsafeMutableBufferPointer { text in
+                    switch format {
+                    case .jpeg:
+                        onnxrun_jpeg_decode_rgb(base, bytes.count, maxPixels, Int32(denominator),
+                                                UInt32(columns.lowerBound), UInt32(columns.count), buffer.baseAddress,
+                                                byteCount, text.baseAddress, text.count)
+                    case .png:
+                        onnxrun_png_decode_rgb(base, bytes.count, maxPixels, buffer.baseAddress, byteCount,
+                                               text.baseAddress, text.count)
+                    }
+                }
+                if status == ONNXRUN_IMAGE_OK.rawValue {
+                    initializedCount = byteCount
+                } else {
+                    // Partly written bytes are discarded; UInt8 needs no deinitialisation.
+                    initializedCount = 0
                 }
             }
-            if status == ONNXRUN_IMAGE_OK.rawValue {
-                initializedCount = byteCount
-            } else {
-                // Partly written bytes are discarded; UInt8 needs no deinitialisation.
-                initializedCount = 0
-            }
+            try ImageDecoder.check(status, message: message, format: format, source: source)
+            return RGBImage(checkedWidth: columns.count, height: height, pixels: pixels)
         }
-        try check(status, message: message, format: format, source: source)
-        return RGBImage(checkedWidth: width, height: height, pixels: pixels)
     }
 
     /// The JPEG DCT scaling denominator (1, 2, 4 or 8) for `minimumShorterSide`: the largest that keeps the
@@ -229,7 +260,7 @@ public enum ImageDecoder {
         throw ONNXRunError(.image, "not a JPEG or PNG image (starts with \(head))", file: source)
     }
 
-    private static func info(_ bytes: UnsafeRawBufferPointer, source: String,
+    static func info(_ bytes: UnsafeRawBufferPointer, source: String,
                              limits: ImageDecodingLimits) throws -> ImageInfo {
         let format = try detectFormat(bytes, source: source)
         var header = onnxrun_image_info()

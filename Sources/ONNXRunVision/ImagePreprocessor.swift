@@ -29,10 +29,10 @@ public struct ImagePreprocessor: Sendable {
     }
 
     /// The resized image's size and where the centre crop window lies in it.
-    private func cropGeometry(_ image: RGBImage) -> (size: (width: Int, height: Int), left: Int, top: Int,
-                                                      region: ImageResampler.Region) {
+    private func cropGeometry(width: Int, height: Int) -> (size: (width: Int, height: Int), left: Int, top: Int,
+                                                           region: ImageResampler.Region) {
         let size = ImageResampler.sizeWithShorterSide(configuration.effectiveResizeShorterSide,
-                                                      width: image.width, height: image.height,
+                                                      width: width, height: height,
                                                       rounding: configuration.longerSideRounding)
         let left = ImageResampler.centerCropOffset(size: size.width, crop: configuration.inputWidth)
         let top = ImageResampler.centerCropOffset(size: size.height, crop: configuration.inputHeight)
@@ -49,7 +49,7 @@ public struct ImagePreprocessor: Sendable {
     /// elongated photo costs no more than its crop.
     public func resizedAndCropped(_ image: RGBImage, kernels: ResamplingKernels = .best) throws -> RGBImage {
         let width = configuration.inputWidth, height = configuration.inputHeight
-        let (size, left, top, region) = cropGeometry(image)
+        let (size, left, top, region) = cropGeometry(width: image.width, height: image.height)
         // torchvision pads a crop larger than the image with black, (crop - size) // 2 before.
         var pixels = [UInt8](repeating: 0, count: width * height * 3)
         let rowLength = region.width * 3
@@ -78,11 +78,17 @@ public struct ImagePreprocessor: Sendable {
     /// produces it, so neither the resized nor the cropped image is stored.
     public func write(_ image: RGBImage, into output: UnsafeMutableBufferPointer<Float>,
                       kernels: ResamplingKernels = .best) throws {
+        try write(image, firstColumn: 0, fullWidth: image.width, into: output, kernels: kernels)
+    }
+
+    /// `write` for an image `fullWidth` pixels wide of which `image` holds the columns from `firstColumn` on.
+    private func write(_ image: RGBImage, firstColumn: Int, fullWidth: Int,
+                       into output: UnsafeMutableBufferPointer<Float>, kernels: ResamplingKernels = .best) throws {
         guard output.count == elementCount, let base = output.baseAddress else {
             throw ONNXRunError(.invalidArgument, "the output holds \(output.count) floats, the input needs \(elementCount)")
         }
         let width = configuration.inputWidth, height = configuration.inputHeight
-        let (size, left, top, region) = cropGeometry(image)
+        let (size, left, top, region) = cropGeometry(width: fullWidth, height: image.height)
         try withNormalization { normalization, pixelStride in
             // Pixel (x, y) of the crop starts at output[(y * width + x) * pixelStride].
             if region.width != width || region.height != height {
@@ -92,8 +98,8 @@ public struct ImagePreprocessor: Sendable {
                     onnxrun_normalize_row(black, width, normalization, base + y * width * pixelStride)
                 }
             }
-            try ImageResampler.resample(image, width: size.width, height: size.height, region: region,
-                                        kernels: kernels) { y, row in
+            try ImageResampler.resample(image, firstColumn: firstColumn, fullWidth: fullWidth, width: size.width,
+                                        height: size.height, region: region, kernels: kernels) { y, row in
                 let pixel = (region.y - top + y) * width + region.x - left
                 onnxrun_normalize_row(row, region.width, normalization, base + pixel * pixelStride)
             }
@@ -113,8 +119,9 @@ public struct ImagePreprocessor: Sendable {
 
     /// Decodes an encoded JPEG or PNG image (`source` names it in errors) and writes its model input into `output`
     /// (`elementCount` floats, e.g. one image's slot of a batch tensor): the one call a pipeline needs per image,
-    /// with `ImageDecoder.contents(ofFile:)` to read the file. With `fastDecode`, a JPEG at least twice as large
-    /// as needed is decoded at reduced scale (see `ImageDecoder.decode(_:source:limits:minimumShorterSide:)`):
+    /// with `ImageDecoder.contents(ofFile:)` to read the file. The result equals `write(_:into:)` of the decoded
+    /// image, but a JPEG is decoded only in the columns the resize reads. With `fastDecode`, a JPEG at least twice
+    /// as large as needed is decoded at reduced scale (see `ImageDecoder.decode(_:source:limits:minimumShorterSide:)`):
     /// faster, not bit-exact with Pillow. Returns the time spent decoding and preprocessing.
     @discardableResult
     public func write(encoded bytes: UnsafeRawBufferPointer, source: String,
@@ -122,11 +129,17 @@ public struct ImagePreprocessor: Sendable {
                       fastDecode: Bool = false) throws -> Timings {
         let clock = ContinuousClock()
         let start = clock.now
-        let image = try ImageDecoder.decode(bytes, source: source, limits: limits,
-                                            minimumShorterSide: fastDecode ? fastDecodeShorterSide : nil)
+        let plan = try ImageDecoder.DecodePlan(bytes, source: source, limits: limits,
+                                               minimumShorterSide: fastDecode ? fastDecodeShorterSide : nil)
+        // A JPEG is decoded only in the columns the resize reads (the same pixels, less work on wide photos).
+        let geometry = cropGeometry(width: plan.width, height: plan.height)
+        let columns = plan.format == .jpeg
+            ? ImageResampler.inputColumns(imageWidth: plan.width, width: geometry.size.width, region: geometry.region)
+            : 0..<plan.width
+        let image = try plan.decode(bytes, columns: columns)
         let decoded = clock.now
         do {
-            try write(image, into: output)
+            try write(image, firstColumn: columns.lowerBound, fullWidth: plan.width, into: output)
         } catch let error as ONNXRunError {
             throw error.adding(file: source)
         }

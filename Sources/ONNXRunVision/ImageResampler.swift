@@ -58,6 +58,23 @@ public enum ImageResampler {
     public static func resample(_ image: RGBImage, width: Int, height: Int, region: Region,
                                 kernels: ResamplingKernels = .best,
                                 row: (Int, UnsafePointer<UInt8>) throws -> Void) throws {
+        try resample(image, firstColumn: 0, fullWidth: image.width, width: width, height: height, region: region,
+                     kernels: kernels, row: row)
+    }
+
+    /// The input columns resizing an image `imageWidth` pixels wide to `width` reads for the columns of `region`
+    /// (what a decoder must provide, see `resample(_:firstColumn:fullWidth:...)`).
+    static func inputColumns(imageWidth: Int, width: Int, region: Region) -> Range<Int> {
+        let columns = region.x..<region.x + region.width
+        guard width != imageWidth else { return columns }
+        return Coefficients(inputSize: imageWidth, outputSize: width, outputs: columns).inputRange
+    }
+
+    /// `resample` of an image `fullWidth` pixels wide of which `image` holds the columns
+    /// `firstColumn ..< firstColumn + image.width` (all rows), which must include the `inputColumns` of the resize.
+    static func resample(_ image: RGBImage, firstColumn: Int, fullWidth: Int, width: Int, height: Int,
+                         region: Region, kernels: ResamplingKernels = .best,
+                         row: (Int, UnsafePointer<UInt8>) throws -> Void) throws {
         guard width > 0, height > 0, width <= 1 << 30, height <= 1 << 30 else {
             throw ONNXRunError(.invalidArgument, "cannot resize to \(width)x\(height)")
         }
@@ -74,25 +91,29 @@ public enum ImageResampler {
         let columns = region.x..<region.x + region.width
         let rows = region.y..<region.y + region.height
         // Pillow skips a pass whose size does not change (the identity pass would reproduce the input anyway).
-        let horizontal = width != image.width
-            ? Coefficients(inputSize: image.width, outputSize: width, outputs: columns) : nil
+        let horizontal = width != fullWidth
+            ? Coefficients(inputSize: fullWidth, outputSize: width, outputs: columns) : nil
         let vertical = height != image.height
             ? Coefficients(inputSize: image.height, outputSize: height, outputs: rows) : nil
         // Only the input rows and columns the passes read; the coefficients count from the first of them.
         let inputColumns = horizontal?.inputRange ?? columns
         let inputRows = vertical?.inputRange ?? rows
+        guard inputColumns.lowerBound >= firstColumn, inputColumns.upperBound <= firstColumn + image.width else {
+            throw ONNXRunError(.invalidArgument, "the resize reads columns \(inputColumns) but the image holds "
+                               + "\(firstColumn)..<\(firstColumn + image.width)")
+        }
         horizontal?.shift(by: inputColumns.lowerBound)
         vertical?.shift(by: inputRows.lowerBound)
         // The order of the passes matters by one level in a few pixels because of the 8-bit rounding between
         // them: Pillow 13 (python-pillow/Pillow#9549) runs the vertical pass first when the height shrinks by
         // more than twice as many pixels as the width does; earlier Pillows always went horizontal first.
-        let verticalFirst = width != image.width && height < image.height
-            && image.height - height > 2 * (image.width - width)
+        let verticalFirst = width != fullWidth && height < image.height
+            && image.height - height > 2 * (fullWidth - width)
         let rowLength = region.width * 3
         let inputStride = image.width * 3
         try image.pixels.withUnsafeBufferPointer { pixels in
             guard let base = pixels.baseAddress else { return }
-            let originOffset = inputRows.lowerBound * inputStride + inputColumns.lowerBound * 3
+            let originOffset = inputRows.lowerBound * inputStride + (inputColumns.lowerBound - firstColumn) * 3
             let origin = base + originOffset
             let originSize = pixels.count - originOffset
             var scratch = [UInt8](repeating: 0, count: rowLength)

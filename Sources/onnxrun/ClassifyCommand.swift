@@ -111,13 +111,17 @@ struct ClassifyCommand: ParsableCommand {
             var prepared: [(slot: Int, tensor: Tensor, decodeSeconds: Double, preprocessSeconds: Double)] = []
             for (slot, file) in batchFiles.enumerated() {
                 do {
-                    let decodeStart = clock.now
-                    let image = try ImageDecoder.decode(
-                        contentsOf: file, minimumShorterSide: fastDecode ? plan.preprocessor.fastDecodeShorterSide : nil)
-                    let preprocessStart = clock.now
-                    let tensor = try plan.preprocessor.tensor(for: image)
-                    prepared.append((slot, tensor, (preprocessStart - decodeStart).seconds,
-                                     (clock.now - preprocessStart).seconds))
+                    let readStart = clock.now
+                    let bytes = try ImageDecoder.contents(ofFile: file)
+                    let readSeconds = (clock.now - readStart).seconds
+                    var tensor = Tensor(zeros: .float, shape: plan.preprocessor.configuration.shape(batchSize: 1))
+                    let times = try tensor.withUnsafeMutableBufferPointer(as: Float.self) { output in
+                        try bytes.withUnsafeBytes { encoded in
+                            try plan.preprocessor.write(encoded: encoded, source: file, into: output,
+                                                        fastDecode: fastDecode)
+                        }
+                    }
+                    prepared.append((slot, tensor, readSeconds + times.decodeSeconds, times.preprocessSeconds))
                 } catch let error as ONNXRunError {
                     // One bad image must not hide the others; a lone image fails the usual way.
                     guard files.count > 1 else { throw error }
