@@ -10,7 +10,8 @@ let package = Package(
         .executable(name: "onnxrun", targets: ["onnxrun"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
     ],
     targets: [
         // libprotobuf-c from the system (Debian: libprotobuf-c-dev).
@@ -40,10 +41,20 @@ let package = Package(
             name: "ONNXRunVision",
             dependencies: ["ONNXRun", "CImageCodecs"]
         ),
+        // `onnxrun serve`: the Open Inference Protocol (KServe v2) over HTTP/1.1, on SwiftNIO.
+        .target(
+            name: "ONNXRunServer",
+            dependencies: [
+                "ONNXRun", "ONNXRunVision",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "onnxrun",
             dependencies: [
-                "ONNXRun", "ONNXRunVision",
+                "ONNXRun", "ONNXRunVision", "ONNXRunServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -56,6 +67,7 @@ let package = Package(
             exclude: ["Fixtures"]  // read from the source tree through #filePath (tools/make_image_fixtures.py)
         ),
         // Runs the built `onnxrun` executable as a process (depending on it makes `swift test` build it first).
+        .testTarget(name: "ONNXRunServerTests", dependencies: ["ONNXRunServer", "ONNXRun", "ONNXRunTestSupport"]),
         .testTarget(name: "onnxrunCLITests", dependencies: ["onnxrun", "ONNXRun", "ONNXRunTestSupport"]),
     ]
 )
