@@ -3,6 +3,7 @@
 import Dispatch
 import Foundation
 import ONNXRun
+import ONNXRunVision
 
 struct RouterRequest: Sendable {
     var method: String
@@ -60,6 +61,7 @@ final class Router: Sendable {
         case ("GET", []): reply(.json(model.metadata))
         case ("GET", ["ready"]): reply(.json(["name": name, "ready": true]))
         case ("POST", ["infer"]): infer(request, model: model, reply: reply)
+        case ("POST", ["classify"]): classify(request, model: model, reply: reply)
         default:
             reply(.error(.notFound("no route for \(request.method) \(path)")))
         }
@@ -126,6 +128,31 @@ final class Router: Sendable {
                 finish(.error(ServerError(status: 500, message: "\(error)")))
             }
         }
+    }
+}
+
+extension Router {
+    /// A JPEG or PNG body -> the object `onnxrun MODEL IMAGE --json` prints for one image.
+    private func classify(_ request: RouterRequest, model: ServedModel, reply: @escaping @Sendable (HTTPReply) -> Void) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        var response: HTTPReply
+        if let classifier = model.classifier {
+            do {
+                let classification = try classifier.classify(imageBytes: request.body, source: "request body")
+                response = .json(FileClassification(path: "request body", result: .success(classification))
+                    .jsonObject(probabilities: classifier.scoresAreProbabilities))
+            } catch let error as ONNXRunError where error.kind == .image || error.kind == .invalidInput {
+                response = .error(.badRequest(error.description))
+            } catch {
+                response = .error(ServerError(status: 500, message: "\(error)"))
+            }
+        } else {
+            response = .error(.badRequest("model '\(model.name)' is not an image classifier (it needs one 4-D float "
+                + "input); use /infer"))
+        }
+        metrics.recordRequest(model: model.name, endpoint: "classify", status: response.status,
+                              seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        reply(response)
     }
 }
 

@@ -3,6 +3,7 @@
 import Dispatch
 import Foundation
 import ONNXRun
+import ONNXRunVision
 
 /// How the server runs one model.
 struct ModelServingOptions: Sendable {
@@ -20,6 +21,9 @@ final class ServedModel: @unchecked Sendable {
     /// Each input's element type, for request validation.
     let inputTypes: [String: ElementType]
     let metrics: ServerMetrics
+    /// For `/classify`: the model's preprocessing recipe (from its metadata), softmax and labels; nil when the
+    /// model is no image classifier.
+    let classifier: ImageClassifier?
     private let batcher: DynamicBatcher
 
     init(name: String, path: String, options: ModelServingOptions, metrics: ServerMetrics) throws {
@@ -32,6 +36,7 @@ final class ServedModel: @unchecked Sendable {
             types[input.name] = input.type?.elementType ?? .float
         }
         inputTypes = types
+        classifier = try? ImageClassifier(session: session)
         let batchable = options.maxBatch > 1 && ServedModel.hasSharedBatchDimension(session)
         batcher = DynamicBatcher(name: name, session: session, maxBatch: batchable ? options.maxBatch : 1,
                                  window: options.batchWindowSeconds, metrics: metrics)

@@ -250,6 +250,34 @@ final class InferenceServerTests: XCTestCase {
         } catch {}
     }
 
+    /// Photos posted to /classify get the reference top-5 of the pretrained EfficientNet-Lite0 (the CLI's answer).
+    func testClassifyPhotos() async throws {
+        let server = try await InferenceServer.start(ServerConfiguration(
+            host: "127.0.0.1", port: 0,
+            models: [("efficientnet", TestPaths.models.appendingPathComponent("efficientnet-lite0/model.onnx").path),
+                     ("mobilenet", modelPath)], threadCount: 2))
+        defer { Task { await server.shutdown() } }
+        let expectedFile = TestPaths.models.appendingPathComponent("images/expected-top5.json")
+        let expected = try XCTUnwrap(
+            (try JSONSerialization.jsonObject(with: Data(contentsOf: expectedFile)) as? [String: Any])?["photos"]
+                as? [String: [[Any]]])
+        for photo in ["chelsea", "coffee"] {
+            let image = try Data(contentsOf: TestPaths.models.appendingPathComponent("images/\(photo).png"))
+            let response = try await Self.send(server, "POST", "/v2/models/efficientnet/classify", body: image)
+            XCTAssertEqual(response.status, 200, String(decoding: response.body, as: UTF8.self))
+            let top = try XCTUnwrap(response.json["top"] as? [[String: Any]])
+            XCTAssertEqual(top.map { $0["index"] as? Int }, try XCTUnwrap(expected[photo]).map { $0[0] as? Int }, photo)
+            let probability = try XCTUnwrap(top.first?["probability"] as? Double)
+            XCTAssertEqual(probability, try XCTUnwrap(expected[photo]?.first?[2] as? Double), accuracy: 1e-4)
+            XCTAssertNotNil((response.json["timings"] as? [String: Any])?["inference_ms"])
+        }
+        let garbage = try await Self.send(server, "POST", "/v2/models/efficientnet/classify", body: Data("not an image".utf8))
+        XCTAssertEqual(garbage.status, 400)
+        XCTAssertNotNil(garbage.json["error"])
+        let ready = try await Self.send(server, "GET", "/v2/health/ready")
+        XCTAssertEqual(ready.status, 200)
+    }
+
     func testModelNames() {
         XCTAssertEqual(ServerConfiguration.modelName(forPath: "/models/resnet/model.onnx"), "resnet")
         XCTAssertEqual(ServerConfiguration.modelName(forPath: "/models/mobilenet_v2.onnx"), "mobilenet_v2")
