@@ -66,6 +66,9 @@ struct ClassifyCommand: ParsableCommand {
     @Flag(help: "Per-step time table over all inferences (on stderr with --json).")
     var profile = false
 
+    @Option(help: PrecisionOption.help)
+    var precision: Precision = .fp32
+
     @Flag(help: "Use the reference kernels without graph optimization.")
     var noOptimize = false
 
@@ -89,7 +92,7 @@ struct ClassifyCommand: ParsableCommand {
     // MARK: - Running
 
     func run() throws {
-        let sessionOptions = SessionOptions(threadCount: threads, optimizationLevel: noOptimize ? .none : .all)
+        let sessionOptions = PrecisionOption.sessionOptions(threads: threads, noOptimize: noOptimize, precision: precision)
         let session = try InferenceSession(contentsOf: model, options: sessionOptions)
         let classifier: ImageClassifier
         do {

@@ -161,3 +161,6 @@ void ork_nhwc_to_nchw(const float *input, size_t channels, size_t pixels, float 
 #ifdef __cplusplus
 }
 #endif
+
+// The bfloat16 GEMM (`--precision bf16`).
+#include "CKernelsBFloat16.h"

@@ -12,6 +12,8 @@ enum WeightMatrixLayout: Sendable {
 
 /// Weights (and bias) of `output[m][n] = clamp(sum_k input[m][k] * weights[k][n] + bias[n] + residual[m][n])`,
 /// packed once. A 1x1 NHWC convolution is this with `m` = pixel, `k` = input channel, `n` = output channel.
+/// In `.bf16` precision the weights are stored rounded to bfloat16 and the kernel rounds the input the same way
+/// as it reads it (products exact, sums and bias, residual, clamp in float32).
 final class PackedMatrixWeights: Sendable {
     /// K: input channels / reduction length.
     let reductionCount: Int
@@ -19,6 +21,9 @@ final class PackedMatrixWeights: Sendable {
     let outputCount: Int
     /// Whether a bias was packed in (the fusion of a following bias Add needs to know).
     let hasBias: Bool
+    /// The number format of the stored weights and of the kernel's inputs.
+    let precision: Precision
+    /// `.fp32`: `ork_gemm_pack` floats; `.bf16`: `ork_gemm_bfloat16_pack` 32-bit words (bfloat16 pairs).
     private let packed: AlignedFloatBuffer
 
     init(weights: UnsafeBufferPointer<Float>, layout: WeightMatrixLayout, reductionCount: Int, outputCount: Int,
@@ -33,6 +38,7 @@ final class PackedMatrixWeights: Sendable {
         self.reductionCount = reductionCount
         self.outputCount = outputCount
         hasBias = bias != nil
+        precision = .fp32
         packed = AlignedFloatBuffer(count: ork_gemm_packed_size(reductionCount, outputCount))
         switch layout {
         case .outputMajor:
@@ -49,9 +55,27 @@ final class PackedMatrixWeights: Sendable {
         reductionCount = weights.reductionCount
         outputCount = weights.outputCount
         hasBias = true
+        precision = weights.precision
         packed = AlignedFloatBuffer(count: weights.packed.count)
         packed.pointer.update(from: weights.packed.pointer, count: weights.packed.count)
-        ork_gemm_packed_add_bias(packed.pointer, reductionCount, outputCount, bias)
+        switch precision {
+        case .fp32: ork_gemm_packed_add_bias(packed.pointer, reductionCount, outputCount, bias)
+        case .bf16: ork_gemm_bfloat16_packed_add_bias(packed.words, reductionCount, outputCount, bias)
+        }
+    }
+
+    /// `weights` rounded to bfloat16 (itself when it already is).
+    init(bfloat16 weights: PackedMatrixWeights) {
+        reductionCount = weights.reductionCount
+        outputCount = weights.outputCount
+        hasBias = weights.hasBias
+        precision = .bf16
+        guard weights.precision == .fp32 else {
+            packed = weights.packed
+            return
+        }
+        packed = AlignedFloatBuffer(count: ork_gemm_bfloat16_packed_size(reductionCount, outputCount))
+        ork_gemm_bfloat16_pack(weights.packed.pointer, reductionCount, outputCount, packed.words)
     }
 
     /// Packs copies of Swift arrays (tests, small models).
@@ -78,7 +102,10 @@ final class PackedMatrixWeights: Sendable {
             k: reductionCount, n: outputCount, a: input, a_row_stride: inputRowStride, packed_b: packed.pointer,
             residual: residual, residual_row_stride: residualRowStride, c: output, c_row_stride: outputRowStride,
             min: clamp.minimum, max: clamp.maximum)
-        ork_gemm(&arguments, rows.lowerBound, rows.upperBound)
+        switch precision {
+        case .fp32: ork_gemm(&arguments, rows.lowerBound, rows.upperBound)
+        case .bf16: ork_gemm_bfloat16(&arguments, rows.lowerBound, rows.upperBound)
+        }
     }
 
     /// Output columns are split between threads in multiples of this (one packed panel).
@@ -101,6 +128,12 @@ final class PackedMatrixWeights: Sendable {
             k: reductionCount, n: outputCount, a: input, a_row_stride: inputRowStride, packed_b: packed.pointer,
             residual: residual, residual_row_stride: residualRowStride, c: output, c_row_stride: outputRowStride,
             min: clamp.minimum, max: clamp.maximum)
-        ork_gemm_columns(&arguments, rows.lowerBound, rows.upperBound, columns.lowerBound, columns.upperBound)
+        switch precision {
+        case .fp32:
+            ork_gemm_columns(&arguments, rows.lowerBound, rows.upperBound, columns.lowerBound, columns.upperBound)
+        case .bf16:
+            ork_gemm_bfloat16_columns(&arguments, rows.lowerBound, rows.upperBound, columns.lowerBound,
+                                      columns.upperBound)
+        }
     }
 }
