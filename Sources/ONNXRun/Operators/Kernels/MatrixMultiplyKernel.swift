@@ -89,12 +89,14 @@ final class PackedMatrixWeights: Sendable {
         }
     }
 
-    /// Computes output rows `rows`. Row `m` of the input starts at `input + m * inputRowStride` (>= reductionCount),
-    /// of the output at `output + m * outputRowStride` (>= outputCount); `residual` (may equal `output`) likewise.
-    func run(input: UnsafePointer<Float>, inputRowStride: Int, output: UnsafeMutablePointer<Float>,
-             outputRowStride: Int, residual: UnsafePointer<Float>? = nil, residualRowStride: Int = 0,
-             clamp: ClampBounds = .none, rows: Range<Int>) {
-        precondition(inputRowStride >= reductionCount && outputRowStride >= outputCount && rows.lowerBound >= 0,
+    /// Calls `body` with the kernel arguments for these buffers. Row `m` of the input starts at
+    /// `input + m * inputRowStride` (>= reductionCount), of the output at `output + m * outputRowStride`
+    /// (>= outputCount); `residual` (may equal `output`) likewise. Tests call each kernel variant by name with them.
+    func withArguments<Result>(input: UnsafePointer<Float>, inputRowStride: Int, output: UnsafeMutablePointer<Float>,
+                               outputRowStride: Int, residual: UnsafePointer<Float>?, residualRowStride: Int,
+                               clamp: ClampBounds, _ body: (UnsafePointer<ork_gemm_args>) throws -> Result) rethrows
+        -> Result {
+        precondition(inputRowStride >= reductionCount && outputRowStride >= outputCount,
                      "GEMM strides smaller than the matrix")
         precondition(residual == nil || residualRowStride >= outputCount,
                      "GEMM residual stride smaller than the matrix")
@@ -102,9 +104,20 @@ final class PackedMatrixWeights: Sendable {
             k: reductionCount, n: outputCount, a: input, a_row_stride: inputRowStride, packed_b: packed.pointer,
             residual: residual, residual_row_stride: residualRowStride, c: output, c_row_stride: outputRowStride,
             min: clamp.minimum, max: clamp.maximum)
-        switch precision {
-        case .fp32: ork_gemm(&arguments, rows.lowerBound, rows.upperBound)
-        case .bf16: ork_gemm_bfloat16(&arguments, rows.lowerBound, rows.upperBound)
+        return try body(&arguments)
+    }
+
+    /// Computes output rows `rows` (see `withArguments` for the buffers).
+    func run(input: UnsafePointer<Float>, inputRowStride: Int, output: UnsafeMutablePointer<Float>,
+             outputRowStride: Int, residual: UnsafePointer<Float>? = nil, residualRowStride: Int = 0,
+             clamp: ClampBounds = .none, rows: Range<Int>) {
+        precondition(rows.lowerBound >= 0, "GEMM rows \(rows) negative")
+        withArguments(input: input, inputRowStride: inputRowStride, output: output, outputRowStride: outputRowStride,
+                      residual: residual, residualRowStride: residualRowStride, clamp: clamp) { arguments in
+            switch precision {
+            case .fp32: ork_gemm(arguments, rows.lowerBound, rows.upperBound)
+            case .bf16: ork_gemm_bfloat16(arguments, rows.lowerBound, rows.upperBound)
+            }
         }
     }
 
@@ -116,24 +129,18 @@ final class PackedMatrixWeights: Sendable {
     func run(input: UnsafePointer<Float>, inputRowStride: Int, output: UnsafeMutablePointer<Float>,
              outputRowStride: Int, residual: UnsafePointer<Float>? = nil, residualRowStride: Int = 0,
              clamp: ClampBounds = .none, rows: Range<Int>, columns: Range<Int>) {
-        precondition(inputRowStride >= reductionCount && outputRowStride >= outputCount && rows.lowerBound >= 0,
-                     "GEMM strides smaller than the matrix")
-        precondition(residual == nil || residualRowStride >= outputCount,
-                     "GEMM residual stride smaller than the matrix")
+        precondition(rows.lowerBound >= 0, "GEMM rows \(rows) negative")
         precondition(columns.lowerBound >= 0 && columns.lowerBound % Self.columnBlock == 0
                          && columns.upperBound <= outputCount
                          && (columns.upperBound % Self.columnBlock == 0 || columns.upperBound == outputCount),
                      "GEMM columns \(columns) not aligned to \(Self.columnBlock)")
-        var arguments = ork_gemm_args(
-            k: reductionCount, n: outputCount, a: input, a_row_stride: inputRowStride, packed_b: packed.pointer,
-            residual: residual, residual_row_stride: residualRowStride, c: output, c_row_stride: outputRowStride,
-            min: clamp.minimum, max: clamp.maximum)
-        switch precision {
-        case .fp32:
-            ork_gemm_columns(&arguments, rows.lowerBound, rows.upperBound, columns.lowerBound, columns.upperBound)
-        case .bf16:
-            ork_gemm_bfloat16_columns(&arguments, rows.lowerBound, rows.upperBound, columns.lowerBound,
-                                      columns.upperBound)
+        withArguments(input: input, inputRowStride: inputRowStride, output: output, outputRowStride: outputRowStride,
+                      residual: residual, residualRowStride: residualRowStride, clamp: clamp) { arguments in
+            let (begin, end) = (rows.lowerBound, rows.upperBound)
+            switch precision {
+            case .fp32: ork_gemm_columns(arguments, begin, end, columns.lowerBound, columns.upperBound)
+            case .bf16: ork_gemm_bfloat16_columns(arguments, begin, end, columns.lowerBound, columns.upperBound)
+            }
         }
     }
 }
