@@ -100,10 +100,15 @@ def openvino_worker(arguments: argparse.Namespace) -> int:
         "load_ms": load * 1000, "first_run_ms": first_run * 1000, "median_ms": statistics.median(latencies) * 1000,
         "p90_ms": latencies[rank - 1] * 1000, "min_ms": latencies[0] * 1000, "runs": arguments.runs,
         "threads": arguments.threads, "batch": arguments.batch,
-        "precision": str(compiled.get_property("INFERENCE_PRECISION_HINT")),
+        "precision": precision_name(compiled.get_property("INFERENCE_PRECISION_HINT")),
         "openvino_version": openvino.__version__,
     }))
     return 0
+
+
+def precision_name(element_type) -> str:
+    """OpenVINO's element type as its short name ("bf16", "f32")."""
+    return element_type.get_type_name() if hasattr(element_type, "get_type_name") else str(element_type)
 
 
 # MARK: - The comparison

@@ -141,4 +141,11 @@ ORK_TARGET_AVX512BF16 void ork_gemm_bfloat16_avx512bf16(const ork_gemm_args *arg
     free(converted);
 }
 
+#else
+
+// Other architectures: the name links (tests list it), and ork_bfloat16_detected_isa() never selects it.
+void ork_gemm_bfloat16_avx512bf16(const ork_gemm_args *args, size_t m_begin, size_t m_end) {
+    ork_gemm_bfloat16_portable(args, m_begin, m_end);
+}
+
 #endif
