@@ -51,3 +51,25 @@ extension TransposeOperator: ChannelsLastView {
         return 0
     }
 }
+
+extension TransposeOperator: ChannelsLastAdaptable {
+    /// Transpose(0, 2, 3, 1) of an NHWC tensor is that tensor's bytes (tf2onnx writes one after each conv to go
+    /// back to its NHWC graph): the result is a view, no transform and no copy.
+    func channelsLastVariant(_ inputs: [InferenceValue?], channelsLast: [Bool]) -> ChannelsLastVariant? {
+        guard permutation == [0, 2, 3, 1], channelsLast.first == true else { return nil }
+        return ChannelsLastVariant(op: ChannelsLastTransposeView(), opType: "NHWCView", channelsLastInputs: [0],
+                                   outputIsChannelsLast: false)
+    }
+}
+
+/// The NHWC bytes of a channels-last value, read as the ONNX-layout tensor Transpose(0, 2, 3, 1) would make. Not a
+/// kernel operator: its output shares its input's storage.
+struct ChannelsLastTransposeView: Operator {
+    func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
+        [try requiredInput(inputs, 0, "data").type]
+    }
+
+    func run(_ inputs: [Tensor?]) throws -> [Tensor] {
+        [try requiredInput(inputs, 0, "data")]
+    }
+}

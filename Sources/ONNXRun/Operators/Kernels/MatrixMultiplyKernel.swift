@@ -69,7 +69,7 @@ final class PackedMatrixWeights: Sendable {
     /// of the output at `output + m * outputRowStride` (>= outputCount); `residual` (may equal `output`) likewise.
     func run(input: UnsafePointer<Float>, inputRowStride: Int, output: UnsafeMutablePointer<Float>,
              outputRowStride: Int, residual: UnsafePointer<Float>? = nil, residualRowStride: Int = 0,
-             clamp: ClampBounds = .none, rows: Range<Int>) {
+             activation: Activation = .none, rows: Range<Int>) {
         precondition(inputRowStride >= reductionCount && outputRowStride >= outputCount && rows.lowerBound >= 0,
                      "GEMM strides smaller than the matrix")
         precondition(residual == nil || residualRowStride >= outputCount,
@@ -77,7 +77,8 @@ final class PackedMatrixWeights: Sendable {
         var arguments = ork_gemm_args(
             k: reductionCount, n: outputCount, a: input, a_row_stride: inputRowStride, packed_b: packed.pointer,
             residual: residual, residual_row_stride: residualRowStride, c: output, c_row_stride: outputRowStride,
-            min: clamp.minimum, max: clamp.maximum)
+            min: activation.kernelClamp.minimum, max: activation.kernelClamp.maximum,
+            activation: activation.kernelFunction)
         ork_gemm(&arguments, rows.lowerBound, rows.upperBound)
     }
 
@@ -88,7 +89,7 @@ final class PackedMatrixWeights: Sendable {
     /// multiple of it or `outputCount`): splits a GEMM with few rows, like a classifier, over threads by columns.
     func run(input: UnsafePointer<Float>, inputRowStride: Int, output: UnsafeMutablePointer<Float>,
              outputRowStride: Int, residual: UnsafePointer<Float>? = nil, residualRowStride: Int = 0,
-             clamp: ClampBounds = .none, rows: Range<Int>, columns: Range<Int>) {
+             activation: Activation = .none, rows: Range<Int>, columns: Range<Int>) {
         precondition(inputRowStride >= reductionCount && outputRowStride >= outputCount && rows.lowerBound >= 0,
                      "GEMM strides smaller than the matrix")
         precondition(residual == nil || residualRowStride >= outputCount,
@@ -100,7 +101,8 @@ final class PackedMatrixWeights: Sendable {
         var arguments = ork_gemm_args(
             k: reductionCount, n: outputCount, a: input, a_row_stride: inputRowStride, packed_b: packed.pointer,
             residual: residual, residual_row_stride: residualRowStride, c: output, c_row_stride: outputRowStride,
-            min: clamp.minimum, max: clamp.maximum)
+            min: activation.kernelClamp.minimum, max: activation.kernelClamp.maximum,
+            activation: activation.kernelFunction)
         ork_gemm_columns(&arguments, rows.lowerBound, rows.upperBound, columns.lowerBound, columns.upperBound)
     }
 }
