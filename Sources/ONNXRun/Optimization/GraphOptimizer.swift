@@ -14,6 +14,8 @@ protocol GraphRewrite: Sendable {
 enum GraphOptimizer {
     /// The rewrites, in order, and why there.
     static let rewrites: [any GraphRewrite] = [
+        // x * clip(x + 3, 0, 6) / 6 -> HardSwish. First: the Add of 3 would otherwise look like a bias to fold.
+        FuseDecomposedHardSwish(),
         // BatchNormalization and per-channel Mul/Add/Sub into the weights of the Conv before them. First: it works
         // on ONNX Conv nodes (constant weights as inputs), before packing hides them.
         FoldChannelAffineIntoConvolution(),

@@ -173,6 +173,35 @@ final class OptimizerTests: XCTestCase {
         }
     }
 
+    /// x * clip(x + 3, 0, 6) / 6 in both orders, with / 6 or * (1/6), Clip with constant inputs (opset 11+).
+    func testDecomposedHardSwishBecomesOneActivationInTheConvolution() throws {
+        let initializers: [String: Tensor] = [
+            "w1": try tensor([6, 3, 1, 1], seed: 110), "w2": try tensor([5, 6, 1, 1], seed: 111),
+            "three": try Tensor(shape: [], floats: [3]), "zero": try Tensor(shape: [], floats: [0]),
+            "six": try Tensor(shape: [], floats: [6]), "sixth": try Tensor(shape: [1], floats: [Float(1) / 6]),
+        ]
+        let graph = Graph(
+            name: "hardswish", inputs: [info("x", [1, 3, 4, 5])], outputs: [info("y", [1, 5, 4, 5])],
+            initializers: initializers, valueInfo: [],
+            nodes: [
+                Node(name: "conv1", opType: "Conv", inputs: ["x", "w1"], outputs: ["c1"]),
+                Node(name: "add1", opType: "Add", inputs: ["c1", "three"], outputs: ["a1"]),
+                Node(name: "clip1", opType: "Clip", inputs: ["a1", "zero", "six"], outputs: ["r1"]),
+                Node(name: "mul1", opType: "Mul", inputs: ["c1", "r1"], outputs: ["m1"]),
+                Node(name: "div1", opType: "Div", inputs: ["m1", "six"], outputs: ["h1"]),
+                Node(name: "conv2", opType: "Conv", inputs: ["h1", "w2"], outputs: ["c2"]),
+                Node(name: "add2", opType: "Add", inputs: ["three", "c2"], outputs: ["a2"]),
+                Node(name: "clip2", opType: "Clip", inputs: ["a2", "zero", "six"], outputs: ["r2"]),
+                Node(name: "scale2", opType: "Mul", inputs: ["r2", "sixth"], outputs: ["s2"]),
+                Node(name: "mul2", opType: "Mul", inputs: ["s2", "c2"], outputs: ["y"]),
+            ])
+        let steps = try checkOptimized(graph)
+        XCTAssertEqual(steps["FusedConv"], 2, "\(steps)")
+        for gone in ["Add", "Clip", "Mul", "Div", "HardSwish"] {
+            XCTAssertNil(steps[gone], "\(gone): \(steps)")
+        }
+    }
+
     /// MobileNetV3's squeeze-excite: the scale [N, C, 1, 1] multiplies the NHWC activation without a transform.
     func testSqueezeExciteStaysChannelsLast() throws {
         let graph = Graph(
