@@ -25,3 +25,13 @@ void ork_binary(int operation, const ork_broadcast *geometry, const float *a, co
     default: ork_binary_portable(operation, geometry, a, b, output, begin, end); return;
     }
 }
+
+void ork_mean_rows(const float *input, size_t rows, size_t columns, float *output) {
+    switch (ork_current_isa_level()) {
+#if ORK_X86
+    case ORK_ISA_AVX512: ork_mean_rows_avx512(input, rows, columns, output); return;
+    case ORK_ISA_AVX2: ork_mean_rows_avx2(input, rows, columns, output); return;
+#endif
+    default: ork_mean_rows_portable(input, rows, columns, output); return;
+    }
+}

@@ -263,3 +263,31 @@ ORK_TARGET void ORK_SUFFIX(ork_binary)(int operation, const ork_broadcast *geome
         }
     }
 }
+
+// MARK: - Reductions
+
+ORK_TARGET void ORK_SUFFIX(ork_mean_rows)(const float *input, size_t rows, size_t columns, float *output) {
+    const float scale = rows ? 1.0f / (float)rows : 0.0f;
+    size_t column = 0;
+    // Four vectors of columns at a time: four independent add chains down the rows.
+    for (; column + 4 * ORK_WIDTH <= columns; column += 4 * ORK_WIDTH) {
+        vfloat sum0 = 0.0f, sum1 = 0.0f, sum2 = 0.0f, sum3 = 0.0f;
+        for (size_t row = 0; row < rows; row++) {
+            const float *p = input + row * columns + column;
+            sum0 += load(p);
+            sum1 += load(p + ORK_WIDTH);
+            sum2 += load(p + 2 * ORK_WIDTH);
+            sum3 += load(p + 3 * ORK_WIDTH);
+        }
+        store(output + column, sum0 * scale);
+        store(output + column + ORK_WIDTH, sum1 * scale);
+        store(output + column + 2 * ORK_WIDTH, sum2 * scale);
+        store(output + column + 3 * ORK_WIDTH, sum3 * scale);
+    }
+    for (; column < columns; column += ORK_WIDTH) {
+        const size_t count = ORK_MIN((size_t)ORK_WIDTH, columns - column);
+        vfloat sum = 0.0f;
+        for (size_t row = 0; row < rows; row++) sum += load_partial(input + row * columns + column, count);
+        store_partial(output + column, sum * scale, count);
+    }
+}

@@ -114,6 +114,16 @@ void ork_binary_avx512(int operation, const ork_broadcast *geometry, const float
                        size_t begin, size_t end);
 #endif
 
+// MARK: - Reductions
+
+/// output[c] = mean over r < rows of input[r * columns + c]: an NHWC image's global average pool (rows = pixels).
+void ork_mean_rows(const float *input, size_t rows, size_t columns, float *output);
+void ork_mean_rows_portable(const float *input, size_t rows, size_t columns, float *output);
+#if defined(__x86_64__)
+void ork_mean_rows_avx2(const float *input, size_t rows, size_t columns, float *output);
+void ork_mean_rows_avx512(const float *input, size_t rows, size_t columns, float *output);
+#endif
+
 // MARK: - GEMM (1x1 convolution, fully connected)
 //
 // C[m][n] = clamp(sum_k A[m][k] * B[k][n] + bias[n] + residual[m][n], min, max) for m in [m_begin, m_end).

@@ -150,3 +150,18 @@ extension Double: ReferenceFloatingPoint {
     static func exponential(_ value: Double) -> Double { exp(value) }
     static func logarithm(_ value: Double) -> Double { log(value) }
 }
+
+// MARK: - Optimizer hooks
+
+extension ReduceOperator: ChannelsLastAdaptable {
+    /// ReduceMean over H and W of an NHWC float tensor is its global average pool (squeeze-excite in exports that
+    /// write it so); the result has the same bytes in either layout.
+    func channelsLastVariant(_ inputs: [InferenceValue?], channelsLast: [Bool]) -> ChannelsLastVariant? {
+        guard reduction == .mean, channelsLast.first == true, let data = inputs.first??.type,
+              data.elementType == .float, data.shape?.count == 4,
+              let axes = try? reducedAxes(rank: 4, axesFromInput ? optionalInput(inputs, 1)?.constant : nil),
+              axes.sorted() == [2, 3] else { return nil }
+        return ChannelsLastVariant(op: ChannelsLastGlobalAveragePool(keepsDimensions: keepDimensions),
+                                   opType: "GlobalAveragePoolNHWC", channelsLastInputs: [0], outputIsChannelsLast: false)
+    }
+}

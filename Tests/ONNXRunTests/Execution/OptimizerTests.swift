@@ -230,6 +230,29 @@ final class OptimizerTests: XCTestCase {
         XCTAssertNil(steps["HardSwish"], "\(steps)")
     }
 
+    /// Squeeze-excite written with ReduceMean over H, W (kept or dropped) pools the NHWC tensor directly.
+    func testReduceMeanOverSpaceIsAGlobalAveragePool() throws {
+        let graph = Graph(
+            name: "reducemean", inputs: [info("x", [2, 3, 5, 6])],
+            outputs: [info("y", [2, 8, 5, 6]), info("pooled", [2, 8])],
+            initializers: ["w": try tensor([8, 3, 3, 3], seed: 120), "w1": try tensor([8, 8, 1, 1], seed: 121)],
+            valueInfo: [],
+            nodes: [
+                Node(name: "conv", opType: "Conv", inputs: ["x", "w"], outputs: ["c"],
+                     attributes: ["pads": .ints([1, 1, 1, 1])]),
+                Node(name: "mean", opType: "ReduceMean", inputs: ["c"], outputs: ["m"],
+                     attributes: ["axes": .ints([-1, 2])]),
+                Node(name: "excite", opType: "Conv", inputs: ["m", "w1"], outputs: ["e"]),
+                Node(name: "gate", opType: "Sigmoid", inputs: ["e"], outputs: ["s"]),
+                Node(name: "scale", opType: "Mul", inputs: ["c", "s"], outputs: ["y"]),
+                Node(name: "flat", opType: "ReduceMean", inputs: ["c"], outputs: ["pooled"],
+                     attributes: ["axes": .ints([2, 3]), "keepdims": .int(0)]),
+            ])
+        let steps = try checkOptimized(graph)
+        XCTAssertEqual(steps["GlobalAveragePoolNHWC"], 2, "\(steps)")
+        XCTAssertNil(steps["ReduceMean"], "\(steps)")
+    }
+
     /// tf2onnx's NHWC graphs: Transpose(0, 2, 3, 1) after a conv is a view of its NHWC output, elementwise ops with
     /// per-channel constants run on it, and Transpose(0, 3, 1, 2) feeds the next conv without a transform.
     func testTransposesAroundConvolutionsCancel() throws {

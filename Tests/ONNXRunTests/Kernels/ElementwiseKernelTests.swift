@@ -150,6 +150,31 @@ final class ElementwiseKernelTests: XCTestCase {
         }
     }
 
+    // MARK: - Reductions
+
+    func testRowMeansAtEveryLevel() {
+        typealias MeanKernel = @convention(c) (UnsafePointer<Float>?, Int, Int, UnsafeMutablePointer<Float>?) -> Void
+        let kernels: [(String, MeanKernel)] = variants(ork_mean_rows_portable, ork_mean_rows_avx2, ork_mean_rows_avx512)
+        for (name, kernel) in kernels {
+            for rows in [0, 1, 7, 49] {
+                for columns in [1, 5, 16, 17, 64, 65, 100] {
+                    var random = SeededValues(seed: UInt64(rows * 1000 + columns))
+                    let input = GuardedBuffer(random.array(rows * columns))
+                    let output = GuardedBuffer(count: columns, filledWith: -7)
+                    kernel(input.pointer, rows, columns, output.pointer)
+                    output.assertGuardIntact()
+                    let values = input.values
+                    let expected = (0..<columns).map { column in
+                        rows == 0 ? 0 : (0..<rows).map { Double(values[$0 * columns + column]) }.reduce(0, +)
+                            / Double(rows)
+                    }
+                    assertClose(output.values, expected, scale: [Double](repeating: 1, count: columns),
+                                tolerance: 1e-6, "mean of \(rows) rows x \(columns) (\(name))")
+                }
+            }
+        }
+    }
+
     func testBroadcastGeometryCollapsesAxes() throws {
         // NHWC squeeze-excite scale: [N, H*W, C] with the scale read once per image.
         let nhwc = try XCTUnwrap(ElementwiseKernels.broadcastGeometry(a: [2, 7, 7, 24], b: [2, 1, 1, 24],
