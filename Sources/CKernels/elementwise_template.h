@@ -155,7 +155,7 @@ ORK_TARGET void ORK_SUFFIX(ork_activation_apply)(const ork_activation *activatio
     case ORK_ACTIVATION_SIGMOID: FOR_EACH_VECTOR(sigmoid(v)); return;
     case ORK_ACTIVATION_HARD_SIGMOID: FOR_EACH_VECTOR(clamp(alpha * v + beta, 0.0f, 1.0f)); return;
     case ORK_ACTIVATION_HARD_SWISH: FOR_EACH_VECTOR(v * clamp(v / 6.0f + 0.5f, 0.0f, 1.0f)); return;
-    case ORK_ACTIVATION_SWISH: FOR_EACH_VECTOR(v * sigmoid(alpha * v)); return;
+    case ORK_ACTIVATION_SWISH: FOR_EACH_VECTOR(v / (1.0f + exponential(-alpha * v))); return;
     case ORK_ACTIVATION_LEAKY_RELU: FOR_EACH_VECTOR(v >= 0.0f ? v : alpha * v); return;
     case ORK_ACTIVATION_GELU: FOR_EACH_VECTOR(0.5f * v * (1.0f + error_function(v * 0.70710678118654752f))); return;
     case ORK_ACTIVATION_GELU_TANH:
