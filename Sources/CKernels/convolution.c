@@ -160,6 +160,7 @@ void ork_convolution(const ork_convolution_args *args, size_t pixel_begin, size_
         .c_row_stride = args->output_channels,
         .min = args->min,
         .max = args->max,
+        .activation = args->activation,
     };
     if (is_pointwise(args)) {
         for (size_t group = 0; group < groups; group++) {

@@ -72,6 +72,7 @@ void ork_depthwise_portable(const ork_depthwise_args *args, size_t row_begin, si
                     if (residual) value += residual[j];
                     out[j] = ork_clamp(value, args->min, args->max);
                 }
+                ork_activate_rows(ork_activation_apply_portable, &args->activation, out, 1, count, 0);
             }
         }
     }

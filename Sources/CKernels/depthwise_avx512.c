@@ -104,6 +104,10 @@ ORK_INLINE ORK_TARGET_AVX512 void pixels_all_tiles(const int pixels, const int t
               kw_end, args->kernel_w, pixel_step, tap_step, args->packed_weights + full_tiles * tile_stride,
               tile_stride, residual ? residual + c0 : NULL, out + c0, channels, vmin, vmax);
     }
+    const size_t channel_begin = tile_begin * ORK_TILE, channel_end = ORK_MIN(tile_end * ORK_TILE, channels);
+    if (channel_begin < channel_end)
+        ork_activate_rows(ork_activation_apply_avx512, &args->activation, out + channel_begin, (size_t)pixels,
+                          channel_end - channel_begin, channels);
 }
 
 static ORK_TARGET_AVX512 void edge_pixel(const ork_depthwise_args *args, const ork_depthwise_row *g,

@@ -107,6 +107,8 @@ void ork_gemm_portable(const ork_gemm_args *args, size_t segments, size_t segmen
                     c[j] = ork_clamp(value, args->min, args->max);
                 }
             }
+            ork_activate_rows(ork_activation_apply_portable, &args->activation,
+                              args->c + m * args->c_row_stride + column0, rows, columns, args->c_row_stride);
         }
     }
 }

@@ -94,6 +94,7 @@ ORK_TARGET_AVX2 void ork_gemm_avx2(const ork_gemm_args *args, size_t segments, s
                     TILE_CASE(1) TILE_CASE(2) TILE_CASE(3) TILE_CASE(4) TILE_CASE(5) TILE_CASE(6)
                 default: break;
                 }
+                ork_activate_rows(ork_activation_apply_avx2, &args->activation, c, (size_t)rows, columns, c_stride);
             }
         }
     }

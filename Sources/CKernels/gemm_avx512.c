@@ -171,6 +171,8 @@ ORK_TARGET_AVX512 void ork_gemm_avx512(const ork_gemm_args *args, size_t segment
             default: wide_tile(3, k, a, args->a_row_stride, w, panel_stride, residual, args->residual_row_stride, c,
                                args->c_row_stride, vmin, vmax); break;
             }
+            ork_activate_rows(ork_activation_apply_avx512, &args->activation, c, m_end - m_begin,
+                              WIDE_PANELS * ORK_TILE, args->c_row_stride);
         }
     }
     for (size_t chunk_begin = m_begin; chunk_begin < m_end; chunk_begin += chunk) {
@@ -194,6 +196,9 @@ ORK_TARGET_AVX512 void ork_gemm_avx512(const ork_gemm_args *args, size_t segment
                               args->a_row_stride, w0, w1,
                               residual, args->residual_row_stride, args->c + m * args->c_row_stride + column0,
                               args->c_row_stride, mask0, mask1, vmin, vmax);
+                ork_activate_rows(ork_activation_apply_avx512, &args->activation,
+                                  args->c + m * args->c_row_stride + column0, (size_t)rows, ORK_MIN(columns, 32),
+                                  args->c_row_stride);
             }
         }
     }

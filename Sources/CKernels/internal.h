@@ -30,6 +30,15 @@ ORK_INLINE float ork_clamp(float value, float min, float max) {
     return value > max ? max : value;
 }
 
+// The epilogue's activation over a block of rows a kernel just stored (still in L1), with the function of the
+// kernel's own ISA level; nothing for the identity.
+typedef void (*ork_activation_function)(const ork_activation *, const float *, float *, size_t);
+ORK_INLINE void ork_activate_rows(ork_activation_function apply, const ork_activation *activation, float *c,
+                                  size_t rows, size_t columns, size_t stride) {
+    if (activation->kind == ORK_ACTIVATION_IDENTITY) return;
+    for (size_t r = 0; r < rows; r++) apply(activation, c + r * stride, c + r * stride, columns);
+}
+
 // GEMM whose A row m is `segments` pieces of k / segments contiguous floats, piece s at
 // a + m * a_row_stride + s * segment_stride: an implicit im2col for convolutions whose kernel rows are contiguous
 // in NHWC (dilation_w = 1, one group). segments = 1 is the plain GEMM.

@@ -5,10 +5,11 @@
 // - Weights are packed once, at load time, by the `*_pack` functions into a buffer the caller allocates
 //   (`*_packed_size` floats, 64-byte aligned preferred). The packed layouts do not depend on the ISA level,
 //   so one packed buffer serves every level.
-// - Every kernel fuses the epilogue  out = clamp(acc + bias + residual, min, max):
+// - Every kernel fuses the epilogue  out = activation(clamp(acc + bias + residual, min, max)):
 //   bias is per output channel (packed with the weights), residual is optional (NULL for none, same shape as
-//   the output), min/max are -INFINITY/INFINITY for no clamp. This covers Conv, Conv->Clip/Relu, Conv->Add and
-//   Conv->Add->Clip (fuse an Add only when nothing sits between the Conv and the Add).
+//   the output), min/max are -INFINITY/INFINITY for no clamp, `activation` is an ork_activation (zero-initialized:
+//   none). This covers Conv, Conv->Clip/Relu/Sigmoid/HardSwish/..., Conv->Add and Conv->Add->Clip (fuse an Add
+//   only when nothing sits between the Conv and the Add).
 // - Every kernel takes a range of work ([begin, end) of output rows or pixels) so a thread pool can split one
 //   call over cores; the kernels start no threads and keep no state besides the ISA level.
 // - The output never aliases an input, except that `residual` may equal `output` (read before written per
@@ -37,6 +38,91 @@ int ork_detected_isa_level(void);
 int ork_isa_level(void);
 /// Uses `level` (clamped to [PORTABLE, detected]) from now on; returns the level in effect. For tests and benchmarks.
 int ork_set_isa_level(int level);
+
+// MARK: - Activations (the epilogue of every kernel, and the unary elementwise kernels)
+
+typedef enum {
+    ORK_ACTIVATION_IDENTITY = 0,    // x
+    ORK_ACTIVATION_CLAMP,           // min(max(x, alpha), beta)
+    ORK_ACTIVATION_SIGMOID,         // 1 / (1 + e^-x)
+    ORK_ACTIVATION_HARD_SIGMOID,    // max(0, min(1, alpha * x + beta))
+    ORK_ACTIVATION_HARD_SWISH,      // x * max(0, min(1, x / 6 + 1/2))
+    ORK_ACTIVATION_SWISH,           // x * sigmoid(alpha * x)   (SiLU: alpha = 1)
+    ORK_ACTIVATION_LEAKY_RELU,      // x >= 0 ? x : alpha * x
+    ORK_ACTIVATION_GELU,            // x / 2 * (1 + erf(x / sqrt(2)))
+    ORK_ACTIVATION_GELU_TANH,       // x / 2 * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3)))
+    ORK_ACTIVATION_TANH,
+    ORK_ACTIVATION_EXP,
+    ORK_ACTIVATION_ERF,
+    ORK_ACTIVATION_NEGATE,
+    ORK_ACTIVATION_ABSOLUTE,
+    ORK_ACTIVATION_SQUARE_ROOT,
+    ORK_ACTIVATION_RECIPROCAL,      // 1 / x
+    ORK_ACTIVATION_SQUARE,          // x * x
+} ork_activation_kind;
+
+/// An elementwise function and its parameters; {0} is the identity.
+typedef struct {
+    int kind;                       // ork_activation_kind
+    float alpha, beta;
+} ork_activation;
+
+/// output[i] = activation(input[i]) for i < count; output may equal input (in place), else must not overlap it.
+/// exp/sigmoid/tanh/erf and what is built on them are polynomial approximations (a few ULP; see the tests).
+void ork_activation_apply(const ork_activation *activation, const float *input, float *output, size_t count);
+void ork_activation_apply_portable(const ork_activation *activation, const float *input, float *output, size_t count);
+#if defined(__x86_64__)
+void ork_activation_apply_avx2(const ork_activation *activation, const float *input, float *output, size_t count);
+void ork_activation_apply_avx512(const ork_activation *activation, const float *input, float *output, size_t count);
+#endif
+
+// MARK: - Binary arithmetic with broadcasting
+//
+// The output's shape collapsed (adjacent axes merged where both operands allow, size-1 axes dropped) to at most
+// ORK_BROADCAST_MAX_RANK axes; each operand has an element stride per axis, 0 where it is broadcast. The innermost
+// stride is 0 or 1: same-shape, scalar, per-channel NCHW ([1, C, 1, 1]: rows of H*W with one value) and
+// per-channel NHWC ([N, 1, 1, C]: rows of C) are all rows of this one loop.
+
+typedef enum {
+    ORK_BINARY_ADD = 0,
+    ORK_BINARY_SUBTRACT,
+    ORK_BINARY_MULTIPLY,
+    ORK_BINARY_DIVIDE,
+    ORK_BINARY_MAXIMUM,             // NaN from either operand propagates
+    ORK_BINARY_MINIMUM,
+} ork_binary_operation;
+
+#define ORK_BROADCAST_MAX_RANK 6
+
+typedef struct {
+    size_t rank;                                // 1 ... ORK_BROADCAST_MAX_RANK
+    size_t shape[ORK_BROADCAST_MAX_RANK];       // the output's (collapsed) shape
+    size_t a_strides[ORK_BROADCAST_MAX_RANK];   // element strides of a, 0 on broadcast axes; innermost 0 or 1
+    size_t b_strides[ORK_BROADCAST_MAX_RANK];
+} ork_broadcast;
+
+/// output[i] = a[...] operation b[...] for the output elements i in [begin, end) (row-major over geometry->shape).
+/// output may equal a or b when that operand is not broadcast; otherwise it must not overlap them.
+void ork_binary(int operation, const ork_broadcast *geometry, const float *a, const float *b, float *output,
+                size_t begin, size_t end);
+void ork_binary_portable(int operation, const ork_broadcast *geometry, const float *a, const float *b,
+                         float *output, size_t begin, size_t end);
+#if defined(__x86_64__)
+void ork_binary_avx2(int operation, const ork_broadcast *geometry, const float *a, const float *b, float *output,
+                     size_t begin, size_t end);
+void ork_binary_avx512(int operation, const ork_broadcast *geometry, const float *a, const float *b, float *output,
+                       size_t begin, size_t end);
+#endif
+
+// MARK: - Reductions
+
+/// output[c] = mean over r < rows of input[r * columns + c]: an NHWC image's global average pool (rows = pixels).
+void ork_mean_rows(const float *input, size_t rows, size_t columns, float *output);
+void ork_mean_rows_portable(const float *input, size_t rows, size_t columns, float *output);
+#if defined(__x86_64__)
+void ork_mean_rows_avx2(const float *input, size_t rows, size_t columns, float *output);
+void ork_mean_rows_avx512(const float *input, size_t rows, size_t columns, float *output);
+#endif
 
 // MARK: - GEMM (1x1 convolution, fully connected)
 //
@@ -67,6 +153,7 @@ typedef struct {
     float *c;                       // C[m][n] at c[m * c_row_stride + n]
     size_t c_row_stride;            // >= n
     float min, max;                 // clamp bounds (-INFINITY, INFINITY for none)
+    ork_activation activation;      // after the clamp
 } ork_gemm_args;
 
 /// Computes rows [m_begin, m_end) of C.
@@ -100,6 +187,7 @@ typedef struct {
     const float *residual;              // NULL or [batch, output_h, output_w, channels]
     float *output;                      // [batch, output_h, output_w, channels]
     float min, max;
+    ork_activation activation;
 } ork_depthwise_args;
 
 /// Computes output rows [row_begin, row_end), row = image * output_h + oh (all images in one range).
@@ -135,6 +223,7 @@ typedef struct {
     const float *residual;              // NULL or [batch, output_h, output_w, output_channels]
     float *output;                      // [batch, output_h, output_w, output_channels]
     float min, max;
+    ork_activation activation;
 } ork_convolution_args;
 
 /// Pixels the im2col scratch holds per step.
@@ -150,7 +239,6 @@ void ork_convolution(const ork_convolution_args *args, size_t pixel_begin, size_
 /// output[image][c] = mean over the pixels of input[image][pixel][c], for images [image_begin, image_end).
 void ork_global_average_pool_nhwc(const float *input, size_t pixels, size_t channels, float *output,
                                   size_t image_begin, size_t image_end);
-/// output[i] = clamp(a[i] + b[i], min, max) for i in [begin, end); output may alias a or b.
 /// [batch, channels, pixels] -> [batch, pixels, channels], for images [image_begin, image_end).
 void ork_nchw_to_nhwc(const float *input, size_t channels, size_t pixels, float *output, size_t image_begin,
                       size_t image_end);

@@ -11,6 +11,8 @@ enum Parallelism {
         case matrixVector = 65_536
         /// Depthwise convolutions: a few MACs per loaded value.
         case depthwise = 32_768
+        /// Elementwise kernels, counted in output elements: memory-bound, a fraction of a nanosecond each.
+        case elementwise = 16_384
     }
 
     /// How many tasks to split `work` MACs over `units` (rows, pixels, panels): a few per thread to balance uneven

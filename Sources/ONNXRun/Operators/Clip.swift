@@ -147,3 +147,24 @@ struct ReluOperator: ActivationOperator {
                    ClampValues(floatMinimum: 0, floatMaximum: .infinity, integerMinimum: 0, integerMaximum: .max))]
     }
 }
+
+// MARK: - Optimizer hooks
+
+extension ClipOperator: ConstantInputPacking {
+    /// A float clamp with constant bounds runs on the vectorized kernel (`ElementwiseActivation`).
+    func packingConstantInputs(_ inputs: [InferenceValue?]) throws -> PackedOperator? {
+        try clampPacking(self, inputs)
+    }
+}
+
+extension ReluOperator: ConstantInputPacking {
+    func packingConstantInputs(_ inputs: [InferenceValue?]) throws -> PackedOperator? {
+        try clampPacking(self, inputs)
+    }
+}
+
+private func clampPacking(_ clamp: any ActivationOperator, _ inputs: [InferenceValue?]) throws -> PackedOperator? {
+    guard inputs.first??.type.elementType == .float, let activation = clamp.activation(inputs) else { return nil }
+    return PackedOperator(op: ElementwiseActivation(function: activation), opType: activation.operatorName,
+                          remainingInputs: [0])
+}

@@ -193,6 +193,30 @@ func broadcastBinary<Value: TensorElement, Result: TensorElement>(
 
 // MARK: - Optimizer hooks
 
+extension ElementwiseBinaryOperator: ConstantInputPacking {
+    /// Float Add/Sub/Mul/Div run on the vectorized broadcasting kernel (`ElementwiseArithmetic`); Pow by a
+    /// constant 2 or 0.5 is the square or the square root of the base.
+    func packingConstantInputs(_ inputs: [InferenceValue?]) throws -> PackedOperator? {
+        guard case .none = legacyBroadcast, inputs.count == 2, let a = inputs[0]?.type, let b = inputs[1]?.type,
+              a.elementType == .float else { return nil }
+        if operation == .power {
+            guard let exponent = inputs[1]?.constant, exponent.elementCount == 1,
+                  let value = exponent.doubleValue(at: 0), let rank = a.shape?.count, exponent.rank <= rank
+            else { return nil }
+            let function: Activation
+            switch value {
+            case 2: function = .square
+            case 0.5: function = .squareRoot
+            default: return nil
+            }
+            return PackedOperator(op: ElementwiseActivation(function: function), opType: function.operatorName,
+                                  remainingInputs: [0])
+        }
+        guard b.elementType == .float, let fast = ElementwiseArithmetic(operation: operation) else { return nil }
+        return PackedOperator(op: fast, opType: fast.operatorName, remainingInputs: [0, 1])
+    }
+}
+
 extension ElementwiseBinaryOperator: ChannelAffineOperator {
     /// tf2onnx leaves BatchNormalization after convolutions as Mul(scale) -> Add(shift): `x * s`, `x + t` and
     /// `x - t` with a per-channel constant are affines (`t - x` and division are not folded: not exact).

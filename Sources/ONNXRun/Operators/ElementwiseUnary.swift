@@ -10,6 +10,8 @@ import Foundation
 
 struct ElementwiseUnaryOperator: ElementwiseFunctionOperator {
     let function: @Sendable (Float) -> Float
+    /// The same function for the vectorized kernels, where they have it.
+    let activation: Activation?
     /// For the operators that are also defined on integers.
     let integerFunction: (@Sendable (Int64) -> Int64)?
     let elementwiseFunction: ElementwiseFunction?
@@ -23,6 +25,7 @@ struct ElementwiseUnaryOperator: ElementwiseFunctionOperator {
         case "Sign": { $0.signum() }
         default: nil
         }
+        activation = try Self.activation(context, opType)
         switch opType {
         case "Sigmoid": function = { 1 / (1 + expf(-$0)) }
         case "HardSigmoid":
@@ -113,6 +116,26 @@ struct ElementwiseUnaryOperator: ElementwiseFunctionOperator {
         }
     }
 
+    private static func activation(_ context: OperatorContext, _ opType: String) throws -> Activation? {
+        switch opType {
+        case "Sigmoid": return .sigmoid
+        case "HardSigmoid":
+            return .hardSigmoid(alpha: try context.float("alpha", default: 0.2), beta: try context.float("beta", default: 0.5))
+        case "HardSwish": return .hardSwish
+        case "Swish": return .swish(alpha: try context.float("alpha", default: 1))
+        case "LeakyRelu": return .leakyRelu(alpha: try context.float("alpha", default: 0.01))
+        case "Gelu": return try context.string("approximate", default: "none") == "tanh" ? .geluTanh : .gelu
+        case "Tanh": return .tanh
+        case "Exp": return .exp
+        case "Erf": return .erf
+        case "Neg": return .negate
+        case "Abs": return .absolute
+        case "Sqrt": return .squareRoot
+        case "Reciprocal": return .reciprocal
+        default: return nil
+        }
+    }
+
     /// Operator types and the opset each first appeared in.
     static let firstVersions: [(String, Int)] = [
         ("Sigmoid", 1), ("HardSigmoid", 1), ("HardSwish", 14), ("Sqrt", 1), ("Erf", 9), ("Exp", 1), ("Log", 1),
@@ -122,4 +145,15 @@ struct ElementwiseUnaryOperator: ElementwiseFunctionOperator {
         ("LeakyRelu", 1), ("Elu", 1), ("Celu", 12), ("Selu", 1), ("ThresholdedRelu", 10), ("Gelu", 20),
         ("Swish", 24), ("Shrink", 9),
     ]
+}
+
+// MARK: - Optimizer hooks
+
+extension ElementwiseUnaryOperator: ConstantInputPacking {
+    /// On float tensors, the functions the vectorized kernel has run there (`ElementwiseActivation`).
+    func packingConstantInputs(_ inputs: [InferenceValue?]) throws -> PackedOperator? {
+        guard let activation, inputs.first??.type.elementType == .float else { return nil }
+        return PackedOperator(op: ElementwiseActivation(function: activation), opType: activation.operatorName,
+                              remainingInputs: [0])
+    }
 }

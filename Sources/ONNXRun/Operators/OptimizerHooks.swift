@@ -30,9 +30,27 @@ struct ClampBounds: Sendable, Hashable {
     var isNone: Bool { minimum == -.infinity && maximum == .infinity }
 }
 
-/// An elementwise function a producing kernel can apply in its store, instead of a separate pass over memory.
+/// An elementwise function a producing kernel can apply in its store, instead of a separate pass over memory
+/// (the C kernels' `ork_activation`); also what the standalone vectorized unary kernel computes.
 enum Activation: Sendable, Hashable {
     case clamp(ClampBounds)
+    case sigmoid
+    /// `max(0, min(1, alpha * x + beta))`
+    case hardSigmoid(alpha: Float, beta: Float)
+    /// `x * max(0, min(1, x / 6 + 1 / 2))`
+    case hardSwish
+    /// `x * sigmoid(alpha * x)`; SiLU is alpha 1.
+    case swish(alpha: Float)
+    case leakyRelu(alpha: Float)
+    /// `x / 2 * (1 + erf(x / sqrt(2)))`
+    case gelu
+    /// GELU's tanh approximation.
+    case geluTanh
+    case tanh, exp, erf, negate, absolute, squareRoot, reciprocal, square
+
+    /// Changes nothing.
+    static let none = Activation.clamp(.none)
+    var isNone: Bool { self == .none }
 }
 
 /// An operator that is an activation of its first input (Relu, Clip, ...), fusable into that input's producer.
@@ -152,6 +170,8 @@ struct FusionCandidate {
     let inputs: [InferenceValue?]
     /// The consumer's input position that the producer's output feeds.
     let producedInput: Int
+    /// The producer's own inputs (a consumer may read one of them as well: `x * sigmoid(x)`).
+    let producerInputs: [String]
     /// Whether a value is computed before the producer runs (a graph input, a constant, or an earlier node's
     /// output): only then can the fused operator read it.
     let isAvailableBeforeProducer: (String) -> Bool

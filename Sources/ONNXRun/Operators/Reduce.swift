@@ -160,3 +160,15 @@ extension ReduceOperator: ReductionOperator {
         return axes.sorted()
     }
 }
+
+extension ReduceOperator: ChannelsLastAdaptable {
+    /// ReduceMean over H and W of an NHWC float tensor is its global average pool (squeeze-excite in exports that
+    /// write it so); the result has the same bytes in either layout.
+    func channelsLastVariant(_ inputs: [InferenceValue?], channelsLast: [Bool]) -> ChannelsLastVariant? {
+        guard reduction == .mean, channelsLast.first == true, let data = inputs.first??.type,
+              data.elementType == .float, data.shape?.count == 4,
+              reducedAxes(inputs, rank: 4) == [2, 3] else { return nil }
+        return ChannelsLastVariant(op: ChannelsLastGlobalAveragePool(keepsDimensions: keepDimensions),
+                                   opType: "GlobalAveragePoolNHWC", channelsLastInputs: [0], outputIsChannelsLast: false)
+    }
+}

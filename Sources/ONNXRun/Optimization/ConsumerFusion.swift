@@ -15,7 +15,7 @@ struct FuseWithConsumers: GraphRewrite {
                   let position = consumer.node.inputs.firstIndex(of: output),
                   let fused = try fusing.fusing(FusionCandidate(
                       node: consumer.node, op: consumer.op, inputs: graph.inferenceInputs(of: consumer.node),
-                      producedInput: position,
+                      producedInput: position, producerInputs: producer.node.inputs,
                       isAvailableBeforeProducer: { [graph] value in graph.isAvailable(value, before: index) })) {
                 var node = producer.node
                 node.opType = fused.opType

@@ -14,6 +14,8 @@ protocol GraphRewrite: Sendable {
 enum GraphOptimizer {
     /// The rewrites, in order, and why there.
     static let rewrites: [any GraphRewrite] = [
+        // x * clip(x + 3, 0, 6) / 6 -> HardSwish. First: the Add of 3 would otherwise look like a bias to fold.
+        FuseDecomposedHardSwish(),
         // LayerNormalization written out as ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div(/Mul/Add) becomes one
         // kernel. First: it matches plain ONNX nodes, and its scale/bias Mul/Add must not be taken for other fusions.
         FuseLayerNormalization(),

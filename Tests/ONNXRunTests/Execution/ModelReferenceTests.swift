@@ -70,6 +70,13 @@ final class ModelReferenceTests: XCTestCase {
         try Self.checkModel(at: TestPaths.models.appendingPathComponent("efficientnet-lite0"))
     }
 
+    /// Hard-swish and hard-sigmoid squeeze-excite (MobileNetV3), swish and sigmoid squeeze-excite (EfficientNet).
+    func testCommittedModelsWithOtherActivations() throws {
+        for name in ["mobilenetv3-small-0.25-64", "efficientnet-tiny-64"] {
+            try Self.checkModel(at: TestPaths.models.appendingPathComponent(name))
+        }
+    }
+
     func testSharedModels() throws {
         let models = try TestPaths.requireShared("models")
         for name in try FileManager.default.contentsOfDirectory(atPath: models.path).sorted()

@@ -83,7 +83,7 @@ final class BFloat16GemmTests: XCTestCase {
         let inputBuffer = GuardedBuffer(input)
         weights.withArguments(input: inputBuffer.pointer, inputRowStride: inputStride, output: output.pointer,
                                   outputRowStride: outputStride, residual: residual.map { UnsafePointer($0.pointer) },
-                                  residualRowStride: outputStride, clamp: clamp) { arguments in
+                                  residualRowStride: outputStride, activation: .clamp(clamp)) { arguments in
             for range in [0..<rows / 3, rows / 3..<rows / 2, rows / 2..<rows] where !range.isEmpty {
                 kernel(arguments, range.lowerBound, range.upperBound)
             }
@@ -171,10 +171,11 @@ final class BFloat16GemmTests: XCTestCase {
         let whole = GuardedBuffer(count: m * n), inPlace = GuardedBuffer(start)
         let residual = GuardedBuffer(start)
         packed.run(input: input.pointer, inputRowStride: k, output: whole.pointer, outputRowStride: n,
-                   residual: residual.pointer, residualRowStride: n, clamp: clamp, rows: 0..<m)
+                   residual: residual.pointer, residualRowStride: n, activation: .clamp(clamp), rows: 0..<m)
         for columns in [0..<16, 16..<48, 48..<n] {
             packed.run(input: input.pointer, inputRowStride: k, output: inPlace.pointer, outputRowStride: n,
-                       residual: inPlace.pointer, residualRowStride: n, clamp: clamp, rows: 0..<m, columns: columns)
+                       residual: inPlace.pointer, residualRowStride: n, activation: .clamp(clamp), rows: 0..<m,
+                       columns: columns)
         }
         inPlace.assertGuardIntact()
         XCTAssertEqual(inPlace.values, whole.values)

@@ -24,7 +24,7 @@ final class ConvolutionKernelTests: XCTestCase {
         var expected: [Double], magnitudes: [Double]
     }
 
-    private func makeData(_ shape: ConvolutionShape, seed: UInt64, bias: Bool, residual: Bool, clamp: ClampBounds)
+    private func makeData(_ shape: ConvolutionShape, seed: UInt64, bias: Bool, residual: Bool, activation: Activation)
         -> Data
     {
         var random = SeededValues(seed: seed)
@@ -37,7 +37,7 @@ final class ConvolutionKernelTests: XCTestCase {
         let expected = referenceEpilogue(
             channelsLast(reference.values, batch: shape.batch, channels: shape.outputChannels,
                          height: shape.outputHeight, width: shape.outputWidth),
-            residual: residualValues, clamp: clamp)
+            residual: residualValues, activation: activation)
         let magnitudes = channelsLast(reference.magnitudes, batch: shape.batch, channels: shape.outputChannels,
                                       height: shape.outputHeight, width: shape.outputWidth)
         return Data(inputNCHW: input, weights: weights, bias: biasValues, residualNHWC: residualValues,
@@ -47,8 +47,8 @@ final class ConvolutionKernelTests: XCTestCase {
     // MARK: - Depthwise
 
     private func checkDepthwise(_ shape: ConvolutionShape, seed: UInt64, bias: Bool = true, residual: Bool = false,
-                                clamp: ClampBounds = .none, level: KernelInstructionSet) throws {
-        let data = makeData(shape, seed: seed, bias: bias, residual: residual, clamp: clamp)
+                                activation: Activation = .none, level: KernelInstructionSet) throws {
+        let data = makeData(shape, seed: seed, bias: bias, residual: residual, activation: activation)
         let kernel = try DepthwiseConvolutionKernel.packing(
             weights: data.weights, bias: data.bias, channels: shape.inputChannels,
             kernelHeight: shape.kernelHeight, kernelWidth: shape.kernelWidth)
@@ -63,7 +63,7 @@ final class ConvolutionKernelTests: XCTestCase {
         for piece in [1, 2, 3, rowCount] {
             let end = min(rowCount, begin + piece)
             kernel.run(shape: shape, input: input.pointer, output: output.pointer,
-                       residual: residualBuffer.map { UnsafePointer($0.pointer) }, clamp: clamp, rows: begin..<end)
+                       residual: residualBuffer.map { UnsafePointer($0.pointer) }, activation: activation, rows: begin..<end)
             begin = end
         }
         output.assertGuardIntact()
@@ -81,8 +81,14 @@ final class ConvolutionKernelTests: XCTestCase {
                 // 3x3 stride 2 on odd sizes, asymmetric (TF "SAME") pads, clamp, residual.
                 try checkDepthwise(shape(height: 9, width: 15, channels: channels, kernel: (3, 3), stride: (2, 2),
                                          pads: (0, 0, 1, 1), groups: channels),
-                                   seed: next(), residual: true, clamp: ClampBounds(minimum: 0, maximum: 0.6),
+                                   seed: next(), residual: true, activation: .clamp(ClampBounds(minimum: 0, maximum: 0.6)),
                                    level: level)
+            }
+            // The activations other than a clamp, applied in the store, on a tail tile and full tiles.
+            for (index, activation) in testedActivations.enumerated() {
+                try checkDepthwise(shape(height: 5, width: 11, channels: 37, kernel: (3, 3), stride: (1, 2),
+                                         pads: (1, 1, 1, 1), groups: 37),
+                                   seed: next(), residual: index % 2 == 0, activation: activation, level: level)
             }
             // More than one outer group of 8 channel tiles (128 channels), with a tail tile.
             try checkDepthwise(shape(height: 7, width: 13, channels: 150, kernel: (3, 3), stride: (2, 2),
@@ -132,8 +138,8 @@ final class ConvolutionKernelTests: XCTestCase {
     // MARK: - General convolution
 
     private func checkConvolution(_ shape: ConvolutionShape, seed: UInt64, bias: Bool = true, residual: Bool = false,
-                                  clamp: ClampBounds = .none, level: KernelInstructionSet) throws {
-        let data = makeData(shape, seed: seed, bias: bias, residual: residual, clamp: clamp)
+                                  activation: Activation = .none, level: KernelInstructionSet) throws {
+        let data = makeData(shape, seed: seed, bias: bias, residual: residual, activation: activation)
         let kernel = try ConvolutionKernel.packing(
             weights: data.weights, bias: data.bias, outputChannels: shape.outputChannels,
             inputChannelsPerGroup: shape.inputChannels / shape.groups, kernelHeight: shape.kernelHeight,
@@ -149,7 +155,7 @@ final class ConvolutionKernelTests: XCTestCase {
         let split = min(pixelCount, 101)
         for pixels in [0..<split, split..<pixelCount] {
             kernel.run(shape: shape, input: input.pointer, output: output.pointer,
-                       residual: residualBuffer.map { UnsafePointer($0.pointer) }, clamp: clamp, pixels: pixels,
+                       residual: residualBuffer.map { UnsafePointer($0.pointer) }, activation: activation, pixels: pixels,
                        scratch: scratch.pointer)
         }
         output.assertGuardIntact()
@@ -162,7 +168,7 @@ final class ConvolutionKernelTests: XCTestCase {
             // The MobileNetV2 stem (3 -> 32, 3x3 stride 2, pads 1) on an odd size, Relu6.
             try checkConvolution(shape(height: 17, width: 15, channels: 3, outputChannels: 32, kernel: (3, 3),
                                        stride: (2, 2), pads: (1, 1, 1, 1), groups: 1),
-                                 seed: 1, clamp: ClampBounds(minimum: 0, maximum: 6), level: level)
+                                 seed: 1, activation: .clamp(ClampBounds(minimum: 0, maximum: 6)), level: level)
             // EfficientNet stem with TF "SAME" pads (0, 0, 1, 1), batch 2.
             try checkConvolution(shape(batch: 2, height: 12, width: 12, channels: 3, outputChannels: 33,
                                        kernel: (3, 3), stride: (2, 2), pads: (0, 0, 1, 1), groups: 1),
@@ -176,11 +182,18 @@ final class ConvolutionKernelTests: XCTestCase {
                                        stride: (2, 2), pads: (0, 0, 0, 0), groups: 1), seed: 4, level: level)
             try checkConvolution(shape(height: 6, width: 7, channels: 34, outputChannels: 18, kernel: (1, 1),
                                        pads: (0, 0, 0, 0), groups: 2),
-                                 seed: 5, residual: true, clamp: ClampBounds(minimum: 0), level: level)
+                                 seed: 5, residual: true, activation: .clamp(ClampBounds(minimum: 0)), level: level)
             // Dense 3x3 with vertical dilation only (in-place rows, segments two input rows apart) and wide rows.
             try checkConvolution(shape(height: 11, width: 40, channels: 6, outputChannels: 19, kernel: (3, 3),
                                        dilation: (2, 1), pads: (1, 0, 3, 2), groups: 1),
                                  seed: 7, residual: true, level: level)
+            // The activations other than a clamp: im2col and in-place paths, more pixels than one step.
+            for (index, activation) in testedActivations.enumerated() {
+                try checkConvolution(shape(height: 10, width: 13, channels: 5, outputChannels: 21, kernel: (3, 3),
+                                           pads: (1, 1, 1, 1), groups: 1),
+                                     seed: 20 + UInt64(index), residual: index % 2 == 1, activation: activation,
+                                     level: level)
+            }
             // 5x5 dense with asymmetric pads, no bias, more pixels than one step.
             try checkConvolution(shape(height: 13, width: 14, channels: 5, outputChannels: 7, kernel: (5, 5),
                                        pads: (1, 2, 3, 0), groups: 1), seed: 6, bias: false, level: level)

@@ -29,7 +29,7 @@ final class FusedExpandDepthwiseTests: XCTestCase {
         ])
         var fused = try FusedConvolution(window: WindowAttributes(OperatorContext(node: node, opset: 13)),
                                          group: group, weights: weights, bias: bias)
-        fused.bounds = bounds
+        fused.activation = .clamp(bounds)
         return fused
     }
 

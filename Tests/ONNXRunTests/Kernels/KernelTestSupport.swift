@@ -139,10 +139,35 @@ func channelsLast<T>(_ values: [T], batch: Int, channels: Int, height: Int, widt
     return result
 }
 
-/// The fused epilogue applied to a reference: clamp(value + residual).
-func referenceEpilogue(_ values: [Double], residual: [Float]?, clamp: ClampBounds) -> [Double] {
-    values.enumerated().map { index, value in
-        let sum = value + Double(residual?[index] ?? 0)
-        return min(max(sum, Double(clamp.minimum)), Double(clamp.maximum))
+/// The fused epilogue applied to a reference: activation(value + residual).
+func referenceEpilogue(_ values: [Double], residual: [Float]?, activation: Activation) -> [Double] {
+    values.enumerated().map { index, value in referenceActivation(activation, value + Double(residual?[index] ?? 0)) }
+}
+
+/// The activations in double precision with libm: the oracle of the kernels' polynomial approximations.
+func referenceActivation(_ activation: Activation, _ x: Double) -> Double {
+    switch activation {
+    case .clamp(let bounds): min(max(x, Double(bounds.minimum)), Double(bounds.maximum))
+    case .sigmoid: 1 / (1 + Foundation.exp(-x))
+    case .hardSigmoid(let alpha, let beta): min(1, max(0, Double(alpha) * x + Double(beta)))
+    case .hardSwish: x * min(1, max(0, x / 6 + 0.5))
+    case .swish(let alpha): x / (1 + Foundation.exp(-Double(alpha) * x))
+    case .leakyRelu(let alpha): x >= 0 ? x : Double(alpha) * x
+    case .gelu: 0.5 * x * (1 + Foundation.erf(x / 2.0.squareRoot()))
+    case .geluTanh: 0.5 * x * (1 + Foundation.tanh((2 / Double.pi).squareRoot() * (x + 0.044715 * x * x * x)))
+    case .tanh: Foundation.tanh(x)
+    case .exp: Foundation.exp(x)
+    case .erf: Foundation.erf(x)
+    case .negate: -x
+    case .absolute: abs(x)
+    case .squareRoot: x.squareRoot()
+    case .reciprocal: 1 / x
+    case .square: x * x
     }
 }
+
+/// Activations with a bounded slope (errors in the input grow at most ~1.2x), for testing kernel epilogues.
+let testedActivations: [Activation] = [
+    .sigmoid, .hardSigmoid(alpha: 0.2, beta: 0.5), .hardSwish, .swish(alpha: 1), .leakyRelu(alpha: 0.1), .gelu,
+    .geluTanh, .tanh, .clamp(ClampBounds(minimum: -0.25, maximum: 0.5)),
+]

@@ -10,7 +10,7 @@ final class MatrixMultiplyKernelTests: XCTestCase {
         var inputStride = 0, outputStride = 0  // 0: packed rows
         var layout = WeightMatrixLayout.outputMajor
         var bias = true, residual = false
-        var clamp = ClampBounds.none
+        var activation = Activation.none
     }
 
     private func check(_ testCase: Case, seed: UInt64, level: KernelInstructionSet) throws {
@@ -38,8 +38,7 @@ final class MatrixMultiplyKernelTests: XCTestCase {
                     magnitude += abs(term)
                 }
                 sum += Double(residual?[row * outputStride + column] ?? 0)
-                expected[row * outputStride + column] =
-                    min(max(sum, Double(testCase.clamp.minimum)), Double(testCase.clamp.maximum))
+                expected[row * outputStride + column] = referenceActivation(testCase.activation, sum)
                 magnitudes[row * outputStride + column] = magnitude
                 expectedMask[row * outputStride + column] = true
             }
@@ -53,7 +52,7 @@ final class MatrixMultiplyKernelTests: XCTestCase {
         for rows in [0..<split, split..<m] {
             packed.run(input: inputBuffer.pointer, inputRowStride: inputStride, output: outputBuffer.pointer,
                        outputRowStride: outputStride, residual: residualBuffer.map { UnsafePointer($0.pointer) },
-                       residualRowStride: outputStride, clamp: testCase.clamp, rows: rows)
+                       residualRowStride: outputStride, activation: testCase.activation, rows: rows)
         }
         outputBuffer.assertGuardIntact()
         let actual = outputBuffer.values
@@ -71,17 +70,23 @@ final class MatrixMultiplyKernelTests: XCTestCase {
             Case(rows: 7, reduction: 3, outputs: 17),
             Case(rows: 13, reduction: 24, outputs: 33, residual: true),
             Case(rows: 25, reduction: 17, outputs: 101, layout: .reductionMajor),
-            Case(rows: 50, reduction: 64, outputs: 48, clamp: ClampBounds(minimum: 0, maximum: 6)),
+            Case(rows: 50, reduction: 64, outputs: 48, activation: .clamp(ClampBounds(minimum: 0, maximum: 6))),
             Case(rows: 29, reduction: 32, outputs: 16, inputStride: 40, outputStride: 21, residual: true,
-                 clamp: ClampBounds(minimum: -0.5, maximum: 0.5)),
+                 activation: .clamp(ClampBounds(minimum: -0.5, maximum: 0.5))),
             Case(rows: 31, reduction: 96, outputs: 24, bias: false),
             Case(rows: 3, reduction: 1280, outputs: 40, layout: .reductionMajor),
-            Case(rows: 41, reduction: 320, outputs: 80, residual: true, clamp: ClampBounds(minimum: 0)),
+            Case(rows: 41, reduction: 320, outputs: 80, residual: true, activation: .clamp(ClampBounds(minimum: 0))),
             // Few rows (classifier): calls of 1, 2 and 3 rows take the 64-column path, remainders the usual one.
             Case(rows: 1, reduction: 640, outputs: 200, layout: .reductionMajor),
-            Case(rows: 7, reduction: 50, outputs: 150, residual: true, clamp: ClampBounds(minimum: -1, maximum: 1)),
+            Case(rows: 7, reduction: 50, outputs: 150, residual: true,
+                 activation: .clamp(ClampBounds(minimum: -1, maximum: 1))),
             Case(rows: 10, reduction: 33, outputs: 64, outputStride: 70, residual: true),
-        ]
+        ] + testedActivations.enumerated().flatMap { index, activation in
+            // Activations in the store: the 64-column path (1 row), full and partial panels, a residual.
+            [Case(rows: 1, reduction: 40, outputs: 70, activation: activation),
+             Case(rows: 17, reduction: 19, outputs: 41, outputStride: 45, residual: index % 2 == 0,
+                  activation: activation)]
+        }
         try forEachInstructionSet { level in
             for (index, testCase) in cases.enumerated() {
                 try check(testCase, seed: UInt64(index + 1), level: level)
@@ -123,10 +128,10 @@ final class MatrixMultiplyKernelTests: XCTestCase {
             let whole = GuardedBuffer(count: m * n), split = GuardedBuffer(count: m * n)
             let clamp = ClampBounds(minimum: -1, maximum: 1)
             packed.run(input: input.pointer, inputRowStride: k, output: whole.pointer, outputRowStride: n,
-                       residual: residual.pointer, residualRowStride: n, clamp: clamp, rows: 0..<m)
+                       residual: residual.pointer, residualRowStride: n, activation: .clamp(clamp), rows: 0..<m)
             for columns in [0..<16, 16..<48, 48..<n] {
                 packed.run(input: input.pointer, inputRowStride: k, output: split.pointer, outputRowStride: n,
-                           residual: residual.pointer, residualRowStride: n, clamp: clamp, rows: 0..<m,
+                           residual: residual.pointer, residualRowStride: n, activation: .clamp(clamp), rows: 0..<m,
                            columns: columns)
             }
             split.assertGuardIntact()

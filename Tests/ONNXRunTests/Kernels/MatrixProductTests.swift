@@ -43,7 +43,7 @@ final class MatrixProductTests: XCTestCase {
                 })
                 var gemm = try PackedGemm(adding: bias.floats, to: PackedGemm(b: b, transposed: false, alpha: 1,
                                                                                 bias: nil))
-                gemm.clamp = ClampBounds(minimum: 0)
+                gemm.activation = .clamp(ClampBounds(minimum: 0))
                 for threads in [1, 3] {
                     assertMatches(try run(gemm, [a], threads: threads), expected,
                                   "\(level) A \(shape) K \(depth) N \(columns), \(threads) threads")

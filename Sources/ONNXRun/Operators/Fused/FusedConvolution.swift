@@ -1,8 +1,8 @@
-// The optimizer's convolution: channels-last (NHWC) Conv with bias, optional residual Add and clamp fused in.
+// The optimizer's convolution: channels-last (NHWC) Conv with bias, optional residual Add and activation fused in.
 
-/// `output = clamp(conv(input, weights) + bias + residual, bounds)` on NHWC tensors.
+/// `output = activation(conv(input, weights) + bias + residual)` on NHWC tensors.
 ///
-/// Built by the optimizer from a Conv (+ Add) (+ Clip/Relu) chain. Inputs: `[input, residual?]`, both NHWC; the
+/// Built by the optimizer from a Conv (+ Add) (+ activation: Clip, Relu, Sigmoid, HardSwish, ...) chain. Inputs: `[input, residual?]`, both NHWC; the
 /// weights are packed inside, once. Dispatch as XNNPACK does: 1x1 stride 1 -> GEMM over pixels, depthwise ->
 /// the depthwise kernel, anything else -> the general (im2col + GEMM) kernel. The ONNX Conv operator's
 /// reference kernel is the oracle (tests compare optimized and unoptimized sessions).
@@ -19,7 +19,8 @@ struct FusedConvolution: KernelOperator {
     let inputChannelsPerGroup: Int
     let kernelHeight: Int
     let kernelWidth: Int
-    var bounds = ClampBounds()
+    /// Applied in the store: `activation(conv + bias + residual)`.
+    var activation = Activation.none
     var hasResidual = false
     private var kernel: Kernel
 
@@ -134,7 +135,7 @@ struct FusedConvolution: KernelOperator {
             pool.parallelFor(tasks) { task in
                 weights.run(input: source, inputRowStride: shape.inputChannels, output: destination,
                             outputRowStride: outputChannels, residual: residualPointer,
-                            residualRowStride: outputChannels, clamp: bounds, rows: Parallelism.split(rows, task, tasks))
+                            residualRowStride: outputChannels, activation: activation, rows: Parallelism.split(rows, task, tasks))
             }
         case .depthwise(let depthwise):
             let rows = shape.outputRowCount
@@ -142,7 +143,7 @@ struct FusedConvolution: KernelOperator {
                                               threads: pool.threadCount, units: rows)
             pool.parallelFor(tasks) { task in
                 depthwise.run(shape: shape, input: source, output: destination, residual: residualPointer,
-                              clamp: bounds, rows: Parallelism.split(rows, task, tasks))
+                              activation: activation, rows: Parallelism.split(rows, task, tasks))
             }
         case .general(let convolution):
             let pixels = shape.outputPixelCount
@@ -153,7 +154,8 @@ struct FusedConvolution: KernelOperator {
                 let scratch = scratchCount > 0 ? UnsafeMutablePointer<Float>.allocate(capacity: scratchCount) : nil
                 defer { scratch?.deallocate() }
                 convolution.run(shape: shape, input: source, output: destination, residual: residualPointer,
-                                clamp: bounds, pixels: Parallelism.split(pixels, task, tasks), scratch: scratch)
+                                activation: activation, pixels: Parallelism.split(pixels, task, tasks),
+                                scratch: scratch)
             }
         }
     }
@@ -182,22 +184,23 @@ extension FusedConvolution: ChannelsLastOperator, CostReporting, ConsumerFusing,
     }
 
     /// Absorbs, as onnxruntime's conv_activation_fusion does: a residual Add whose other operand has the output's
-    /// exact type and is computed before the conv runs (only while no clamp is fused: the kernel computes
-    /// clamp(conv + bias + residual)); a clamp with constant bounds; and, for a pointwise expansion, the depthwise
-    /// conv reading it (`FusedExpandDepthwiseConvolution`).
+    /// exact type and is computed before the conv runs (only while no activation is fused: the kernel computes
+    /// activation(conv + bias + residual)); an activation with constant parameters (a clamp, sigmoid, hard swish,
+    /// swish, ...); and, for a pointwise expansion, the depthwise conv reading it
+    /// (`FusedExpandDepthwiseConvolution`).
     func fusing(_ consumer: FusionCandidate) throws -> FusedOperator? {
         if let arithmetic = consumer.op as? BinaryArithmeticOperator, arithmetic.operation == .add, !hasResidual,
-           bounds.isNone, let other = consumer.otherInput, other.name != consumer.node.inputs[consumer.producedInput],
+           activation.isNone, let other = consumer.otherInput, other.name != consumer.node.inputs[consumer.producedInput],
            let produced = consumer.inputs[consumer.producedInput]?.type, other.value.type == produced,
            other.value.type.shape != nil, consumer.isAvailableBeforeProducer(other.name) {
             var fused = self
             fused.hasResidual = true
             return FusedOperator(op: fused, opType: "FusedConv", extraInputs: [other.name])
         }
-        if let activation = consumer.op as? ActivationOperator, consumer.producedInput == 0, bounds.isNone,
-           case .clamp(let clamp)? = activation.activation(consumer.inputs) {
+        if let activationOperator = consumer.op as? ActivationOperator, consumer.producedInput == 0,
+           activation.isNone, let activation = activationOperator.activation(consumer.inputs) {
             var fused = self
-            fused.bounds = clamp
+            fused.activation = activation
             return FusedOperator(op: fused, opType: "FusedConv")
         }
         if let depthwise = consumer.op as? FusedConvolution, consumer.producedInput == 0, consumer.node.inputs.count == 1,

@@ -119,14 +119,14 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
                                                    alignment: 64)
         defer { raw.deallocate() }
         let expanded = raw.bindMemory(to: Float.self, capacity: max(1, expandedFloats))
-        let expandClamp = expand.bounds
-        let depthwiseClamp = depthwise.bounds
+        let expandActivation = expand.activation
+        let depthwiseActivation = depthwise.activation
         let pixels = band.batch * band.height * band.width
         let expandTasks = Parallelism.taskCount(work: pixels * band.channels * band.inputChannels, granularity: .dense,
                                               threads: pool.threadCount, units: pixels)
         pool.parallelFor(expandTasks) { task in
             expandWeights.run(input: source, inputRowStride: band.inputChannels, output: expanded,
-                              outputRowStride: band.channels, clamp: expandClamp,
+                              outputRowStride: band.channels, activation: expandActivation,
                               rows: Parallelism.split(pixels, task, expandTasks))
         }
         let shape = ConvolutionShape(
@@ -141,7 +141,7 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
                                               threads: pool.threadCount, units: rows)
         pool.parallelFor(depthwiseTasks) { task in
             depthwiseWeights.run(shape: shape, input: UnsafePointer(expanded), output: destination,
-                                 clamp: depthwiseClamp, rows: Parallelism.split(rows, task, depthwiseTasks))
+                                 activation: depthwiseActivation, rows: Parallelism.split(rows, task, depthwiseTasks))
         }
     }
 
@@ -155,8 +155,8 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         let raw = UnsafeMutableRawPointer.allocate(byteCount: bufferBytes, alignment: 64)
         defer { raw.deallocate() }
         let buffer = raw.bindMemory(to: Float.self, capacity: max(1, capacity * rowFloats))
-        let expandClamp = expand.bounds
-        let depthwiseClamp = depthwise.bounds
+        let expandActivation = expand.activation
+        let depthwiseActivation = depthwise.activation
         var row = rows.lowerBound
         while row < rows.upperBound {
             let image = row / band.outputHeight
@@ -191,7 +191,7 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
                     expandWeights.run(input: imageInput + bufferEnd * band.width * band.inputChannels,
                                       inputRowStride: band.inputChannels,
                                       output: buffer + (bufferEnd - bufferStart) * rowFloats,
-                                      outputRowStride: band.channels, clamp: expandClamp,
+                                      outputRowStride: band.channels, activation: expandActivation,
                                       rows: 0..<(newRows * band.width))
                     bufferEnd = window.upperBound
                 }
@@ -210,7 +210,7 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
                 let virtualInput = window.isEmpty ? buffer : buffer + (window.lowerBound - bufferStart) * rowFloats
                 depthwiseWeights.run(shape: shape, input: UnsafePointer(virtualInput),
                                      output: imageOutput + outputRow * band.outputWidth * band.channels,
-                                     clamp: depthwiseClamp, rows: 0..<(bandEnd - outputRow))
+                                     activation: depthwiseActivation, rows: 0..<(bandEnd - outputRow))
                 outputRow = bandEnd
             }
             row = image * band.outputHeight + imageRowsEnd

@@ -42,15 +42,19 @@ struct LayoutTransform: KernelOperator {
     }
 }
 
-/// GlobalAveragePool reading NHWC and writing [N, C, 1, 1] — the same bytes as NHWC [N, 1, 1, C], so the chain
-/// leaves channels-last here without a transform.
+/// GlobalAveragePool (or ReduceMean over H, W) reading NHWC and writing [N, C, 1, 1] (or [N, C]) — the same bytes
+/// as NHWC [N, 1, 1, C], so the chain leaves channels-last here without a transform.
 struct ChannelsLastGlobalAveragePool: KernelOperator {
+    /// Whether the output keeps the pooled axes as 1s ([N, C, 1, 1]) or drops them ([N, C]).
+    var keepsDimensions = true
+
     func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
         let input = try requiredInput(inputs, 0, "X").type
         guard input.elementType == .float, let shape = input.shape, shape.count == 4 else {
             throw ONNXRunError(.invalidModel, "expects a float NHWC input, got \(input)")
         }
-        return [TensorType(elementType: .float, shape: [shape[0], shape[3], .fixed(1), .fixed(1)])]
+        return [TensorType(elementType: .float,
+                           shape: [shape[0], shape[3]] + (keepsDimensions ? [.fixed(1), .fixed(1)] : []))]
     }
 
     func execute(_ inputs: [Tensor?], into outputs: [Tensor], pool: ThreadPool) throws {

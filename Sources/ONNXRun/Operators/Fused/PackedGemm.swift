@@ -1,10 +1,10 @@
-// The optimizer's Gemm/MatMul with constant B: Y = clamp(A * B + bias), B packed once for the GEMM micro-kernel.
+// The optimizer's Gemm/MatMul with constant B: Y = activation(A * B + bias), B packed once for the GEMM micro-kernel.
 
-/// `Y[..., N] = clamp(A[..., K] * B[K, N] + bias[N])`, A float of rank >= 2 whose leading axes are all rows of one
+/// `Y[..., N] = activation(A[..., K] * B[K, N] + bias[N])`, A float of rank >= 2 whose leading axes are all rows of one
 /// GEMM (a Linear layer on an NHWC tensor), B packed at load (alpha folded into B, beta * C into the bias).
 struct PackedGemm: KernelOperator {
     let weights: PackedMatrixWeights
-    var clamp = ClampBounds.none
+    var activation = Activation.none
 
     /// - Parameters:
     ///   - b: the constant B as ONNX gives it; `transposed` when it is [N, K] (Gemm transB = 1).
@@ -20,12 +20,13 @@ struct PackedGemm: KernelOperator {
     /// `gemm` with bfloat16 weights.
     init(bfloat16 gemm: PackedGemm) {
         weights = PackedMatrixWeights(bfloat16: gemm.weights)
+        activation = gemm.activation
     }
 
     /// `gemm` with `bias` added.
     init(adding bias: [Float], to gemm: PackedGemm) throws {
         weights = try PackedMatrixWeights(gemm.weights, addingBias: bias)
-        clamp = gemm.clamp
+        activation = gemm.activation
     }
 
     func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
@@ -55,7 +56,7 @@ struct PackedGemm: KernelOperator {
             let tasks = Parallelism.taskCount(work: work, granularity: .dense, threads: pool.threadCount, units: rows)
             pool.parallelFor(tasks) { task in
                 weights.run(input: input, inputRowStride: depth, output: output, outputRowStride: columns,
-                            clamp: clamp, rows: Parallelism.split(rows, task, tasks))
+                            activation: activation, rows: Parallelism.split(rows, task, tasks))
             }
             return
         }
@@ -69,7 +70,7 @@ struct PackedGemm: KernelOperator {
             let columnRange = (panelRange.lowerBound * block)..<min(columns, panelRange.upperBound * block)
             guard !columnRange.isEmpty else { return }
             weights.run(input: input, inputRowStride: depth, output: output, outputRowStride: columns,
-                        clamp: clamp, rows: 0..<rows, columns: columnRange)
+                        activation: activation, rows: 0..<rows, columns: columnRange)
         }
     }
 
@@ -89,17 +90,17 @@ extension PackedGemm: CostReporting, ConsumerFusing, BFloat16Convertible {
     }
 
     /// Keras/tf2onnx classifiers and torch's Linear on N-D tensors are MatMul -> Add(bias): a constant bias over
-    /// the columns joins the packed weights (when none is there yet and no clamp follows it). A clamp (Relu) goes
-    /// into the store.
+    /// the columns joins the packed weights (when none is there yet and no activation follows it). An activation
+    /// (Relu, HardSwish, GELU...) goes into the store.
     func fusing(_ consumer: FusionCandidate) throws -> FusedOperator? {
-        if let activation = consumer.op as? ActivationOperator, consumer.producedInput == 0,
-           case .clamp(let bounds)? = activation.activation(consumer.inputs), clamp.isNone {
+        if let activationOperator = consumer.op as? ActivationOperator, consumer.producedInput == 0,
+           let fusedActivation = activationOperator.activation(consumer.inputs), activation.isNone {
             var fused = self
-            fused.clamp = bounds
+            fused.activation = fusedActivation
             return FusedOperator(op: fused, opType: "PackedGemm")
         }
         // The output has rank 2 or more, so a bias of rank <= 2 never grows it.
-        guard !weights.hasBias, clamp.isNone, let arithmetic = consumer.op as? BinaryArithmeticOperator,
+        guard !weights.hasBias, activation.isNone, let arithmetic = consumer.op as? BinaryArithmeticOperator,
               arithmetic.operation == .add, let bias = consumer.otherInput?.value.constant, bias.elementType == .float,
               bias.shape == [weights.outputCount] || bias.shape == [1, weights.outputCount] else { return nil }
         return FusedOperator(op: try PackedGemm(adding: bias.floats, to: self), opType: "PackedGemm")

@@ -56,34 +56,36 @@ final class ConvolutionKernel: Sendable {
 
     /// Floats of scratch one `run` call needs (one buffer per thread; 0 for a plain 1x1 convolution).
     func scratchCount(for shape: ConvolutionShape) -> Int {
-        var arguments = self.arguments(shape, input: nil, output: nil, residual: nil, clamp: .none)
+        var arguments = self.arguments(shape, input: nil, output: nil, residual: nil, activation: .none)
         return ork_convolution_scratch_size(&arguments)
     }
 
     /// Computes output pixels `pixels` (pixel = (image * outputHeight + oh) * outputWidth + ow, in
     /// 0..<shape.outputPixelCount). scratch: `scratchCount(for: shape)` floats, private to this call.
     func run(shape: ConvolutionShape, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
-             residual: UnsafePointer<Float>? = nil, clamp: ClampBounds = .none, pixels: Range<Int>,
+             residual: UnsafePointer<Float>? = nil, activation: Activation = .none, pixels: Range<Int>,
              scratch: UnsafeMutablePointer<Float>?) {
         precondition(accepts(shape), "convolution weights [\(outputChannels), \(inputChannelsPerGroup), "
                          + "\(kernelHeight), \(kernelWidth)] in \(groups) groups given \(shape)")
         precondition(pixels.lowerBound >= 0 && pixels.upperBound <= shape.outputPixelCount,
                      "convolution pixels out of range")
-        var arguments = self.arguments(shape, input: input, output: output, residual: residual, clamp: clamp)
+        var arguments = self.arguments(shape, input: input, output: output, residual: residual,
+                                       activation: activation)
         precondition(scratch != nil || ork_convolution_scratch_size(&arguments) == 0, "convolution needs scratch")
         ork_convolution(&arguments, pixels.lowerBound, pixels.upperBound, scratch)
     }
 
     private func arguments(_ shape: ConvolutionShape, input: UnsafePointer<Float>?,
                            output: UnsafeMutablePointer<Float>?, residual: UnsafePointer<Float>?,
-                           clamp: ClampBounds) -> ork_convolution_args {
+                           activation: Activation) -> ork_convolution_args {
         ork_convolution_args(
             batch: shape.batch, input_h: shape.inputHeight, input_w: shape.inputWidth,
             input_channels: shape.inputChannels, output_h: shape.outputHeight, output_w: shape.outputWidth,
             output_channels: shape.outputChannels, kernel_h: shape.kernelHeight, kernel_w: shape.kernelWidth,
             stride_h: shape.strideHeight, stride_w: shape.strideWidth, dilation_h: shape.dilationHeight,
             dilation_w: shape.dilationWidth, pad_top: shape.padTop, pad_left: shape.padLeft, groups: shape.groups,
-            input: input, packed_weights: packed.pointer, residual: residual, output: output, min: clamp.minimum,
-            max: clamp.maximum)
+            input: input, packed_weights: packed.pointer, residual: residual, output: output,
+            min: activation.kernelClamp.minimum, max: activation.kernelClamp.maximum,
+            activation: activation.kernelFunction)
     }
 }

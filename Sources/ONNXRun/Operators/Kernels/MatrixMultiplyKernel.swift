@@ -94,7 +94,7 @@ final class PackedMatrixWeights: Sendable {
     /// (>= outputCount); `residual` (may equal `output`) likewise. Tests call each kernel variant by name with them.
     func withArguments<Result>(input: UnsafePointer<Float>, inputRowStride: Int, output: UnsafeMutablePointer<Float>,
                                outputRowStride: Int, residual: UnsafePointer<Float>?, residualRowStride: Int,
-                               clamp: ClampBounds, _ body: (UnsafePointer<ork_gemm_args>) throws -> Result) rethrows
+                               activation: Activation, _ body: (UnsafePointer<ork_gemm_args>) throws -> Result) rethrows
         -> Result {
         precondition(inputRowStride >= reductionCount && outputRowStride >= outputCount,
                      "GEMM strides smaller than the matrix")
@@ -103,17 +103,18 @@ final class PackedMatrixWeights: Sendable {
         var arguments = ork_gemm_args(
             k: reductionCount, n: outputCount, a: input, a_row_stride: inputRowStride, packed_b: packed.pointer,
             residual: residual, residual_row_stride: residualRowStride, c: output, c_row_stride: outputRowStride,
-            min: clamp.minimum, max: clamp.maximum)
+            min: activation.kernelClamp.minimum, max: activation.kernelClamp.maximum,
+            activation: activation.kernelFunction)
         return try body(&arguments)
     }
 
     /// Computes output rows `rows` (see `withArguments` for the buffers).
     func run(input: UnsafePointer<Float>, inputRowStride: Int, output: UnsafeMutablePointer<Float>,
              outputRowStride: Int, residual: UnsafePointer<Float>? = nil, residualRowStride: Int = 0,
-             clamp: ClampBounds = .none, rows: Range<Int>) {
+             activation: Activation = .none, rows: Range<Int>) {
         precondition(rows.lowerBound >= 0, "GEMM rows \(rows) negative")
         withArguments(input: input, inputRowStride: inputRowStride, output: output, outputRowStride: outputRowStride,
-                      residual: residual, residualRowStride: residualRowStride, clamp: clamp) { arguments in
+                      residual: residual, residualRowStride: residualRowStride, activation: activation) { arguments in
             switch precision {
             case .fp32: ork_gemm(arguments, rows.lowerBound, rows.upperBound)
             case .bf16: ork_gemm_bfloat16(arguments, rows.lowerBound, rows.upperBound)
@@ -128,14 +129,14 @@ final class PackedMatrixWeights: Sendable {
     /// multiple of it or `outputCount`): splits a GEMM with few rows, like a classifier, over threads by columns.
     func run(input: UnsafePointer<Float>, inputRowStride: Int, output: UnsafeMutablePointer<Float>,
              outputRowStride: Int, residual: UnsafePointer<Float>? = nil, residualRowStride: Int = 0,
-             clamp: ClampBounds = .none, rows: Range<Int>, columns: Range<Int>) {
+             activation: Activation = .none, rows: Range<Int>, columns: Range<Int>) {
         precondition(rows.lowerBound >= 0, "GEMM rows \(rows) negative")
         precondition(columns.lowerBound >= 0 && columns.lowerBound % Self.columnBlock == 0
                          && columns.upperBound <= outputCount
                          && (columns.upperBound % Self.columnBlock == 0 || columns.upperBound == outputCount),
                      "GEMM columns \(columns) not aligned to \(Self.columnBlock)")
         withArguments(input: input, inputRowStride: inputRowStride, output: output, outputRowStride: outputRowStride,
-                      residual: residual, residualRowStride: residualRowStride, clamp: clamp) { arguments in
+                      residual: residual, residualRowStride: residualRowStride, activation: activation) { arguments in
             let (begin, end) = (rows.lowerBound, rows.upperBound)
             switch precision {
             case .fp32: ork_gemm_columns(arguments, begin, end, columns.lowerBound, columns.upperBound)
