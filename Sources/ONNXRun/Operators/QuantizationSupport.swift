@@ -44,8 +44,10 @@ struct QuantizationParameters {
         guard scale.elementCount == 1 else { throw runtimeError("\(name) scale must have one value", [scale]) }
         self.scale = scale.floats[0]
         if let zeroPoint {
-            guard zeroPoint.elementCount == 1, let value = zeroPoint.integerValues.first else {
-                throw runtimeError("\(name) zero point must have one value", [zeroPoint])
+            // Quantized types only (at most 32 bits), so the integer arithmetic on it cannot overflow.
+            guard zeroPoint.elementType.quantizedRange != nil, zeroPoint.elementCount == 1,
+                  let value = zeroPoint.integerValues.first else {
+                throw runtimeError("\(name) zero point must be one quantized integer", [zeroPoint])
             }
             self.zeroPoint = value
         } else {

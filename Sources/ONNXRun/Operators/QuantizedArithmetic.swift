@@ -94,6 +94,20 @@ struct IntegerMatMulOperator: Operator {
         let b = try requiredInput(inputs, isQuantizedLinear ? 3 : 1, "B").type
         for type in [a, b] where ![.int8, .uint8].contains(type.elementType) { throw unsupportedType(type.elementType) }
         let outputType = isQuantizedLinear ? try requiredInput(inputs, 7, "y_zero_point").type.elementType : .int32
+        let rows = a.shape.flatMap { $0.count >= 2 ? $0[$0.count - 2].value : 1 }
+        let columns = b.shape.flatMap { $0.count >= 2 ? $0[$0.count - 1].value : 1 }
+        if isQuantizedLinear {
+            try QuantizationParameterCheck.pair(scale: inputs[1], zeroPoint: inputs[2], "a", type: a.elementType, perTensorOr: rows)
+            try QuantizationParameterCheck.pair(scale: inputs[4], zeroPoint: inputs[5], "b", type: b.elementType,
+                                                perTensorOr: columns)
+            try QuantizationParameterCheck.pair(scale: inputs[6], zeroPoint: inputs[7], "y", type: outputType)
+            _ = try requireQuantized8Bit(try requiredInput(inputs, 7, "y_zero_point").type, "y_zero_point")
+        } else {
+            try QuantizationParameterCheck.zeroPoint(optionalInput(inputs, 2), "a_zero_point", type: a.elementType)
+            try QuantizationParameterCheck.count(optionalInput(inputs, 2), "a_zero_point", perTensorOr: rows)
+            try QuantizationParameterCheck.zeroPoint(optionalInput(inputs, 3), "b_zero_point", type: b.elementType)
+            try QuantizationParameterCheck.count(optionalInput(inputs, 3), "b_zero_point", perTensorOr: columns)
+        }
         guard let aShape = a.shape, let bShape = b.shape, !aShape.isEmpty, !bShape.isEmpty else {
             return [TensorType(elementType: outputType, shape: nil)]
         }
@@ -228,6 +242,25 @@ struct IntegerConvOperator: Operator {
         let x = try requiredInput(inputs, 0, "x").type, w = try requiredInput(inputs, weightIndex, "w").type
         for type in [x, w] where ![.int8, .uint8].contains(type.elementType) { throw unsupportedType(type.elementType) }
         let outputType = isQuantizedLinear ? try requiredInput(inputs, 7, "y_zero_point").type.elementType : .int32
+        let outputChannels = w.fixedShape?.first
+        if isQuantizedLinear {
+            try QuantizationParameterCheck.pair(scale: inputs[1], zeroPoint: inputs[2], "x", type: x.elementType)
+            try QuantizationParameterCheck.pair(scale: inputs[4], zeroPoint: inputs[5], "w", type: w.elementType,
+                                                perTensorOr: outputChannels)
+            try QuantizationParameterCheck.pair(scale: inputs[6], zeroPoint: inputs[7], "y", type: outputType)
+            _ = try requireQuantized8Bit(try requiredInput(inputs, 7, "y_zero_point").type, "y_zero_point")
+            if let bias = optionalInput(inputs, 8) {
+                guard bias.type.elementType == .int32 else {
+                    throw ONNXRunError(.invalidModel, "B must be int32, is \(bias.type.elementType)")
+                }
+                try QuantizationParameterCheck.count(bias, "B", perTensorOr: outputChannels)
+            }
+        } else {
+            try QuantizationParameterCheck.zeroPoint(optionalInput(inputs, 2), "x_zero_point", type: x.elementType)
+            try QuantizationParameterCheck.count(optionalInput(inputs, 2), "x_zero_point")
+            try QuantizationParameterCheck.zeroPoint(optionalInput(inputs, 3), "w_zero_point", type: w.elementType)
+            try QuantizationParameterCheck.count(optionalInput(inputs, 3), "w_zero_point", perTensorOr: outputChannels)
+        }
         guard let inputShape = x.shape, let weightShape = w.fixedShape, inputShape.count == weightShape.count,
               inputShape.count >= 3 else {
             return [TensorType(elementType: outputType, shape: nil)]
