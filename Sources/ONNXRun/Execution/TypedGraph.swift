@@ -46,7 +46,8 @@ struct TypedGraph: Sendable {
 
     /// Builds operators for every node of `model` (reporting all unsupported ones at once), infers types, and
     /// folds nodes whose inputs are all constant.
-    init(model: Model, registry: OperatorRegistry) throws {
+    init(model loaded: Model, registry: OperatorRegistry) throws {
+        let model = try HalfPrecisionWidening.widened(loaded)
         source = model.source
         inputs = model.graph.inputs
         outputs = model.graph.outputs
@@ -93,8 +94,8 @@ struct TypedGraph: Sendable {
         var built: [TypedNode] = []
         for node in model.graph.nodes {
             let opset = model.opset(for: node.domain)
-            guard let opset, let definition = registry.definition(domain: node.domain, opType: node.opType,
-                                                                  opset: opset) else {
+            guard let opset, let definition = registry.definition(domain: node.domain, opType: node.opType, opset: opset)
+                ?? HalfPrecisionWidening.definition(for: node) else {
                 let key = "\(node.domain)|\(node.opType)|\(opset ?? -1)"
                 if missing[key] == nil {
                     order.append(key)
