@@ -43,6 +43,9 @@ struct TypedGraph: Sendable {
     var types: [String: TensorType]
     /// Per original node, its output types (for inspect), in the model's node order.
     var analysis: [NodeAnalysis]
+    /// Dequantizations of constants (QDQ weights and biases) that were folded, by the value they produced: the
+    /// integer form stays known to rewrites that run on the quantized values instead.
+    var foldedDequantizations: [String: TypedNode]
 
     /// Builds operators for every node of `model` (reporting all unsupported ones at once), infers types, and
     /// folds nodes whose inputs are all constant.
@@ -55,6 +58,7 @@ struct TypedGraph: Sendable {
         types = [:]
         nodes = []
         analysis = []
+        foldedDequantizations = [:]
 
         let built = try Self.buildOperators(model: model, registry: registry)
 
@@ -76,6 +80,9 @@ struct TypedGraph: Sendable {
                                          macs: (typedNode.op as? CostReporting)?.multiplyAccumulates(
                                              inputs: step.inputs.map { $0?.type }, outputs: step.outputTypes)))
             if !step.folded { nodes.append(typedNode) }
+            else if (typedNode.op as? LinearQuantizationOperator)?.isQuantize == false, let output = node.outputs.first {
+                foldedDequantizations[output] = typedNode
+            }
         }
         types = known.types
         constants = known.constants
