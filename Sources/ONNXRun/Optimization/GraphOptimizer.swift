@@ -14,6 +14,9 @@ protocol GraphRewrite: Sendable {
 enum GraphOptimizer {
     /// The rewrites, in order, and why there.
     static let rewrites: [any GraphRewrite] = [
+        // QDQ units into the integer operators onnxruntime runs for them. First: it needs the float operators as the
+        // model wrote them, before folding or packing changes their weights.
+        LowerQuantizedUnits(),
         // BatchNormalization and per-channel Mul/Add/Sub into the weights of the Conv before them. First: it works
         // on ONNX Conv nodes (constant weights as inputs), before packing hides them.
         FoldChannelAffineIntoConvolution(),
