@@ -1,4 +1,4 @@
-// int8 global average pooling, QLinearAdd of two tensors and uint8 NCHW <-> NHWC transposes (memory-bound; C).
+// int8 global average pooling, QLinearAdd of two tensors, QuantizeLinear to uint8 and uint8 NCHW <-> NHWC transposes (memory-bound; C).
 #include "quantized_internal.h"
 
 void ork_qglobal_average_pool_nhwc(const uint8_t *input, size_t pixels, size_t channels, int32_t x_zero_point,
@@ -26,6 +26,18 @@ void ork_qadd(const uint8_t *a, const uint8_t *b, uint8_t *output, float a_ratio
     const ork_qepilogue add = {.residual_is_first = 0, .output_ratio = a_ratio, .residual_ratio = b_ratio,
                                .offset = offset, .sum_min = min, .sum_max = max};
     for (size_t i = begin; i < end; i++) output[i] = (uint8_t)ork_residual_add(a[i], b[i], &add);
+}
+
+void ork_quantize_linear_u8(const float *input, float scale, int32_t zero_point, uint8_t *output, size_t begin,
+                            size_t end) {
+    const float low = (float)(0 - zero_point), high = (float)(255 - zero_point);
+    for (size_t i = begin; i < end; i++) {
+        float value = input[i] / scale;
+        // NaN takes the lower bound, as MLAS's max(value, low) does.
+        value = !(value >= low) ? low : value;
+        value = value > high ? high : value;
+        output[i] = (uint8_t)((int32_t)ork_round_half_even(value) + zero_point);
+    }
 }
 
 void ork_nchw_to_nhwc_u8(const uint8_t *input, size_t channels, size_t pixels, uint8_t *output, size_t image_begin,

@@ -318,6 +318,10 @@ void ork_qglobal_average_pool_nhwc(const uint8_t *input, size_t pixels, size_t c
 /// QLinearAdd of two same-shape uint8 tensors, elements [begin, end): epilogue as above with `a` the first input.
 void ork_qadd(const uint8_t *a, const uint8_t *b, uint8_t *output, float a_ratio, float b_ratio, float offset,
               int32_t min, int32_t max, size_t begin, size_t end);
+/// QuantizeLinear to uint8 as MLAS: y = clamp(round_half_even(x / scale) + zero_point, 0, 255), elements
+/// [begin, end) (NaN -> 0, as MLAS).
+void ork_quantize_linear_u8(const float *input, float scale, int32_t zero_point, uint8_t *output, size_t begin,
+                            size_t end);
 /// Byte transposes [batch, channels, pixels] <-> [batch, pixels, channels], images [image_begin, image_end).
 void ork_nchw_to_nhwc_u8(const uint8_t *input, size_t channels, size_t pixels, uint8_t *output, size_t image_begin,
                          size_t image_end);

@@ -31,7 +31,9 @@ struct LowerQuantizedUnits: GraphRewrite {
             graph.remove(at: quantizeIndex)
             graph.replace(at: index, with: TypedNode(node: node, op: op, opset: opset))
         }
-        graph.compact()
+        // The DequantizeLinear nodes the integer operators bypass go now: until then they still read those operators'
+        // outputs, which would keep a QLinearConv's output from its single use (no residual QLinearAdd fusion).
+        graph.removeDeadNodes()
     }
 
     /// The quantized operand behind `value` when a DequantizeLinear produced it (a live node, or one folded at load).

@@ -184,20 +184,26 @@ final class QuantizedConvolutionWeights: Sendable {
                          + "\(kernelWidth)] given \(shape), units \(units)")
         precondition(store.residualAddition == nil || residual != nil, "int8 convolution residual missing")
         if isDepthwise {
-            var arguments = ork_qdepthwise_args(
-                batch: shape.batch, input_h: shape.inputHeight, input_w: shape.inputWidth,
-                channels: shape.inputChannels, output_h: shape.outputHeight, output_w: shape.outputWidth,
-                kernel_h: shape.kernelHeight, kernel_w: shape.kernelWidth, stride_h: shape.strideHeight,
-                stride_w: shape.strideWidth, dilation_h: shape.dilationHeight, dilation_w: shape.dilationWidth,
-                pad_top: shape.padTop, pad_left: shape.padLeft, x_zero_point: inputZeroPoint, input: input,
-                packed_weights: packed.pointer, output: output,
-                epilogue: store.epilogue(residual: residual, residualRowStride: outputChannels))
+            var arguments = depthwiseArguments(shape, input: input, output: output, store: store, residual: residual)
             ork_qdepthwise(&arguments, units.lowerBound, units.upperBound)
             return
         }
         var arguments = convolutionArguments(shape, input: input, output: output, store: store, residual: residual)
         precondition(scratch != nil || ork_qconvolution_scratch_size(&arguments) == 0, "int8 convolution needs scratch")
         ork_qconvolution(&arguments, units.lowerBound, units.upperBound, scratch)
+    }
+
+    /// The depthwise kernel's arguments (tests call each variant with them).
+    func depthwiseArguments(_ shape: ConvolutionShape, input: UnsafePointer<UInt8>, output: UnsafeMutablePointer<UInt8>,
+                            store: QuantizedStore, residual: UnsafePointer<UInt8>?) -> ork_qdepthwise_args {
+        ork_qdepthwise_args(
+            batch: shape.batch, input_h: shape.inputHeight, input_w: shape.inputWidth,
+            channels: shape.inputChannels, output_h: shape.outputHeight, output_w: shape.outputWidth,
+            kernel_h: shape.kernelHeight, kernel_w: shape.kernelWidth, stride_h: shape.strideHeight,
+            stride_w: shape.strideWidth, dilation_h: shape.dilationHeight, dilation_w: shape.dilationWidth,
+            pad_top: shape.padTop, pad_left: shape.padLeft, x_zero_point: inputZeroPoint, input: input,
+            packed_weights: UnsafeRawPointer(packed.pointer), output: output,
+            epilogue: store.epilogue(residual: residual, residualRowStride: outputChannels))
     }
 
     private func convolutionArguments(_ shape: ConvolutionShape, input: UnsafePointer<UInt8>?,
