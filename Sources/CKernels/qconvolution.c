@@ -52,29 +52,64 @@ size_t ork_qconvolution_scratch_size(const ork_qconvolution_args *args) {
     return ORK_CONVOLUTION_PIXELS_PER_STEP * args->kernel_h * args->kernel_w * (args->input_channels / args->groups);
 }
 
+// Copies `count` bytes; the few-channel rows of a stem (3 channels x 3 taps) are too short for a memcpy call.
+// Short copies as two overlapping fixed-size moves (which compile to single loads and stores).
+static inline void copy_bytes(uint8_t *destination, const uint8_t *source, size_t count) {
+    if (count >= 16 && count <= 32) {
+        memcpy(destination, source, 16);
+        memcpy(destination + count - 16, source + count - 16, 16);
+    } else if (count >= 8 && count < 16) {
+        memcpy(destination, source, 8);
+        memcpy(destination + count - 8, source + count - 8, 8);
+    } else if (count >= 4 && count < 8) {
+        memcpy(destination, source, 4);
+        memcpy(destination + count - 4, source + count - 4, 4);
+    } else if (count < 4) {
+        for (size_t i = 0; i < count; i++) destination[i] = source[i];
+    } else {
+        memcpy(destination, source, count);
+    }
+}
+
 // im2col rows (tap, channel) of pixels [pixel_begin, pixel_begin + count) of one group; padding = x_zero_point.
+// A kernel row whose taps all lie inside the input is one contiguous run of kernel_w * channels bytes when
+// dilation_w = 1 and there is one group.
 static void gather(const ork_qconvolution_args *args, size_t group, size_t pixel_begin, size_t count,
                    uint8_t *scratch) {
     const size_t channels = args->input_channels / args->groups;
     const size_t k = args->kernel_h * args->kernel_w * channels;
-    for (size_t i = 0; i < count; i++) {
-        const size_t pixel = pixel_begin + i;
-        const size_t ow = pixel % args->output_w, rest = pixel / args->output_w;
-        const size_t oh = rest % args->output_h, image = rest / args->output_h;
+    const int contiguous_rows = args->groups == 1 && args->dilation_w == 1;
+    // The first pixel's coordinates by division, the others by counting.
+    size_t ow = pixel_begin % args->output_w, oh = (pixel_begin / args->output_w) % args->output_h;
+    size_t image = pixel_begin / args->output_w / args->output_h;
+    for (size_t i = 0; i < count; i++, ow++) {
+        if (ow == args->output_w) {
+            ow = 0;
+            if (++oh == args->output_h) {
+                oh = 0;
+                image++;
+            }
+        }
+        const ptrdiff_t iw0 = (ptrdiff_t)(ow * args->stride_w) - (ptrdiff_t)args->pad_left;
+        const int row_inside = iw0 >= 0 && iw0 + (ptrdiff_t)args->kernel_w <= (ptrdiff_t)args->input_w;
         uint8_t *destination = scratch + i * k;
         for (size_t kh = 0; kh < args->kernel_h; kh++) {
             const ptrdiff_t ih = (ptrdiff_t)(oh * args->stride_h + kh * args->dilation_h) - (ptrdiff_t)args->pad_top;
+            const int ih_inside = ih >= 0 && ih < (ptrdiff_t)args->input_h;
+            const uint8_t *row = args->input + (image * args->input_h + (size_t)(ih_inside ? ih : 0)) * args->input_w *
+                                                   args->input_channels + group * channels;
+            if (ih_inside && row_inside && contiguous_rows) {
+                copy_bytes(destination, row + (size_t)iw0 * channels, args->kernel_w * channels);
+                destination += args->kernel_w * channels;
+                continue;
+            }
             for (size_t kw = 0; kw < args->kernel_w; kw++, destination += channels) {
-                const ptrdiff_t iw =
-                    (ptrdiff_t)(ow * args->stride_w + kw * args->dilation_w) - (ptrdiff_t)args->pad_left;
-                if (ih < 0 || ih >= (ptrdiff_t)args->input_h || iw < 0 || iw >= (ptrdiff_t)args->input_w) {
+                const ptrdiff_t iw = iw0 + (ptrdiff_t)(kw * args->dilation_w);
+                if (!ih_inside || iw < 0 || iw >= (ptrdiff_t)args->input_w) {
                     memset(destination, (int)args->x_zero_point, channels);
                     continue;
                 }
-                memcpy(destination,
-                       args->input + ((image * args->input_h + (size_t)ih) * args->input_w + (size_t)iw) *
-                                         args->input_channels + group * channels,
-                       channels);
+                copy_bytes(destination, row + (size_t)iw * args->input_channels, channels);
             }
         }
     }

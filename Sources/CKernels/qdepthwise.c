@@ -48,7 +48,7 @@ void ork_qdepthwise(const ork_qdepthwise_args *args, size_t row_begin, size_t ro
     if (row_begin >= row_end || args->channels == 0 || args->output_w == 0) return;
     switch (ork_int8_current_variant()) {
 #if ORK_X86
-    case ORK_INT8_AVX512VNNI:
+    case ORK_INT8_AVX512VNNI: ork_qdepthwise_avx512vnni(args, row_begin, row_end); return;
     case ORK_INT8_AVX512: ork_qdepthwise_avx512(args, row_begin, row_end); return;
     case ORK_INT8_AVX2: ork_qdepthwise_avx2(args, row_begin, row_end); return;
 #endif

@@ -6,9 +6,16 @@
 
 #define MAX_ROWS 4
 
+// Four bytes of A as one int32, or the last 1-3 bytes of a row zero-filled (never read past k).
 ORK_INLINE int32_t load_bytes(const uint8_t *a, size_t count) {
-    int32_t value = 0;
-    memcpy(&value, a, count);
+    if (count == 4) {
+        int32_t value;
+        memcpy(&value, a, 4);
+        return value;
+    }
+    int32_t value = a[0];
+    if (count > 1) value |= (int32_t)a[1] << 8;
+    if (count > 2) value |= (int32_t)a[2] << 16;
     return value;
 }
 

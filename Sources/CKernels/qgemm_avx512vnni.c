@@ -6,16 +6,15 @@
 
 #define MAX_ROWS 12
 
-// Four bytes of A as one int32 (unaligned), and the last 1-3 bytes of a row (zero-filled, never read past k).
+// Four bytes of A as one int32 (unaligned), and the last 1-3 bytes of a row (zero-filled; a masked load, which
+// never touches the bytes past k).
 ORK_INLINE int32_t load_group(const uint8_t *a) {
     int32_t value;
     memcpy(&value, a, 4);
     return value;
 }
-ORK_INLINE int32_t load_tail(const uint8_t *a, size_t count) {
-    int32_t value = 0;
-    memcpy(&value, a, count);
-    return value;
+ORK_INLINE ORK_TARGET_AVX512VNNI int32_t load_tail(const uint8_t *a, size_t count) {
+    return _mm_cvtsi128_si32(_mm_maskz_loadu_epi8((__mmask16)((1u << count) - 1u), a));
 }
 
 // The store of one row of one panel: requantize (+ fused QLinearAdd) or int32 accumulators.

@@ -315,6 +315,9 @@ int main(int argc, char **argv) {
             bench_gemm(shapes[i][0], shapes[i][1], shapes[i][2]);
             bench_qgemm(shapes[i][0], shapes[i][1], shapes[i][2]);
         }
+        bench_qgemm(112 * 112, 27, 32);
+        bench_qgemm(112 * 112, 16, 96);
+        bench_qgemm(112 * 112, 32, 16);
         bench_depthwise(112, 96, 3, 2);
         bench_qdepthwise(112, 96, 2);
         bench_depthwise(56, 144, 3, 1);

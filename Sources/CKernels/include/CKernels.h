@@ -276,6 +276,7 @@ void ork_qdepthwise(const ork_qdepthwise_args *args, size_t row_begin, size_t ro
 void ork_qdepthwise_portable(const ork_qdepthwise_args *args, size_t row_begin, size_t row_end);
 void ork_qdepthwise_avx2(const ork_qdepthwise_args *args, size_t row_begin, size_t row_end);
 void ork_qdepthwise_avx512(const ork_qdepthwise_args *args, size_t row_begin, size_t row_end);
+void ork_qdepthwise_avx512vnni(const ork_qdepthwise_args *args, size_t row_begin, size_t row_end);
 
 // MARK: int8 general convolution NHWC (any kernel, stride, dilation, pads, groups): im2col (padding = x_zp) + qgemm
 

@@ -205,16 +205,19 @@ final class QuantizedKernelTests: XCTestCase {
     private let depthwiseShapes: [(kernel: (Int, Int), stride: Int, dilation: Int, pads: (Int, Int), channels: Int)] = [
         ((3, 3), 1, 1, (1, 1), 17), ((3, 3), 2, 1, (1, 0), 5), ((5, 5), 1, 1, (2, 2), 16), ((5, 5), 2, 1, (2, 1), 33),
         ((3, 2), 1, 1, (0, 1), 1), ((3, 3), 1, 2, (2, 2), 40), ((1, 1), 1, 1, (0, 0), 20),
+        // Wide rows: blocks of 8 interior pixels and every remainder count (1-7) over the widths below.
+        ((3, 3), 1, 1, (1, 1), 48), ((5, 5), 2, 1, (2, 2), 19),
     ]
 
     func testDepthwiseVariants() throws {
         typealias Kernel = (UnsafePointer<ork_qdepthwise_args>?, Int, Int) -> Void
         let variants: [(QuantizedKernelVariant, Kernel)] = [(.portable, ork_qdepthwise_portable),
                                                             (.avx2, ork_qdepthwise_avx2),
-                                                            (.avx512, ork_qdepthwise_avx512)]
+                                                            (.avx512, ork_qdepthwise_avx512),
+                                                            (.avx512VNNI, ork_qdepthwise_avx512vnni)]
         for (variant, kernel) in supported(variants) {
             for (index, test) in depthwiseShapes.enumerated() {
-                let (height, width) = (9 + index % 3, 11 + index)
+                let (height, width) = (9 + index % 3, 11 + index * 3)
                 let outputHeight = (height + 2 * test.pads.0 - test.dilation * (test.kernel.0 - 1) - 1) / test.stride + 1
                 let outputWidth = (width + 2 * test.pads.1 - test.dilation * (test.kernel.1 - 1) - 1) / test.stride + 1
                 let shape = ConvolutionShape(
