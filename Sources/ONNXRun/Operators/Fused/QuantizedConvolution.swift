@@ -81,6 +81,8 @@ extension QuantizedConvolution: ChannelsLastOperator, CostReporting, ConsumerFus
     /// The input and the residual are NHWC.
     var channelsLastInputs: [Int] { hasResidual ? [0, 1] : [0] }
 
+    var isIntegerArithmetic: Bool { true }
+
     func multiplyAccumulates(inputs: [TensorType?], outputs: [TensorType]) -> Int? {
         outputs.first?.fixedShape.flatMap { checkedElementCount($0) }
             .map { $0 * weights.inputChannelsPerGroup * weights.kernelHeight * weights.kernelWidth }

@@ -93,6 +93,8 @@ struct QuantizedGemm: KernelOperator {
 }
 
 extension QuantizedGemm: CostReporting {
+    var isIntegerArithmetic: Bool { true }
+
     func multiplyAccumulates(inputs: [TensorType?], outputs: [TensorType]) -> Int? {
         outputs.first?.fixedShape.flatMap { checkedElementCount($0) }.map { $0 * reductionCount }
     }
