@@ -308,21 +308,32 @@ struct IntegerConvOperator: Operator {
         }
         let outputShape = [batch, outputChannels] + geometry.outputSize
         var accumulators = [Int64](repeating: 0, count: try checkedCount(outputShape, inputs))
-        for n in 0..<batch {
-            for m in 0..<outputChannels {
-                let firstChannel = (m / outputsPerGroup) * channelsPerGroup
-                for c in 0..<channelsPerGroup {
-                    let inputBase = (n * x.shape[1] + firstChannel + c) * inputPositions
-                    let kernelBase = (m * channelsPerGroup + c) * taps
-                    for position in 0..<outputPositions {
-                        var sum: Int64 = 0
-                        for tap in 0..<taps {
-                            let source = sources[position * taps + tap]
-                            // Padding holds the zero point, which contributes (zero - zero) = 0.
-                            guard source >= 0 else { continue }
-                            sum += (xValues[inputBase + source] - xZero) * (wValues[kernelBase + tap] - wZeros[m])
+        // Zero points subtracted once; padding then contributes (zero - zero) = 0 and is skipped.
+        let centeredInput = xValues.map { $0 - xZero }
+        let weightsPerChannel = channelsPerGroup * taps
+        let centeredWeights = wValues.indices.map { wValues[$0] - wZeros[$0 / max(weightsPerChannel, 1)] }
+        accumulators.withUnsafeMutableBufferPointer { accumulators in
+            centeredInput.withUnsafeBufferPointer { input in
+                centeredWeights.withUnsafeBufferPointer { weights in
+                    sources.withUnsafeBufferPointer { sources in
+                        for n in 0..<batch {
+                            for m in 0..<outputChannels {
+                                let firstChannel = (m / outputsPerGroup) * channelsPerGroup
+                                let outputBase = (n * outputChannels + m) * outputPositions
+                                for c in 0..<channelsPerGroup {
+                                    let inputBase = (n * x.shape[1] + firstChannel + c) * inputPositions
+                                    let kernelBase = (m * channelsPerGroup + c) * taps
+                                    for position in 0..<outputPositions {
+                                        var sum: Int64 = 0
+                                        for tap in 0..<taps {
+                                            let source = sources[position * taps + tap]
+                                            if source >= 0 { sum += input[inputBase + source] * weights[kernelBase + tap] }
+                                        }
+                                        accumulators[outputBase + position] += sum
+                                    }
+                                }
+                            }
                         }
-                        accumulators[(n * outputChannels + m) * outputPositions + position] += sum
                     }
                 }
             }
