@@ -103,6 +103,9 @@ final class QuantizedModelTests: XCTestCase {
     func testMobileNetV2Dynamic() throws { try check("mobilenetv2-0.35-96-dynamic", .relative(1e-3)) }
     func testMobileNetV2Float16() throws { try check("mobilenetv2-0.35-96-float16", .relative(5e-2)) }
 
+    /// convert_float_to_float16(keep_io_types=False): float16 inputs and outputs (Keras MobileNetV2, NHWC, softmax).
+    func testFloat16InputsAndOutputs() throws { try check("keras-mobilenetv2-0.35-96-float16-io", .relative(5e-2)) }
+
     /// The bundled pretrained EfficientNet-Lite0, quantized (QDQ, calibrated on the bundled photos): onnxruntime's
     /// outputs for the photos, and the float model's top-1 (models/images/expected-top5.json). The optimized path
     /// only (the float path of 400 M MACs in a debug build is slow, and ../shared's fp32 tests cover it).
