@@ -8,6 +8,8 @@ let package = Package(
         .library(name: "ONNXRun", targets: ["ONNXRun"]),
         .library(name: "ONNXRunVision", targets: ["ONNXRunVision"]),
         .executable(name: "onnxrun", targets: ["onnxrun"]),
+        // The C API (onnxrun.h) as libonnxrun-c.so; tools/install-c-api installs it as libonnxrun.so.
+        .library(name: "onnxrun-c", type: .dynamic, targets: ["ONNXRunC"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -40,6 +42,13 @@ let package = Package(
             name: "ONNXRunVision",
             dependencies: ["ONNXRun", "CImageCodecs"]
         ),
+        // onnxrun.h, and the C API's functions that need no Swift (version, free).
+        .target(name: "CONNXRunHeader"),
+        // The C API's functions, written in Swift with @_cdecl over the libraries.
+        .target(
+            name: "ONNXRunC",
+            dependencies: ["ONNXRun", "ONNXRunVision", "CONNXRunHeader"]
+        ),
         .executableTarget(
             name: "onnxrun",
             dependencies: [
@@ -55,7 +64,9 @@ let package = Package(
             dependencies: ["ONNXRunVision", "ONNXRun", "ONNXRunTestSupport"],
             exclude: ["Fixtures"]  // read from the source tree through #filePath (tools/make_image_fixtures.py)
         ),
+        // Builds and runs the C examples against the installed library, and checks onnxrun.h against the Swift side.
+        .testTarget(name: "ONNXRunCTests", dependencies: ["ONNXRunC", "CONNXRunHeader", "ONNXRun", "ONNXRunTestSupport"]),
         // Runs the built `onnxrun` executable as a process (depending on it makes `swift test` build it first).
-        .testTarget(name: "onnxrunCLITests", dependencies: ["onnxrun", "ONNXRun", "ONNXRunTestSupport"]),
+        .testTarget(name: "onnxrunCLITests", dependencies: ["onnxrun", "ONNXRun", "ONNXRunVision", "ONNXRunTestSupport"]),
     ]
 )
