@@ -236,7 +236,7 @@ struct IntegerConvOperator: Operator {
         isQuantizedLinear = quantizedLinear
     }
 
-    private var weightIndex: Int { isQuantizedLinear ? 3 : 1 }
+    var weightIndex: Int { isQuantizedLinear ? 3 : 1 }
 
     func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
         let x = try requiredInput(inputs, 0, "x").type, w = try requiredInput(inputs, weightIndex, "w").type
@@ -387,5 +387,34 @@ struct DynamicQuantizeLinearOperator: Operator {
         }
         return [Tensor(shape: x.shape, computed: quantized), Tensor(shape: [], computed: [scale]),
                 Tensor(shape: [], computed: [UInt8(zero)])]
+    }
+}
+
+// MARK: - Cost (integer MACs: inspect shows them, the profiler turns them into GOP/s)
+
+extension IntegerConvOperator: CostReporting {
+    /// As Conv: each output element sums over (input channels / group) x kernel taps = w.shape[1...].
+    func multiplyAccumulates(inputs: [TensorType?], outputs: [TensorType]) -> Int? {
+        guard let output = outputs.first?.fixedShape, let count = checkedElementCount(output),
+              inputs.count > weightIndex, let weight = inputs[weightIndex]?.fixedShape, weight.count >= 3 else { return nil }
+        return count * weight.dropFirst().reduce(1, *)
+    }
+}
+
+extension IntegerMatMulOperator: CostReporting {
+    /// Output elements x the shared dimension (A's last).
+    func multiplyAccumulates(inputs: [TensorType?], outputs: [TensorType]) -> Int? {
+        guard let output = outputs.first?.fixedShape, let count = checkedElementCount(output),
+              let depth = inputs.first??.fixedShape?.last else { return nil }
+        return count * depth
+    }
+}
+
+extension QuantizedGemmOperator: CostReporting {
+    /// Output elements x K (A's columns, or rows when transposed).
+    func multiplyAccumulates(inputs: [TensorType?], outputs: [TensorType]) -> Int? {
+        guard let output = outputs.first?.fixedShape, let count = checkedElementCount(output),
+              let a = inputs.first??.fixedShape, a.count == 2 else { return nil }
+        return count * a[transposesA ? 0 : 1]
     }
 }
