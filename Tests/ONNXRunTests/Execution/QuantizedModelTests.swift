@@ -100,6 +100,10 @@ final class QuantizedModelTests: XCTestCase {
 
     func testMobileNetV2QDQStatic() throws { try check("mobilenetv2-0.35-96-qdq", .quanta, referenceIsFloatPath: true) }
     func testMobileNetV2QOperatorStatic() throws { try check("mobilenetv2-0.35-96-qoperator", .quanta) }
+    /// Concat, AveragePool and Softmax units (tools/make_qdq_units.py), which onnxruntime fuses into QLinearConcat,
+    /// QLinearAveragePool and QLinearSoftmax.
+    func testQDQConcatAveragePoolSoftmaxUnits() throws { try check("qdq-units", .quanta, referenceIsFloatPath: true) }
+
     func testMobileNetV2Dynamic() throws { try check("mobilenetv2-0.35-96-dynamic", .relative(1e-3)) }
     func testMobileNetV2Float16() throws { try check("mobilenetv2-0.35-96-float16", .relative(5e-2)) }
 
