@@ -12,7 +12,8 @@ let package = Package(
         .library(name: "onnxrun-c", type: .dynamic, targets: ["ONNXRunC"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
     ],
     targets: [
         // libprotobuf-c from the system (Debian: libprotobuf-c-dev).
@@ -42,6 +43,16 @@ let package = Package(
             name: "ONNXRunVision",
             dependencies: ["ONNXRun", "CImageCodecs"]
         ),
+        // `onnxrun serve`: the Open Inference Protocol (KServe v2) over HTTP/1.1, on SwiftNIO.
+        .target(
+            name: "ONNXRunServer",
+            dependencies: [
+                "ONNXRun", "ONNXRunVision",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         // onnxrun.h, and the C API's functions that need no Swift (version, free).
         .target(name: "CONNXRunHeader"),
         // The C API's functions, written in Swift with @_cdecl over the libraries.
@@ -52,7 +63,7 @@ let package = Package(
         .executableTarget(
             name: "onnxrun",
             dependencies: [
-                "ONNXRun", "ONNXRunVision",
+                "ONNXRun", "ONNXRunVision", "ONNXRunServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -68,5 +79,6 @@ let package = Package(
         .testTarget(name: "ONNXRunCTests", dependencies: ["ONNXRunC", "CONNXRunHeader", "ONNXRun", "ONNXRunTestSupport"]),
         // Runs the built `onnxrun` executable as a process (depending on it makes `swift test` build it first).
         .testTarget(name: "onnxrunCLITests", dependencies: ["onnxrun", "ONNXRun", "ONNXRunVision", "ONNXRunTestSupport"]),
+        .testTarget(name: "ONNXRunServerTests", dependencies: ["ONNXRunServer", "ONNXRun", "ONNXRunTestSupport"]),
     ]
 )
