@@ -847,6 +847,12 @@ def quantized_cases() -> None:
              "y_zero": zero_point(x_dtype, 131 if x_dtype == np.uint8 else 4),
              "B": random.integers(-2000, 2000, channels, dtype=np.int32)})
 
+    # MaxPool on 8-bit values (opset 12; QOperator models keep MaxPool between quantized operators).
+    for dtype, type_name in ((np.uint8, "uint8"), (np.int8, "int8")):
+        name = f"maxpool_opset12_{type_name}_3x3_stride2_pads1"
+        add(name, 12, node("MaxPool", ["X"], ["Y"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
+            {"X": quantized(Random(name), dtype, 1, 3, 7, 9)})
+
     # QLinearMatMul (per tensor), MatMulInteger and ConvInteger (the dynamic format's products).
     name = "qlinearmatmul_uint8_int8_batched"
     random = Random(name)

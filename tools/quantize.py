@@ -80,12 +80,15 @@ class Recipe:
 
 
 def photos(paths: list[Path]) -> list[Path]:
-    found = []
+    """The photos in `paths` (files, or folders' JPEG/PNG files), each content once."""
+    found, seen = [], set()
     for path in paths:
-        if path.is_dir():
-            found += sorted(p for p in path.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
-        elif path.suffix.lower() in PHOTO_SUFFIXES:
-            found.append(path)
+        candidates = sorted(p for p in path.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES) if path.is_dir() else [path]
+        for candidate in candidates:
+            content = candidate.read_bytes()
+            if candidate.suffix.lower() in PHOTO_SUFFIXES and content not in seen:
+                seen.add(content)
+                found.append(candidate)
     return found
 
 

@@ -149,6 +149,7 @@ struct InspectCommand: ParsableCommand {
                 + (description.macsNote.map { ", \($0)" } ?? "") + ")"
         }
         lines.append(totals)
+        if let quantization = QuantizationSummary(model: model) { lines += quantization.textLines }
         if !description.unsupportedOps.isEmpty {
             lines.append("Unsupported ops: " + description.unsupportedOps.map(Formatting.printable).joined(separator: ", "))
         }
@@ -252,6 +253,7 @@ struct InspectCommand: ParsableCommand {
             if let note = description.macsNote { object["macs_note"] = note }
         }
         if let note = description.analysisNote { object["analysis_error"] = note }
+        if let quantization = QuantizationSummary(model: model) { object["quantization"] = quantization.jsonObject }
         return object
     }
 }

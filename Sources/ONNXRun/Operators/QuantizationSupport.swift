@@ -121,6 +121,29 @@ enum QuantizationParameterCheck {
     }
 }
 
+/// The operands of a one-input quantized operator (X, x_scale, x_zero_point, y_scale, y_zero_point: pooling,
+/// activations, softmax), read at run time.
+struct UnaryQuantization {
+    let input: QuantizationParameters
+    let output: QuantizationParameters
+
+    init(_ inputs: [Tensor?]) throws {
+        input = try QuantizationParameters(scale: try requiredInput(inputs, 1, "x_scale"), zeroPoint: optionalInput(inputs, 2), "x")
+        output = try QuantizationParameters(scale: try requiredInput(inputs, 3, "y_scale"), zeroPoint: optionalInput(inputs, 4), "y")
+    }
+
+    /// Load-time checks of such an operator: X int8 or uint8, both scale/zero-point pairs valid and of X's type.
+    /// Returns X's element type.
+    static func check(_ inputs: [InferenceValue?]) throws -> ElementType {
+        let type = try requireQuantized8Bit(try requiredInput(inputs, 0, "X").type, "X")
+        try QuantizationParameterCheck.pair(scale: try requiredInput(inputs, 1, "x_scale"), zeroPoint: optionalInput(inputs, 2),
+                                            "x", type: type)
+        try QuantizationParameterCheck.pair(scale: try requiredInput(inputs, 3, "y_scale"), zeroPoint: optionalInput(inputs, 4),
+                                            "y", type: type)
+        return type
+    }
+}
+
 /// The element type of a quantized input (int8 or uint8), or an unsupported-type error.
 func requireQuantized8Bit(_ type: TensorType, _ name: String) throws -> ElementType {
     guard [.int8, .uint8].contains(type.elementType) else { throw unsupportedType(type.elementType, name) }

@@ -236,7 +236,7 @@ struct IntegerConvOperator: Operator {
         isQuantizedLinear = quantizedLinear
     }
 
-    private var weightIndex: Int { isQuantizedLinear ? 3 : 1 }
+    var weightIndex: Int { isQuantizedLinear ? 3 : 1 }
 
     func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
         let x = try requiredInput(inputs, 0, "x").type, w = try requiredInput(inputs, weightIndex, "w").type
@@ -308,21 +308,32 @@ struct IntegerConvOperator: Operator {
         }
         let outputShape = [batch, outputChannels] + geometry.outputSize
         var accumulators = [Int64](repeating: 0, count: try checkedCount(outputShape, inputs))
-        for n in 0..<batch {
-            for m in 0..<outputChannels {
-                let firstChannel = (m / outputsPerGroup) * channelsPerGroup
-                for c in 0..<channelsPerGroup {
-                    let inputBase = (n * x.shape[1] + firstChannel + c) * inputPositions
-                    let kernelBase = (m * channelsPerGroup + c) * taps
-                    for position in 0..<outputPositions {
-                        var sum: Int64 = 0
-                        for tap in 0..<taps {
-                            let source = sources[position * taps + tap]
-                            // Padding holds the zero point, which contributes (zero - zero) = 0.
-                            guard source >= 0 else { continue }
-                            sum += (xValues[inputBase + source] - xZero) * (wValues[kernelBase + tap] - wZeros[m])
+        // Zero points subtracted once; padding then contributes (zero - zero) = 0 and is skipped.
+        let centeredInput = xValues.map { $0 - xZero }
+        let weightsPerChannel = channelsPerGroup * taps
+        let centeredWeights = wValues.indices.map { wValues[$0] - wZeros[$0 / max(weightsPerChannel, 1)] }
+        accumulators.withUnsafeMutableBufferPointer { accumulators in
+            centeredInput.withUnsafeBufferPointer { input in
+                centeredWeights.withUnsafeBufferPointer { weights in
+                    sources.withUnsafeBufferPointer { sources in
+                        for n in 0..<batch {
+                            for m in 0..<outputChannels {
+                                let firstChannel = (m / outputsPerGroup) * channelsPerGroup
+                                let outputBase = (n * outputChannels + m) * outputPositions
+                                for c in 0..<channelsPerGroup {
+                                    let inputBase = (n * x.shape[1] + firstChannel + c) * inputPositions
+                                    let kernelBase = (m * channelsPerGroup + c) * taps
+                                    for position in 0..<outputPositions {
+                                        var sum: Int64 = 0
+                                        for tap in 0..<taps {
+                                            let source = sources[position * taps + tap]
+                                            if source >= 0 { sum += input[inputBase + source] * weights[kernelBase + tap] }
+                                        }
+                                        accumulators[outputBase + position] += sum
+                                    }
+                                }
+                            }
                         }
-                        accumulators[(n * outputChannels + m) * outputPositions + position] += sum
                     }
                 }
             }
@@ -376,5 +387,34 @@ struct DynamicQuantizeLinearOperator: Operator {
         }
         return [Tensor(shape: x.shape, computed: quantized), Tensor(shape: [], computed: [scale]),
                 Tensor(shape: [], computed: [UInt8(zero)])]
+    }
+}
+
+// MARK: - Cost (integer MACs: inspect shows them, the profiler turns them into GOP/s)
+
+extension IntegerConvOperator: CostReporting {
+    /// As Conv: each output element sums over (input channels / group) x kernel taps = w.shape[1...].
+    func multiplyAccumulates(inputs: [TensorType?], outputs: [TensorType]) -> Int? {
+        guard let output = outputs.first?.fixedShape, let count = checkedElementCount(output),
+              inputs.count > weightIndex, let weight = inputs[weightIndex]?.fixedShape, weight.count >= 3 else { return nil }
+        return count * weight.dropFirst().reduce(1, *)
+    }
+}
+
+extension IntegerMatMulOperator: CostReporting {
+    /// Output elements x the shared dimension (A's last).
+    func multiplyAccumulates(inputs: [TensorType?], outputs: [TensorType]) -> Int? {
+        guard let output = outputs.first?.fixedShape, let count = checkedElementCount(output),
+              let depth = inputs.first??.fixedShape?.last else { return nil }
+        return count * depth
+    }
+}
+
+extension QuantizedGemmOperator: CostReporting {
+    /// Output elements x K (A's columns, or rows when transposed).
+    func multiplyAccumulates(inputs: [TensorType?], outputs: [TensorType]) -> Int? {
+        guard let output = outputs.first?.fixedShape, let count = checkedElementCount(output),
+              let a = inputs.first??.fixedShape, a.count == 2 else { return nil }
+        return count * a[transposesA ? 0 : 1]
     }
 }

@@ -63,20 +63,15 @@ struct QuantizedActivationOperator: Operator {
     }
 
     func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
-        let x = try requiredInput(inputs, 0, "X").type
-        let type = try requireQuantized8Bit(x, "X")
-        try QuantizationParameterCheck.pair(scale: try requiredInput(inputs, 1, "X_scale"), zeroPoint: optionalInput(inputs, 2),
-                                            "X", type: type)
-        try QuantizationParameterCheck.pair(scale: try requiredInput(inputs, 3, "Y_scale"), zeroPoint: optionalInput(inputs, 4),
-                                            "Y", type: type)
-        return [x]
+        _ = try UnaryQuantization.check(inputs)
+        return [try requiredInput(inputs, 0, "X").type]
     }
 
     func run(_ inputs: [Tensor?]) throws -> [Tensor] {
         let x = try requiredInput(inputs, 0, "X")
         guard [.int8, .uint8].contains(x.elementType) else { throw unsupportedType(x.elementType, "X") }
-        let input = try QuantizationParameters(scale: try requiredInput(inputs, 1, "X_scale"), zeroPoint: optionalInput(inputs, 2), "X")
-        let output = try QuantizationParameters(scale: try requiredInput(inputs, 3, "Y_scale"), zeroPoint: optionalInput(inputs, 4), "Y")
+        let parameters = try UnaryQuantization(inputs)
+        let (input, output) = (parameters.input, parameters.output)
         let table = switch function {
         case .sigmoid: lookupTable(type: x.elementType, input: input, output: output, approximateLogistic)
         case .leakyRelu(let alpha): lookupTable(type: x.elementType, input: input, output: output) { $0 >= 0 ? $0 : alpha * $0 }

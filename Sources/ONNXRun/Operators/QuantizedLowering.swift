@@ -142,3 +142,23 @@ extension PoolOperator: QuantizedLowering {
                            inputs: parameters(x) + [output.scale, output.zeroPoint], attributes: node.attributes)
     }
 }
+
+extension ConcatOperator: QuantizedLowering {
+    /// com.microsoft QLinearConcat: every input dequantized per tensor (each keeps its own scale).
+    func lowered(_ node: Node, inputs: [QuantizedOperand?], output: QuantizedOperand) -> LoweredNode? {
+        guard let operands = activations(inputs, output: output) else { return nil }
+        return LoweredNode(opType: "QLinearConcat", domain: MicrosoftOperators.domain,
+                           inputs: [output.scale, output.zeroPoint] + operands.flatMap(parameters),
+                           attributes: ["axis": .int(axis)])
+    }
+}
+
+extension SoftmaxOperator: QuantizedLowering {
+    /// com.microsoft QLinearSoftmax, with the model's Softmax semantics (flattening before opset 13).
+    func lowered(_ node: Node, inputs: [QuantizedOperand?], output: QuantizedOperand) -> LoweredNode? {
+        guard !isLogarithmic, !isHard, let x = activations(inputs, output: output)?.first else { return nil }
+        return LoweredNode(opType: "QLinearSoftmax", domain: MicrosoftOperators.domain,
+                           inputs: parameters(x) + [output.scale, output.zeroPoint],
+                           attributes: ["axis": .int(axis), "opset": .int(coercesTo2D ? 12 : 13)])
+    }
+}

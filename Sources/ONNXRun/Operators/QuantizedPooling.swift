@@ -19,8 +19,7 @@ struct QuantizedGlobalAveragePoolOperator: Operator {
 
     func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
         let x = try requiredInput(inputs, 0, "X").type
-        let type = try requireQuantized8Bit(x, "X")
-        try checkPoolingParameters(inputs, type: type)
+        let type = try UnaryQuantization.check(inputs)
         guard let shape = x.shape else { return [x] }
         guard shape.count >= 3 else { throw ONNXRunError(.invalidModel, "X must have rank 3 or more, is \(x)") }
         let spatial = channelsLast ? 1..<(shape.count - 1) : 2..<shape.count
@@ -33,7 +32,7 @@ struct QuantizedGlobalAveragePoolOperator: Operator {
         var x = try requiredInput(inputs, 0, "X")
         guard x.rank >= 3 else { throw runtimeError("X must have rank 3 or more", [x]) }
         if channelsLast { x = movingAxis(x, from: x.rank - 1, to: 1) }
-        var y = try globalAverage(x, try PoolingQuantization(inputs))
+        var y = try globalAverage(x, try UnaryQuantization(inputs))
         if channelsLast { y = movingAxis(y, from: 1, to: y.rank - 1) }
         return [y]
     }
@@ -60,8 +59,7 @@ struct QuantizedAveragePoolOperator: Operator {
 
     func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
         let x = try requiredInput(inputs, 0, "X").type
-        let type = try requireQuantized8Bit(x, "X")
-        try checkPoolingParameters(inputs, type: type)
+        let type = try UnaryQuantization.check(inputs)
         guard var shape = x.shape else { return [x] }
         if channelsLast, shape.count >= 3 { shape = movedAxis(shape, from: shape.count - 1, to: 1) }
         var output = try pool.inferOutputs([InferenceValue(type: TensorType(elementType: .float, shape: shape))])[0].shape
@@ -74,7 +72,7 @@ struct QuantizedAveragePoolOperator: Operator {
         guard x.rank >= 3, [.int8, .uint8].contains(x.elementType), let range = x.elementType.quantizedRange else {
             throw runtimeError("X must be int8 or uint8 with rank 3 or more", [x])
         }
-        let parameters = try PoolingQuantization(inputs)
+        let parameters = try UnaryQuantization(inputs)
         if channelsLast { x = movingAxis(x, from: x.rank - 1, to: 1) }
         let padsAreZero = (window.pads ?? []).allSatisfy { $0 == 0 } && [.notSet, .valid].contains(window.autoPad)
         var y: Tensor
@@ -98,26 +96,8 @@ struct QuantizedAveragePoolOperator: Operator {
 
 // MARK: - Shared
 
-/// The input's and output's scale and zero point (inputs 1, 2 and 3, 4).
-private struct PoolingQuantization {
-    let input: QuantizationParameters
-    let output: QuantizationParameters
-
-    init(_ inputs: [Tensor?]) throws {
-        input = try QuantizationParameters(scale: try requiredInput(inputs, 1, "x_scale"), zeroPoint: optionalInput(inputs, 2), "x")
-        output = try QuantizationParameters(scale: try requiredInput(inputs, 3, "y_scale"), zeroPoint: optionalInput(inputs, 4), "y")
-    }
-}
-
-private func checkPoolingParameters(_ inputs: [InferenceValue?], type: ElementType) throws {
-    try QuantizationParameterCheck.pair(scale: try requiredInput(inputs, 1, "x_scale"), zeroPoint: optionalInput(inputs, 2),
-                                        "x", type: type)
-    try QuantizationParameterCheck.pair(scale: try requiredInput(inputs, 3, "y_scale"), zeroPoint: optionalInput(inputs, 4),
-                                        "y", type: type)
-}
-
 /// Integer global average of each NC plane, requantized as MLAS does.
-private func globalAverage(_ x: Tensor, _ parameters: PoolingQuantization) throws -> Tensor {
+private func globalAverage(_ x: Tensor, _ parameters: UnaryQuantization) throws -> Tensor {
     guard [.int8, .uint8].contains(x.elementType), let range = x.elementType.quantizedRange else {
         throw runtimeError("X must be int8 or uint8", [x])
     }

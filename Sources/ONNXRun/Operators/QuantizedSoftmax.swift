@@ -23,11 +23,7 @@ struct QuantizedSoftmaxOperator: Operator {
 
     func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
         let x = try requiredInput(inputs, 0, "X").type
-        let type = try requireQuantized8Bit(x, "X")
-        try QuantizationParameterCheck.pair(scale: try requiredInput(inputs, 1, "X_scale"), zeroPoint: optionalInput(inputs, 2),
-                                            "X", type: type)
-        try QuantizationParameterCheck.pair(scale: try requiredInput(inputs, 3, "y_scale"), zeroPoint: optionalInput(inputs, 4),
-                                            "y", type: type)
+        _ = try UnaryQuantization.check(inputs)
         if let rank = x.shape?.count, normalizedAxis(axis, rank: rank) == nil {
             throw ONNXRunError(.invalidModel, "axis \(axis) is out of range for \(x)")
         }
@@ -38,8 +34,8 @@ struct QuantizedSoftmaxOperator: Operator {
         let x = try requiredInput(inputs, 0, "X")
         guard [.int8, .uint8].contains(x.elementType) else { throw unsupportedType(x.elementType, "X") }
         guard let axis = normalizedAxis(axis, rank: x.rank) else { throw runtimeError("axis \(self.axis) is out of range", [x]) }
-        let inputScale = try QuantizationParameters(scale: try requiredInput(inputs, 1, "X_scale"), zeroPoint: nil, "X").scale
-        let output = try QuantizationParameters(scale: try requiredInput(inputs, 3, "y_scale"), zeroPoint: optionalInput(inputs, 4), "y")
+        let parameters = try UnaryQuantization(inputs)
+        let (inputScale, output) = (parameters.input.scale, parameters.output)
         // Rows of `length` elements `stride` apart: flattened (opset < 13), or along the axis only.
         let length = flattens ? product(x.shape[axis...]) : x.shape[axis]
         let stride = flattens ? 1 : product(x.shape[(axis + 1)...])

@@ -10,8 +10,8 @@
 // an fp16 engine, whether or not the converter kept float32 inputs and outputs.
 
 enum HalfPrecisionWidening {
-    /// The domain of the operator this stage writes (never in a model file).
-    static let domain = "onnxrun.internal"
+    /// The domain of the operator this stage writes (onnxrun's own; never in a model file).
+    static let domain = onnxrunDomain
     static let roundingOperator = "RoundToHalfPrecision"
 
     /// `model` with half-precision values computed in float32; the model itself when it has none.

@@ -29,14 +29,18 @@ final class QuantizedModelTests: XCTestCase {
     }
 
     /// Runs every test_data_set of `folder` (reference kernels and optimized) and applies `acceptance`.
+    /// Returns the optimized run's outputs per test set.
+    @discardableResult
     private func check(_ folder: String, _ acceptance: Acceptance, referenceIsFloatPath: Bool = false,
-                       file: StaticString = #filePath, line: UInt = #line) throws {
+                       levels: [OptimizationLevel] = [.none, .all],
+                       file: StaticString = #filePath, line: UInt = #line) throws -> [String: [String: Tensor]] {
         let directory = TestPaths.models.appendingPathComponent(folder)
         let model = try ModelLoader.load(contentsOf: directory.appendingPathComponent("model.onnx").path)
         let sets = try FileManager.default.contentsOfDirectory(atPath: directory.path)
             .filter { $0.hasPrefix("test_data_set_") }.sorted()
         XCTAssertFalse(sets.isEmpty, "\(folder) has no test data", file: file, line: line)
-        for level in [OptimizationLevel.none, .all] {
+        var optimizedOutputs: [String: [String: Tensor]] = [:]
+        for level in levels {
             let session = try InferenceSession(model: model, options: SessionOptions(threadCount: 1, optimizationLevel: level))
             var worst: Float = 0, withinOne = 0, total = 0
             for set in sets {
@@ -46,6 +50,7 @@ final class QuantizedModelTests: XCTestCase {
                     feeds[session.inputs[index].name] = input.tensor
                 }
                 let outputs = try session.run(feeds)
+                if level == .all { optimizedOutputs[set] = outputs }
                 for (index, expected) in try BackendCase.numberedTensors(data, prefix: "output_").enumerated() {
                     let name = session.outputs[index].name
                     let label = "\(folder) \(set) \(level == .none ? "reference" : "optimized") '\(name)'"
@@ -90,12 +95,35 @@ final class QuantizedModelTests: XCTestCase {
                 print("\(folder) \(level): worst |difference| / max(1, max|ref|) = \(worst)")
             }
         }
+        return optimizedOutputs
     }
 
     func testMobileNetV2QDQStatic() throws { try check("mobilenetv2-0.35-96-qdq", .quanta, referenceIsFloatPath: true) }
     func testMobileNetV2QOperatorStatic() throws { try check("mobilenetv2-0.35-96-qoperator", .quanta) }
+    /// Concat, AveragePool and Softmax units (tools/make_qdq_units.py), which onnxruntime fuses into QLinearConcat,
+    /// QLinearAveragePool and QLinearSoftmax.
+    func testQDQConcatAveragePoolSoftmaxUnits() throws { try check("qdq-units", .quanta, referenceIsFloatPath: true) }
+
     func testMobileNetV2Dynamic() throws { try check("mobilenetv2-0.35-96-dynamic", .relative(1e-3)) }
     func testMobileNetV2Float16() throws { try check("mobilenetv2-0.35-96-float16", .relative(5e-2)) }
+
+    /// convert_float_to_float16(keep_io_types=False): float16 inputs and outputs (Keras MobileNetV2, NHWC, softmax).
+    func testFloat16InputsAndOutputs() throws { try check("keras-mobilenetv2-0.35-96-float16-io", .relative(5e-2)) }
+
+    /// The bundled pretrained EfficientNet-Lite0, quantized (QDQ, calibrated on the bundled photos): onnxruntime's
+    /// outputs for the photos, and the float model's top-1 (models/images/expected-top5.json). The optimized path
+    /// only (the float path of 400 M MACs in a debug build is slow, and ../shared's fp32 tests cover it).
+    func testEfficientNetLite0QDQClassifiesLikeTheFloatModel() throws {
+        let outputs = try check("efficientnet-lite0-qdq", .quanta, levels: [.all])
+        let expected = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: TestPaths.models.appendingPathComponent("images/expected-top5.json"))) as? [String: Any]
+        let photos = try XCTUnwrap(expected?["photos"] as? [String: [[Any]]], "expected-top5.json has no photos")
+        for (set, photo) in [("test_data_set_0", "chelsea"), ("test_data_set_1", "coffee")] {
+            let logits = try XCTUnwrap(outputs[set]?.values.first, "no output for \(set)").floats
+            let top1 = try XCTUnwrap(photos[photo]?.first?.first as? Int, "expected-top5.json has no \(photo)")
+            XCTAssertEqual(argmax(logits[...]), top1, "\(photo): top-1 of the quantized model")
+        }
+    }
 }
 
 private func argmax(_ values: ArraySlice<Float>) -> Int {
