@@ -393,6 +393,8 @@ struct DynamicQuantizeLinearOperator: Operator {
 // MARK: - Cost (integer MACs: inspect shows them, the profiler turns them into GOP/s)
 
 extension IntegerConvOperator: CostReporting {
+    var isIntegerArithmetic: Bool { true }
+
     /// As Conv: each output element sums over (input channels / group) x kernel taps = w.shape[1...].
     func multiplyAccumulates(inputs: [TensorType?], outputs: [TensorType]) -> Int? {
         guard let output = outputs.first?.fixedShape, let count = checkedElementCount(output),
@@ -402,6 +404,8 @@ extension IntegerConvOperator: CostReporting {
 }
 
 extension IntegerMatMulOperator: CostReporting {
+    var isIntegerArithmetic: Bool { true }
+
     /// Output elements x the shared dimension (A's last).
     func multiplyAccumulates(inputs: [TensorType?], outputs: [TensorType]) -> Int? {
         guard let output = outputs.first?.fixedShape, let count = checkedElementCount(output),
@@ -411,6 +415,8 @@ extension IntegerMatMulOperator: CostReporting {
 }
 
 extension QuantizedGemmOperator: CostReporting {
+    var isIntegerArithmetic: Bool { true }
+
     /// Output elements x K (A's columns, or rows when transposed).
     func multiplyAccumulates(inputs: [TensorType?], outputs: [TensorType]) -> Int? {
         guard let output = outputs.first?.fixedShape, let count = checkedElementCount(output),
