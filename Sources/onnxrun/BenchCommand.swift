@@ -185,8 +185,10 @@ struct StepProfile {
     var opType: String
     /// Seconds per run.
     var seconds: Double
-    /// Floating-point operations per run.
+    /// Arithmetic operations per run.
     var flops: Double
+    /// Integer operations (int8 kernels), shown as GOP/s.
+    var isIntegerArithmetic = false
     /// Share of the summed step time.
     var share: Double
 
@@ -198,7 +200,8 @@ struct StepProfile {
             let key = timing.opType + "\u{0}" + timing.name
             if totals[key] == nil {
                 order.append(key)
-                totals[key] = StepProfile(name: timing.name, opType: timing.opType, seconds: 0, flops: 0, share: 0)
+                totals[key] = StepProfile(name: timing.name, opType: timing.opType, seconds: 0, flops: 0,
+                                          isIntegerArithmetic: timing.isIntegerArithmetic, share: 0)
             }
             totals[key]?.seconds += timing.seconds / Double(runs)
             totals[key]?.flops += timing.flops / Double(runs)
@@ -217,16 +220,20 @@ struct StepProfile {
 
     var jsonObject: [String: Any] {
         var object: [String: Any] = ["name": name, "op": opType, "ms": seconds * 1000, "share": share, "flops": flops]
-        if let gigaflopsPerSecond { object["gflops_per_second"] = gigaflopsPerSecond }
+        if let gigaflopsPerSecond { object[isIntegerArithmetic ? "gops_per_second" : "gflops_per_second"] = gigaflopsPerSecond }
+        if isIntegerArithmetic { object["integer"] = true }
         return object
     }
 
-    /// Steps, then op types, as aligned tables.
+    /// Steps, then op types, as aligned tables. Integer steps (int8 kernels) show GOP/s, marked with `*`.
     static func table(_ steps: [StepProfile]) -> String {
         var lines = ["", "per step (ms per run, slowest first):",
                      "      ms   share   GFLOP/s  op                    step"]
+        let integerOps = Set(steps.filter(\.isIntegerArithmetic).map(\.opType))
         func row(_ seconds: Double, _ share: Double, _ flops: Double, _ op: String, _ name: String) -> String {
-            let rate = seconds > 0 && flops > 0 ? String(format: "%9.1f", flops / seconds / 1e9) : "        -"
+            let integer = integerOps.contains(op)
+            let rate = seconds > 0 && flops > 0
+                ? String(format: integer ? "%8.1f*" : "%9.1f", flops / seconds / 1e9) : "        -"
             return String(format: "%8.3f  %5.1f%%  ", seconds * 1000, share * 100) + rate + "  "
                 + Formatting.padded(Formatting.printable(op), to: 20) + "  " + Formatting.printable(name)
         }
@@ -247,6 +254,7 @@ struct StepProfile {
         let sum = steps.reduce(0) { $0 + $1.seconds }
         let flops = steps.reduce(0) { $0 + $1.flops }
         lines.append(row(sum, 1, flops, "total", String(steps.count)))
+        if !integerOps.isEmpty { lines.append("* integer GOP/s (int8 kernels; the total counts both kinds)") }
         return lines.joined(separator: "\n")
     }
 }

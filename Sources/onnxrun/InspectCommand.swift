@@ -157,6 +157,7 @@ struct InspectCommand: ParsableCommand {
                 + (description.macsNote.map { ", \($0)" } ?? "") + ")"
         }
         lines.append(totals)
+        if let quantization = QuantizationSummary(model: model) { lines += quantization.textLines }
         if !description.unsupportedOps.isEmpty {
             lines.append("Unsupported ops: " + description.unsupportedOps.map(Formatting.printable).joined(separator: ", "))
         }
@@ -262,6 +263,7 @@ struct InspectCommand: ParsableCommand {
         }
         if let note = description.analysisNote { object["analysis_error"] = note }
         if let kernels = description.kernels { object["kernels"] = kernels }
+        if let quantization = QuantizationSummary(model: model) { object["quantization"] = quantization.jsonObject }
         return object
     }
 }

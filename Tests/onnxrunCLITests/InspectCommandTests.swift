@@ -36,6 +36,30 @@ final class InspectCommandTests: XCTestCase {
         XCTAssertTrue(clipLines.allSatisfy { $0.contains("min=0") && $0.contains("max=6") }, "\(clipLines.first ?? "")")
     }
 
+    /// A QOperator model (onnxruntime's quantize_static): the summary names the format, counts the nodes as
+    /// `onnx.load` does, and gives each tensor's scale and zero point — per channel for the weights.
+    func testQuantizationSummary() throws {
+        let model = TestPaths.models.appendingPathComponent("mobilenetv2-0.35-96-qoperator/model.onnx").path
+        let text = try CommandLineProcess.run(["inspect", model]).standardOutput
+        XCTAssertTrue(text.contains("Quantization: QOperator; nodes: QLinearConv 52, QLinearAdd 10, DequantizeLinear 1, "
+                                        + "QGemm 1, QLinearGlobalAveragePool 1, QuantizeLinear 1; 119 quantized tensors "
+                                        + "(66 per tensor, 53 per channel)"), text)
+        XCTAssertTrue(text.contains("  input_quantized: uint8 scale 0.018322667 zero point 111"), text)
+        XCTAssertTrue(text.contains("  onnx::Conv_538_quantized: int8 per channel (axis 0, 16) scale 0.001878184...0.005456513 "
+                                        + "zero point 0"), text)
+        let json = try CommandLineProcess.run(["inspect", "--json", model]).standardOutput
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let quantization = try XCTUnwrap(object["quantization"] as? [String: Any])
+        XCTAssertEqual(quantization["format"] as? String, "QOperator")
+        let tensors = try XCTUnwrap(quantization["tensors"] as? [[String: Any]])
+        let weights = try XCTUnwrap(tensors.first { $0["name"] as? String == "onnx::Conv_538_quantized" })
+        XCTAssertEqual((weights["scale"] as? [Double])?.count, 16)
+        XCTAssertEqual((weights["scale"] as? [Double])?.first ?? 0, 0.0042148795910179615, accuracy: 1e-9)
+        XCTAssertEqual(weights["axis"] as? Int, 0)
+        // A float model has no quantization section.
+        XCTAssertFalse(try CommandLineProcess.run(["inspect", Self.mobileNet]).standardOutput.contains("Quantization:"))
+    }
+
     /// Node lines (`  12  Conv  name  inputs -> outputs ...`) of one op type.
     private func nodeLines(_ text: String, op: String) -> [Substring] {
         text.split(separator: "\n").filter { line in

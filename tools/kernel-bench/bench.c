@@ -1,10 +1,12 @@
 // Kernel benchmark and quick self-check for Sources/CKernels on MobileNetV2 shapes (GFLOP/s, one thread).
 // Build and run from the package root:
 //   clang -O2 -ISources/CKernels/include Sources/CKernels/*.c tools/kernel-bench/bench.c -lm -o /tmp/kernel-bench
-//   /tmp/kernel-bench [isa-level 0|1|2 [net]]     ("net": only whole MobileNetV2 networks)
+//   /tmp/kernel-bench [isa-level 0|1|2 [net|int8]]   ("net": whole MobileNetV2 networks; "int8": the int8
+//   pointwise GEMM's GOP/s next to the fp32 GEMM's GFLOP/s on the same shapes, and int8 vs fp32 depthwise)
 #include "CKernels.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +66,48 @@ static void bench_gemm(size_t m, size_t k, size_t n) {
     printf("gemm   M=%6zu K=%4zu N=%4zu  %8.1f us  %6.1f GFLOP/s  (max err %.1e)\n", m, k, n, t * 1e6,
            2.0 * m * n * k / t * 1e-9, worst);
     free(a); free(w); free(bias); free(c); free(packed);
+}
+
+// The int8 pointwise GEMM (u8 x s8, requantized store) on the same shape: GOP/s (2 ops per MAC) next to fp32.
+static void bench_qgemm(size_t m, size_t k, size_t n) {
+    uint8_t *a = aligned_alloc(64, m * k + 64), *c = aligned_alloc(64, m * n + 64);
+    int8_t *w = malloc(k * n);
+    int32_t *bias = malloc(n * sizeof(int32_t));
+    float *scales = malloc(n * sizeof(float));
+    for (size_t i = 0; i < m * k; i++) a[i] = (uint8_t)(rand() % 256);
+    for (size_t i = 0; i < k * n; i++) w[i] = (int8_t)(rand() % 256 - 128);
+    for (size_t i = 0; i < n; i++) { bias[i] = rand() % 2001 - 1000; scales[i] = 1e-4f; }
+    void *packed = aligned_alloc(64, (ork_qgemm_packed_size(k, n) + 63) / 64 * 64);
+    ork_qgemm_pack(w, 0, k, n, 1, k, bias, NULL, 0, scales, n, packed);
+    ork_qgemm_args args = {.k = k, .n = n, .a = a, .a_row_stride = k, .a_zero_point = 128, .packed_b = packed, .c = c,
+                           .c_row_stride = n, .epilogue = {.zero_point = 0, .min = 0, .max = 255}};
+    double t;
+    TIME(t, ork_qgemm(&args, 0, m));
+    printf("qgemm  M=%6zu K=%4zu N=%4zu  %8.1f us  %6.1f GOP/s   (int8 variant %d)\n", m, k, n, t * 1e6,
+           2.0 * m * n * k / t * 1e-9, ork_int8_variant());
+    free(a); free(c); free(w); free(bias); free(scales); free(packed);
+}
+
+static void bench_qdepthwise(size_t h, size_t channels, size_t stride) {
+    const size_t oh = (h + 2 - 3) / stride + 1;
+    uint8_t *in = aligned_alloc(64, h * h * channels + 64), *out = aligned_alloc(64, oh * oh * channels + 64);
+    int8_t *w = malloc(channels * 9);
+    float *scales = malloc(channels * sizeof(float));
+    for (size_t i = 0; i < h * h * channels; i++) in[i] = (uint8_t)(rand() % 256);
+    for (size_t i = 0; i < channels * 9; i++) w[i] = (int8_t)(rand() % 256 - 128);
+    for (size_t i = 0; i < channels; i++) scales[i] = 1e-3f;
+    void *packed = aligned_alloc(64, (ork_qdepthwise_packed_size(channels, 3, 3) + 63) / 64 * 64);
+    ork_qdepthwise_pack(w, 0, NULL, NULL, 0, scales, channels, 128, channels, 3, 3, packed);
+    ork_qdepthwise_args args = {.batch = 1, .input_h = h, .input_w = h, .channels = channels, .output_h = oh,
+                                .output_w = oh, .kernel_h = 3, .kernel_w = 3, .stride_h = stride, .stride_w = stride,
+                                .dilation_h = 1, .dilation_w = 1, .pad_top = 1, .pad_left = 1, .x_zero_point = 128,
+                                .input = in, .packed_weights = packed, .output = out,
+                                .epilogue = {.zero_point = 0, .min = 0, .max = 255}};
+    double t;
+    TIME(t, ork_qdepthwise(&args, 0, oh));
+    printf("qdw 3x3 s%zu %3zux%-3zu C=%4zu         %8.1f us  %6.1f GOP/s\n", stride, h, h, channels, t * 1e6,
+           2.0 * oh * oh * channels * 9 / t * 1e-9);
+    free(in); free(out); free(w); free(scales); free(packed);
 }
 
 static void bench_depthwise(size_t h, size_t channels, size_t kernel, size_t stride) {
@@ -262,6 +306,26 @@ static void bench_mobilenetv2(double width, size_t resolution) {
 int main(int argc, char **argv) {
     if (argc > 1) ork_set_isa_level(atoi(argv[1]));
     printf("ISA level %d (detected %d)\n", ork_isa_level(), ork_detected_isa_level());
+    if (argc > 2 && strcmp(argv[2], "int8") == 0) {  // int8 pointwise next to fp32 on MobileNetV2 shapes
+        static const size_t shapes[][3] = {{112 * 112, 32, 16}, {112 * 112, 16, 96}, {56 * 56, 24, 144},
+                                           {56 * 56, 144, 24}, {28 * 28, 192, 32}, {28 * 28, 32, 192},
+                                           {14 * 14, 384, 64}, {14 * 14, 64, 384}, {14 * 14, 576, 96},
+                                           {7 * 7, 960, 160}, {7 * 7, 960, 320}, {7 * 7, 320, 1280}, {1, 1280, 1000}};
+        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+            bench_gemm(shapes[i][0], shapes[i][1], shapes[i][2]);
+            bench_qgemm(shapes[i][0], shapes[i][1], shapes[i][2]);
+        }
+        bench_qgemm(112 * 112, 27, 32);
+        bench_qgemm(112 * 112, 16, 96);
+        bench_qgemm(112 * 112, 32, 16);
+        bench_depthwise(112, 96, 3, 2);
+        bench_qdepthwise(112, 96, 2);
+        bench_depthwise(56, 144, 3, 1);
+        bench_qdepthwise(56, 144, 1);
+        bench_depthwise(14, 576, 3, 1);
+        bench_qdepthwise(14, 576, 1);
+        return 0;
+    }
     if (argc > 2) {  // networks only
         bench_mobilenetv2(1.0, 224);
         bench_mobilenetv2(0.5, 224);

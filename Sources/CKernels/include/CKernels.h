@@ -19,6 +19,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -245,6 +246,176 @@ void ork_nchw_to_nhwc(const float *input, size_t channels, size_t pixels, float 
 /// [batch, pixels, channels] -> [batch, channels, pixels], for images [image_begin, image_end).
 void ork_nhwc_to_nchw(const float *input, size_t channels, size_t pixels, float *output, size_t image_begin,
                       size_t image_end);
+
+// MARK: - int8 kernels: uint8 activations x int8 weights -> int32, requantized into the store
+//
+// The products of QLinearConv / QLinearMatMul / QGemm / ConvInteger / MatMulInteger and their QDQ forms:
+//   acc[m][n] = bias[n] + sum_k (a[m][k] - a_zero_point) * (w[k][n] - w_zero_point[n])     (exact, int32)
+// expanded as sum a*w - a_zero_point * colsum(w)[n] - w_zero_point[n] * rowsum(a)[m] + k * a_zp * w_zp[n], so
+// the kernels multiply raw bytes and add per-column constants (packed with the weights) at the end; the row
+// sums are computed only when some weight zero point is not 0. uint8 weights are packed as int8 (w - 128, zero
+// point - 128: the same differences). The store (ork_qepilogue) requantizes as onnxruntime's MLAS does:
+//   y = clamp(round_half_even((float)acc * scale[n]) + zero_point, min, max)
+// (min/max: the uint8 range narrowed by a fused Relu/Clip), then optionally adds a residual with
+// com.microsoft QLinearAdd's arithmetic (MLAS's AVX2 kernel, the one onnxruntime runs on x86-64):
+//   out = clamp(round_half_even(fma(first, first_ratio, fma(second, second_ratio, offset))), sum_min, sum_max)
+// where first/second are QLinearAdd's A/B (the convolution's y and the residual in either order),
+// ratio = input scale / output scale and offset = out_zp - (ratio_a * zp_a + ratio_b * zp_b).
+// Or the accumulators are stored as int32 (ConvInteger / MatMulInteger: `c_int32`).
+//
+// Variants, each exported by name so tests can call every one the CPU has:
+//   _portable    plain C, exact;
+//   _avx2        vpmaddubsw + vpmaddwd like MLAS's U8S8 AVX2 kernel: the u8 x s8 pair sums (k, k+1) saturate
+//                to int16 exactly where onnxruntime's do on CPUs without VNNI (documented ORT behaviour; it
+//                recommends reduce_range there); exact when |w| <= 64;
+//   _avx512vnni  vpdpbusd, exact (what onnxruntime runs on AVX-512 VNNI CPUs, so its results are exact there).
+// The entry points without suffix use the best variant the CPU has at the current ISA level (ork_set_isa_level):
+// AVX-512 level + VNNI -> _avx512vnni, AVX2 or AVX-512 level -> _avx2, else _portable.
+
+typedef enum {
+    ORK_INT8_PORTABLE = 0,
+    ORK_INT8_AVX2 = 1,
+    ORK_INT8_AVX512 = 2,      // AVX-512 BW (depthwise: vpmaddwd on 16 channels)
+    ORK_INT8_AVX512VNNI = 3,  // AVX-512 VNNI (vpdpbusd / vpdpwssd)
+} ork_int8_variant_kind;
+
+/// 1 when this CPU (and OS) can run `variant`.
+int ork_int8_variant_supported(int variant);
+/// The variant the entry points use now (follows ork_set_isa_level).
+int ork_int8_variant(void);
+
+typedef struct {
+    int32_t zero_point;                 // output zero point
+    int32_t min, max;                   // clamp of y (0, 255 for plain uint8)
+    const uint8_t *residual;            // NULL, or the fused QLinearAdd's other input, [m][n]
+    size_t residual_row_stride;
+    int residual_is_first;             // the residual is QLinearAdd's A (y its B); else y is A
+    float output_ratio, residual_ratio; // y's scale / sum scale, residual's scale / sum scale
+    float offset;                       // sum zp - (ratio_a * zp_a + ratio_b * zp_b), in that float order
+    int32_t sum_min, sum_max;           // clamp of the sum (0, 255, or narrowed by a Relu/Clip after the Add)
+} ork_qepilogue;
+
+// MARK: int8 GEMM (1x1 convolution over NHWC pixels, QGemm, QLinearMatMul, MatMulInteger)
+//
+// Packed B: panels of 16 columns; per panel a header (int32 bias[16], int32 colsum[16], int32 w_zero_point[16],
+// float scale[16]) then ceil(k / 4) groups of 4 reduction steps x 16 columns x 4 bytes (the vpdpbusd layout:
+// byte [q][j][t] = w[4q + t][j]), zero-padded.
+
+/// Bytes of the packed B for a k x n matrix.
+size_t ork_qgemm_packed_size(size_t k, size_t n);
+/// Packs B where B[k][n] = b[k * k_stride + n * n_stride] (int8, or uint8 when `b_is_unsigned`).
+/// bias: n int32 or NULL. w_zero_points: n values or one (per tensor) or NULL (0), in B's type.
+/// scales: n floats or one or NULL (1; for int32 output). 64-byte aligned `packed` preferred.
+void ork_qgemm_pack(const void *b, int b_is_unsigned, size_t k, size_t n, size_t k_stride, size_t n_stride,
+                    const int32_t *bias, const void *w_zero_points, size_t w_zero_point_count, const float *scales,
+                    size_t scale_count, void *packed);
+
+typedef struct {
+    size_t k, n;
+    const uint8_t *a;                   // A[m][k] at a[m * a_row_stride + k]
+    size_t a_row_stride;
+    int32_t a_zero_point;
+    const void *packed_b;               // from ork_qgemm_pack
+    uint8_t *c;                         // requantized output C[m][n] at c[m * c_row_stride + n], or NULL
+    int32_t *c_int32;                   // or the int32 accumulators (no epilogue) when c is NULL
+    size_t c_row_stride;
+    ork_qepilogue epilogue;
+} ork_qgemm_args;
+
+/// Computes rows [m_begin, m_end) of C.
+void ork_qgemm(const ork_qgemm_args *args, size_t m_begin, size_t m_end);
+void ork_qgemm_portable(const ork_qgemm_args *args, size_t m_begin, size_t m_end);
+void ork_qgemm_avx2(const ork_qgemm_args *args, size_t m_begin, size_t m_end);
+void ork_qgemm_avx512vnni(const ork_qgemm_args *args, size_t m_begin, size_t m_end);
+/// Rows [m_begin, m_end) x columns [n_begin, n_end) (n_begin a multiple of ORK_GEMM_COLUMN_BLOCK): a GEMM with
+/// few rows (a classifier) split over threads by columns.
+void ork_qgemm_columns(const ork_qgemm_args *args, size_t m_begin, size_t m_end, size_t n_begin, size_t n_end);
+
+// MARK: int8 depthwise convolution NHWC
+//
+// Packed per tile of 16 channels: int32 interior_bias[16] (bias - x_zp * sum of the channel's (w - w_zp)),
+// int32 bias[16], float scale[16], then kernel_h * kernel_w taps x 16 int32 lanes, (w - w_zp) as int16 in the
+// low half (the vector kernels multiply them with vpmaddwd).
+
+size_t ork_qdepthwise_packed_size(size_t channels, size_t kernel_h, size_t kernel_w);
+/// weights: [channels, 1, kernel_h, kernel_w] int8 (or uint8 when `weights_are_unsigned`); bias: channels int32 or
+/// NULL; w_zero_points / scales: `count` values each (1 or channels; NULL = 0 / 1).
+void ork_qdepthwise_pack(const void *weights, int weights_are_unsigned, const int32_t *bias,
+                         const void *w_zero_points, size_t w_zero_point_count, const float *scales,
+                         size_t scale_count, int32_t x_zero_point, size_t channels, size_t kernel_h, size_t kernel_w,
+                         void *packed);
+
+typedef struct {
+    size_t batch, input_h, input_w, channels;
+    size_t output_h, output_w;
+    size_t kernel_h, kernel_w;          // kernel_h <= 64
+    size_t stride_h, stride_w;
+    size_t dilation_h, dilation_w;
+    size_t pad_top, pad_left;
+    int32_t x_zero_point;               // the one the weights were packed with
+    const uint8_t *input;               // [batch, input_h, input_w, channels]
+    const void *packed_weights;
+    uint8_t *output;                    // [batch, output_h, output_w, channels]
+    ork_qepilogue epilogue;             // residual [batch, output_h, output_w, channels], row stride = channels
+} ork_qdepthwise_args;
+
+/// Output rows [row_begin, row_end), row = image * output_h + oh.
+void ork_qdepthwise(const ork_qdepthwise_args *args, size_t row_begin, size_t row_end);
+void ork_qdepthwise_portable(const ork_qdepthwise_args *args, size_t row_begin, size_t row_end);
+void ork_qdepthwise_avx2(const ork_qdepthwise_args *args, size_t row_begin, size_t row_end);
+void ork_qdepthwise_avx512(const ork_qdepthwise_args *args, size_t row_begin, size_t row_end);
+void ork_qdepthwise_avx512vnni(const ork_qdepthwise_args *args, size_t row_begin, size_t row_end);
+
+// MARK: int8 general convolution NHWC (any kernel, stride, dilation, pads, groups): im2col (padding = x_zp) + qgemm
+
+size_t ork_qconvolution_packed_size(size_t output_channels, size_t input_channels_per_group, size_t kernel_h,
+                                    size_t kernel_w, size_t groups);
+/// weights: ONNX [output_channels, input_channels_per_group, kernel_h, kernel_w]; the rest as ork_qgemm_pack
+/// over all output channels.
+void ork_qconvolution_pack(const void *weights, int weights_are_unsigned, const int32_t *bias,
+                           const void *w_zero_points, size_t w_zero_point_count, const float *scales,
+                           size_t scale_count, size_t output_channels, size_t input_channels_per_group,
+                           size_t kernel_h, size_t kernel_w, size_t groups, void *packed);
+
+typedef struct {
+    size_t batch, input_h, input_w, input_channels;
+    size_t output_h, output_w, output_channels;
+    size_t kernel_h, kernel_w;
+    size_t stride_h, stride_w;
+    size_t dilation_h, dilation_w;
+    size_t pad_top, pad_left;
+    size_t groups;
+    int32_t x_zero_point;
+    const uint8_t *input;
+    const void *packed_weights;
+    uint8_t *output;                    // requantized, or NULL with output_int32 (ConvInteger)
+    int32_t *output_int32;
+    ork_qepilogue epilogue;             // residual row stride = output_channels
+} ork_qconvolution_args;
+
+/// Bytes of im2col scratch one call needs (0 for a 1x1 convolution without stride or pads).
+size_t ork_qconvolution_scratch_size(const ork_qconvolution_args *args);
+/// Output pixels [pixel_begin, pixel_end), pixel = (image * output_h + oh) * output_w + ow.
+void ork_qconvolution(const ork_qconvolution_args *args, size_t pixel_begin, size_t pixel_end, uint8_t *scratch);
+
+// MARK: int8 pooling, elementwise, layout
+
+/// QLinearGlobalAveragePool NHWC as MLAS: y[c] = requantize(sum - x_zp * pixels, x_scale / (y_scale * pixels)).
+void ork_qglobal_average_pool_nhwc(const uint8_t *input, size_t pixels, size_t channels, int32_t x_zero_point,
+                                   float scale, int32_t y_zero_point, uint8_t *output, size_t image_begin,
+                                   size_t image_end);
+/// QLinearAdd of two same-shape uint8 tensors, elements [begin, end): epilogue as above with `a` the first input.
+void ork_qadd(const uint8_t *a, const uint8_t *b, uint8_t *output, float a_ratio, float b_ratio, float offset,
+              int32_t min, int32_t max, size_t begin, size_t end);
+/// QuantizeLinear to uint8 as MLAS: y = clamp(round_half_even(x / scale) + zero_point, 0, 255), elements
+/// [begin, end) (NaN -> 0, as MLAS).
+void ork_quantize_linear_u8(const float *input, float scale, int32_t zero_point, uint8_t *output, size_t begin,
+                            size_t end);
+/// Byte transposes [batch, channels, pixels] <-> [batch, pixels, channels], images [image_begin, image_end).
+void ork_nchw_to_nhwc_u8(const uint8_t *input, size_t channels, size_t pixels, uint8_t *output, size_t image_begin,
+                         size_t image_end);
+void ork_nhwc_to_nchw_u8(const uint8_t *input, size_t channels, size_t pixels, uint8_t *output, size_t image_begin,
+                         size_t image_end);
 
 // MARK: - Layer normalization over the last axis
 

@@ -19,8 +19,10 @@ public struct NodeTiming: Sendable {
     public var name: String
     public var opType: String
     public var seconds: Double
-    /// Floating-point operations of the step (2 x MACs for convolutions and matrix products; 0 when unknown).
+    /// Arithmetic operations of the step (2 x MACs for convolutions and matrix products; 0 when unknown).
     public var flops: Double
+    /// Whether those operations are integer (int8 kernels: GOP/s) rather than floating-point ones.
+    public var isIntegerArithmetic = false
 }
 
 extension ExecutionPlan {
@@ -50,7 +52,8 @@ extension ExecutionPlan {
             if let timings {
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                 timings.pointee.append(NodeTiming(name: step.node.node.name, opType: step.node.node.opType,
-                                                  seconds: seconds, flops: step.flops))
+                                                  seconds: seconds, flops: step.flops,
+                                                  isIntegerArithmetic: step.isIntegerArithmetic))
             }
         }
         var results: [String: Tensor] = [:]

@@ -181,8 +181,8 @@ public struct OperatorRegistry: Sendable {
         definitions.values.flatMap { $0 }.sorted { ($0.domain, $0.opType) < ($1.domain, $1.opType) }
     }
 
-    /// The operators of standard ONNX that onnxrun implements.
-    public static let standard = OperatorRegistry(StandardOperators.all)
+    /// The operators of standard ONNX, and the com.microsoft ones of quantized models, that onnxrun implements.
+    public static let standard = OperatorRegistry(StandardOperators.all + MicrosoftOperators.all)
 }
 
 /// "ai.onnx" and "" both name the default domain.

@@ -10,6 +10,12 @@
 protocol CostReporting {
     /// MACs of one run for these input and output types; nil when the shapes needed are not known.
     func multiplyAccumulates(inputs: [TensorType?], outputs: [TensorType]) -> Int?
+    /// Whether the MACs are integer ones (the int8 kernels): the profiler reports GOP/s for them.
+    var isIntegerArithmetic: Bool { get }
+}
+
+extension CostReporting {
+    var isIntegerArithmetic: Bool { false }
 }
 
 // MARK: - Activations

@@ -109,9 +109,14 @@ struct PoolOperator: Operator {
         return try window.geometry(inputSize: Array(shape[2...]), kernelSize: kernelShape, ceilMode: ceilMode)
     }
 
+    /// MaxPool also takes int8 and uint8 (opset 12; quantized models): the maximum is the same in float32.
+    private func isEightBitMaximum(_ type: ElementType) -> Bool {
+        isMaximum && (type == .int8 || type == .uint8)
+    }
+
     func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
         let x = try requiredInput(inputs, 0, "X").type
-        try requireFloat(x, "X")
+        if !isEightBitMaximum(x.elementType) { try requireFloat(x, "X") }
         guard let shape = x.shape else { return [x] + (producesIndices ? [TensorType(elementType: .int64, shape: nil)] : []) }
         guard shape.count == kernelShape.count + 2 else {
             throw ONNXRunError(.invalidModel, "X \(x) does not have \(kernelShape.count) spatial axes")
@@ -119,12 +124,17 @@ struct PoolOperator: Operator {
         let spatial = try window.inferredOutputSize(inputSize: Array(shape[2...]), kernelSize: kernelShape,
                                                     ceilMode: ceilMode)
         let outputShape = Array(shape[0..<2]) + spatial
-        return [TensorType(elementType: .float, shape: outputShape)]
+        return [TensorType(elementType: x.elementType, shape: outputShape)]
             + (producesIndices ? [TensorType(elementType: .int64, shape: outputShape)] : [])
     }
 
     func run(_ inputs: [Tensor?]) throws -> [Tensor] {
         let x = try requiredInput(inputs, 0, "X")
+        if isEightBitMaximum(x.elementType) {
+            var outputs = try run([try castTensor(x, to: .float)])
+            outputs[0] = try castTensor(outputs[0], to: x.elementType)
+            return outputs
+        }
         try requireFloat(x, "X")
         let geometry: ConvolutionGeometry
         do { geometry = try self.geometry(x.shape) } catch let error as ONNXRunError {

@@ -59,7 +59,42 @@ struct QuantizeLinearOperator: Operator {
         } else {
             guard (Self.quantizedTypes + [.int32]).contains(x.elementType) else { throw unsupportedType(x.elementType, "x") }
         }
-        return [TensorType(elementType: try resultType([nil, nil, optionalInput(inputs, 2)?.type.elementType]), shape: x.shape)]
+        let type = try resultType([nil, nil, optionalInput(inputs, 2)?.type.elementType])
+        try checkParameters(x: x, scale: inputs[1], zeroPoint: optionalInput(inputs, 2), quantizedType: isQuantize ? type : x.elementType)
+        return [TensorType(elementType: type, shape: x.shape)]
+    }
+
+    /// Load-time checks: scales finite and positive, the zero point of the quantized type (0 for int32), and
+    /// scale and zero point shaped for per-tensor, per-axis or blocked quantization of `x`.
+    private func checkParameters(x: TensorType, scale: InferenceValue?, zeroPoint: InferenceValue?,
+                                 quantizedType: ElementType) throws {
+        try QuantizationParameterCheck.scale(scale, "scale")
+        try QuantizationParameterCheck.zeroPoint(zeroPoint, "zero_point", type: quantizedType)
+        guard let scaleShape = scale?.type.fixedShape else { return }
+        if let zeroShape = zeroPoint?.type.fixedShape, zeroShape != scaleShape {
+            throw ONNXRunError(.invalidModel, "zero_point \(describeShape(zeroShape)) and scale \(describeShape(scaleShape)) "
+                                   + "have different shapes")
+        }
+        if blockSize == 0 && product(scaleShape) == 1 && scaleShape.count <= 1 { return }
+        guard let shape = x.shape else { return }
+        guard let axis = normalizedAxis(axis, rank: shape.count) else {
+            throw ONNXRunError(.invalidModel, "axis \(self.axis) is out of range for x \(x)")
+        }
+        guard let length = shape[axis].value else { return }
+        if blockSize == 0 {
+            guard scaleShape == [length] else {
+                throw ONNXRunError(.invalidModel, "scale \(describeShape(scaleShape)) must be one value or one per index of "
+                                       + "axis \(axis) of x \(x) (\(length))")
+            }
+            return
+        }
+        let blocks = length == 0 ? 0 : (length - 1) / blockSize + 1
+        let expected = shape.enumerated().map { $0.offset == axis ? Dimension.fixed(blocks) : $0.element }
+        guard scaleShape.count == shape.count,
+              zip(scaleShape, expected).allSatisfy({ $1.value == nil || $1.value == $0 }) else {
+            throw ONNXRunError(.invalidModel, "blocked scale \(describeShape(scaleShape)) must have x's shape \(x) with axis "
+                                   + "\(axis) in blocks of \(blockSize) (\(blocks))")
+        }
     }
 
     /// For every element of `x`, the index of its scale (and zero point): one per tensor, per axis index or per block.

@@ -1,8 +1,9 @@
-// Integer and quantized-linear products: MatMulInteger, QLinearMatMul, ConvInteger, QLinearConv, and
-// DynamicQuantizeLinear — the operators of QOperator-format quantized models.
+// Integer and quantized-linear products: MatMulInteger, QLinearMatMul, ConvInteger, QLinearConv, com.microsoft QGemm,
+// and DynamicQuantizeLinear — the operators of QOperator-format and dynamically quantized models.
 //
 // Specs: https://onnx.ai/onnx/operators/onnx__MatMulInteger.html (10), onnx__QLinearMatMul.html (10, 21),
-//        onnx__ConvInteger.html (10), onnx__QLinearConv.html (10), onnx__DynamicQuantizeLinear.html (11)
+//        onnx__ConvInteger.html (10), onnx__QLinearConv.html (10), onnx__DynamicQuantizeLinear.html (11);
+//        QGemm: https://github.com/microsoft/onnxruntime/blob/main/docs/ContribOperators.md (com.microsoft, 1)
 // Products accumulate exactly in integers: (a - a_zero_point) * (b - b_zero_point) summed as Int64, stored as int32.
 // The QLinear forms requantize like onnxruntime: acc * (a_scale * b_scale / y_scale) in float32, rounded half to
 // even, plus y_zero_point, saturated. Quantized types: int8 and uint8; scales float32.
@@ -33,13 +34,12 @@ private func scales(_ tensor: Tensor, count: Int, _ name: String) throws -> [Flo
     return values
 }
 
-/// Requantizes accumulators to `type` (int8/uint8).
+/// Requantizes accumulators to `type` (int8/uint8): accumulator * multiplier in float32, as onnxruntime does.
 private func requantize(_ accumulators: [Int64], multipliers: (Int) -> Float, zeroPoint: Int64, shape: [Int],
                         type: ElementType) throws -> Tensor {
-    let (low, high): (Float, Float) = type == .int8 ? (-128, 127) : (0, 255)
-    let values = accumulators.enumerated().map { index, accumulator -> Int64 in
-        let scaled = (Float(accumulator) * multipliers(index)).rounded(.toNearestOrEven) + Float(zeroPoint)
-        return Int64(scaled.isNaN ? 0 : min(max(scaled, low), high))
+    let range = type.quantizedRange ?? 0...255
+    let values = accumulators.enumerated().map { index, accumulator in
+        roundedQuantized(Float(accumulator) * multipliers(index), zeroPoint: zeroPoint, range: range)
     }
     return try castTensor(Tensor(shape: shape, computed: values), to: type)
 }
@@ -94,6 +94,20 @@ struct IntegerMatMulOperator: Operator {
         let b = try requiredInput(inputs, isQuantizedLinear ? 3 : 1, "B").type
         for type in [a, b] where ![.int8, .uint8].contains(type.elementType) { throw unsupportedType(type.elementType) }
         let outputType = isQuantizedLinear ? try requiredInput(inputs, 7, "y_zero_point").type.elementType : .int32
+        let rows = a.shape.flatMap { $0.count >= 2 ? $0[$0.count - 2].value : 1 }
+        let columns = b.shape.flatMap { $0.count >= 2 ? $0[$0.count - 1].value : 1 }
+        if isQuantizedLinear {
+            try QuantizationParameterCheck.pair(scale: inputs[1], zeroPoint: inputs[2], "a", type: a.elementType, perTensorOr: rows)
+            try QuantizationParameterCheck.pair(scale: inputs[4], zeroPoint: inputs[5], "b", type: b.elementType,
+                                                perTensorOr: columns)
+            try QuantizationParameterCheck.pair(scale: inputs[6], zeroPoint: inputs[7], "y", type: outputType)
+            _ = try requireQuantized8Bit(try requiredInput(inputs, 7, "y_zero_point").type, "y_zero_point")
+        } else {
+            try QuantizationParameterCheck.zeroPoint(optionalInput(inputs, 2), "a_zero_point", type: a.elementType)
+            try QuantizationParameterCheck.count(optionalInput(inputs, 2), "a_zero_point", perTensorOr: rows)
+            try QuantizationParameterCheck.zeroPoint(optionalInput(inputs, 3), "b_zero_point", type: b.elementType)
+            try QuantizationParameterCheck.count(optionalInput(inputs, 3), "b_zero_point", perTensorOr: columns)
+        }
         guard let aShape = a.shape, let bShape = b.shape, !aShape.isEmpty, !bShape.isEmpty else {
             return [TensorType(elementType: outputType, shape: nil)]
         }
@@ -127,6 +141,85 @@ struct IntegerMatMulOperator: Operator {
     }
 }
 
+// MARK: - QGemm
+
+/// com.microsoft QGemm: A, a_scale, a_zero_point, B, b_scale, b_zero_point, C (optional int32 bias), y_scale
+/// (optional), y_zero_point (optional) -> Y; attributes transA, transB, alpha. The accumulator starts from C; the
+/// output is requantized with alpha * a_scale * b_scale[n] / y_scale (float32, in that order) when y_zero_point is
+/// given, otherwise it is float32: accumulator * alpha * a_scale * b_scale[n] (divided by y_scale if given).
+struct QuantizedGemmOperator: Operator {
+    let transposesA: Bool
+    let transposesB: Bool
+    let alpha: Float
+
+    init(_ context: OperatorContext) throws {
+        try context.expectInputs(6...9)
+        transposesA = try context.int("transA", default: 0) != 0
+        transposesB = try context.int("transB", default: 0) != 0
+        alpha = try context.float("alpha", default: 1)
+    }
+
+    func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
+        let a = try requiredInput(inputs, 0, "A").type, b = try requiredInput(inputs, 3, "B").type
+        let aType = try requireQuantized8Bit(a, "A"), bType = try requireQuantized8Bit(b, "B")
+        let yZero = optionalInput(inputs, 8)
+        let outputType = yZero?.type.elementType ?? .float
+        guard let aShape = a.shape, let bShape = b.shape else { return [TensorType(elementType: outputType, shape: nil)] }
+        guard aShape.count == 2, bShape.count == 2 else { throw ONNXRunError(.invalidModel, "A \(a) and B \(b) must be matrices") }
+        let columns = bShape[transposesB ? 0 : 1]
+        try QuantizationParameterCheck.pair(scale: try requiredInput(inputs, 1, "a_scale"), zeroPoint: optionalInput(inputs, 2),
+                                            "a", type: aType)
+        try QuantizationParameterCheck.pair(scale: try requiredInput(inputs, 4, "b_scale"), zeroPoint: optionalInput(inputs, 5),
+                                            "b", type: bType, perTensorOr: columns.value)
+        try QuantizationParameterCheck.pair(scale: optionalInput(inputs, 7), zeroPoint: yZero, "y", type: yZero?.type.elementType)
+        if let yZero { _ = try requireQuantized8Bit(yZero.type, "y_zero_point") }
+        if let bias = optionalInput(inputs, 6), bias.type.elementType != .int32 {
+            throw ONNXRunError(.invalidModel, "C must be int32, is \(bias.type.elementType)")
+        }
+        return [TensorType(elementType: outputType, shape: [aShape[transposesA ? 1 : 0], columns])]
+    }
+
+    func run(_ inputs: [Tensor?]) throws -> [Tensor] {
+        var a = try requiredInput(inputs, 0, "A"), b = try requiredInput(inputs, 3, "B")
+        guard a.rank == 2, b.rank == 2 else { throw runtimeError("A and B must be matrices", [a, b]) }
+        if transposesA { a = transposedMatrix(a) }
+        if transposesB { b = transposedMatrix(b) }
+        var product = try integerMatrixProduct(a, try requiredInput(inputs, 2, "a_zero_point"),
+                                               b, try requiredInput(inputs, 5, "b_zero_point"))
+        let (rows, columns) = (product.rows, product.columns)
+        if let bias = optionalInput(inputs, 6) {
+            guard bias.elementType == .int32, let values = bias.integers,
+                  let shape = broadcastShape([bias.shape, [rows, columns]]), shape == [rows, columns] else {
+                throw runtimeError("C must be int32 and broadcast to [\(rows),\(columns)]", inputs)
+            }
+            for (index, offset) in broadcastOffsets(from: bias.shape, to: shape).enumerated() {
+                product.values[index] += Int64(values[offset])
+            }
+        }
+        let aScale = try scales(try requiredInput(inputs, 1, "a_scale"), count: 1, "a_scale")[0]
+        let bScales = try scales(try requiredInput(inputs, 4, "b_scale"), count: columns, "b_scale")
+        let yScale = try optionalInput(inputs, 7).map { try scales($0, count: 1, "y_scale")[0] }
+        let multipliers = bScales.map { bScale in
+            let scale = alpha * aScale * bScale
+            return yScale.map { scale / $0 } ?? scale
+        }
+        guard let yZero = optionalInput(inputs, 8) else {
+            return [Tensor(shape: product.shape, computed: product.values.enumerated().map { index, accumulator in
+                Float(accumulator) * multipliers[index % columns]
+            })]
+        }
+        return [try requantize(product.values, multipliers: { multipliers[$0 % columns] },
+                               zeroPoint: try zeroPoints(yZero, count: 1, "y_zero_point")[0], shape: product.shape,
+                               type: yZero.elementType)]
+    }
+}
+
+/// The transpose of a matrix (any element type).
+private func transposedMatrix(_ matrix: Tensor) -> Tensor {
+    let (rows, columns) = (matrix.shape[0], matrix.shape[1])
+    return matrix.gathering(offsets: stridedOffsets(shape: [columns, rows], strides: [1, columns]), shape: [columns, rows])
+}
+
 // MARK: - ConvInteger and QLinearConv
 
 struct IntegerConvOperator: Operator {
@@ -143,12 +236,31 @@ struct IntegerConvOperator: Operator {
         isQuantizedLinear = quantizedLinear
     }
 
-    private var weightIndex: Int { isQuantizedLinear ? 3 : 1 }
+    var weightIndex: Int { isQuantizedLinear ? 3 : 1 }
 
     func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
         let x = try requiredInput(inputs, 0, "x").type, w = try requiredInput(inputs, weightIndex, "w").type
         for type in [x, w] where ![.int8, .uint8].contains(type.elementType) { throw unsupportedType(type.elementType) }
         let outputType = isQuantizedLinear ? try requiredInput(inputs, 7, "y_zero_point").type.elementType : .int32
+        let outputChannels = w.fixedShape?.first
+        if isQuantizedLinear {
+            try QuantizationParameterCheck.pair(scale: inputs[1], zeroPoint: inputs[2], "x", type: x.elementType)
+            try QuantizationParameterCheck.pair(scale: inputs[4], zeroPoint: inputs[5], "w", type: w.elementType,
+                                                perTensorOr: outputChannels)
+            try QuantizationParameterCheck.pair(scale: inputs[6], zeroPoint: inputs[7], "y", type: outputType)
+            _ = try requireQuantized8Bit(try requiredInput(inputs, 7, "y_zero_point").type, "y_zero_point")
+            if let bias = optionalInput(inputs, 8) {
+                guard bias.type.elementType == .int32 else {
+                    throw ONNXRunError(.invalidModel, "B must be int32, is \(bias.type.elementType)")
+                }
+                try QuantizationParameterCheck.count(bias, "B", perTensorOr: outputChannels)
+            }
+        } else {
+            try QuantizationParameterCheck.zeroPoint(optionalInput(inputs, 2), "x_zero_point", type: x.elementType)
+            try QuantizationParameterCheck.count(optionalInput(inputs, 2), "x_zero_point")
+            try QuantizationParameterCheck.zeroPoint(optionalInput(inputs, 3), "w_zero_point", type: w.elementType)
+            try QuantizationParameterCheck.count(optionalInput(inputs, 3), "w_zero_point", perTensorOr: outputChannels)
+        }
         guard let inputShape = x.shape, let weightShape = w.fixedShape, inputShape.count == weightShape.count,
               inputShape.count >= 3 else {
             return [TensorType(elementType: outputType, shape: nil)]
@@ -196,21 +308,32 @@ struct IntegerConvOperator: Operator {
         }
         let outputShape = [batch, outputChannels] + geometry.outputSize
         var accumulators = [Int64](repeating: 0, count: try checkedCount(outputShape, inputs))
-        for n in 0..<batch {
-            for m in 0..<outputChannels {
-                let firstChannel = (m / outputsPerGroup) * channelsPerGroup
-                for c in 0..<channelsPerGroup {
-                    let inputBase = (n * x.shape[1] + firstChannel + c) * inputPositions
-                    let kernelBase = (m * channelsPerGroup + c) * taps
-                    for position in 0..<outputPositions {
-                        var sum: Int64 = 0
-                        for tap in 0..<taps {
-                            let source = sources[position * taps + tap]
-                            // Padding holds the zero point, which contributes (zero - zero) = 0.
-                            guard source >= 0 else { continue }
-                            sum += (xValues[inputBase + source] - xZero) * (wValues[kernelBase + tap] - wZeros[m])
+        // Zero points subtracted once; padding then contributes (zero - zero) = 0 and is skipped.
+        let centeredInput = xValues.map { $0 - xZero }
+        let weightsPerChannel = channelsPerGroup * taps
+        let centeredWeights = wValues.indices.map { wValues[$0] - wZeros[$0 / max(weightsPerChannel, 1)] }
+        accumulators.withUnsafeMutableBufferPointer { accumulators in
+            centeredInput.withUnsafeBufferPointer { input in
+                centeredWeights.withUnsafeBufferPointer { weights in
+                    sources.withUnsafeBufferPointer { sources in
+                        for n in 0..<batch {
+                            for m in 0..<outputChannels {
+                                let firstChannel = (m / outputsPerGroup) * channelsPerGroup
+                                let outputBase = (n * outputChannels + m) * outputPositions
+                                for c in 0..<channelsPerGroup {
+                                    let inputBase = (n * x.shape[1] + firstChannel + c) * inputPositions
+                                    let kernelBase = (m * channelsPerGroup + c) * taps
+                                    for position in 0..<outputPositions {
+                                        var sum: Int64 = 0
+                                        for tap in 0..<taps {
+                                            let source = sources[position * taps + tap]
+                                            if source >= 0 { sum += input[inputBase + source] * weights[kernelBase + tap] }
+                                        }
+                                        accumulators[outputBase + position] += sum
+                                    }
+                                }
+                            }
                         }
-                        accumulators[(n * outputChannels + m) * outputPositions + position] += sum
                     }
                 }
             }
@@ -264,5 +387,40 @@ struct DynamicQuantizeLinearOperator: Operator {
         }
         return [Tensor(shape: x.shape, computed: quantized), Tensor(shape: [], computed: [scale]),
                 Tensor(shape: [], computed: [UInt8(zero)])]
+    }
+}
+
+// MARK: - Cost (integer MACs: inspect shows them, the profiler turns them into GOP/s)
+
+extension IntegerConvOperator: CostReporting {
+    var isIntegerArithmetic: Bool { true }
+
+    /// As Conv: each output element sums over (input channels / group) x kernel taps = w.shape[1...].
+    func multiplyAccumulates(inputs: [TensorType?], outputs: [TensorType]) -> Int? {
+        guard let output = outputs.first?.fixedShape, let count = checkedElementCount(output),
+              inputs.count > weightIndex, let weight = inputs[weightIndex]?.fixedShape, weight.count >= 3 else { return nil }
+        return count * weight.dropFirst().reduce(1, *)
+    }
+}
+
+extension IntegerMatMulOperator: CostReporting {
+    var isIntegerArithmetic: Bool { true }
+
+    /// Output elements x the shared dimension (A's last).
+    func multiplyAccumulates(inputs: [TensorType?], outputs: [TensorType]) -> Int? {
+        guard let output = outputs.first?.fixedShape, let count = checkedElementCount(output),
+              let depth = inputs.first??.fixedShape?.last else { return nil }
+        return count * depth
+    }
+}
+
+extension QuantizedGemmOperator: CostReporting {
+    var isIntegerArithmetic: Bool { true }
+
+    /// Output elements x K (A's columns, or rows when transposed).
+    func multiplyAccumulates(inputs: [TensorType?], outputs: [TensorType]) -> Int? {
+        guard let output = outputs.first?.fixedShape, let count = checkedElementCount(output),
+              let a = inputs.first??.fixedShape, a.count == 2 else { return nil }
+        return count * a[transposesA ? 0 : 1]
     }
 }

@@ -14,7 +14,10 @@ protocol GraphRewrite: Sendable {
 enum GraphOptimizer {
     /// The rewrites, in order, and why there.
     static let rewrites: [any GraphRewrite] = [
-        // x * clip(x + 3, 0, 6) / 6 -> HardSwish. First: the Add of 3 would otherwise look like a bias to fold.
+        // QDQ units into the integer operators onnxruntime runs for them. First: it needs the float operators as the
+        // model wrote them, before folding or packing changes their weights.
+        LowerQuantizedUnits(),
+        // x * clip(x + 3, 0, 6) / 6 -> HardSwish. Before folding: the Add of 3 would otherwise look like a bias to fold.
         FuseDecomposedHardSwish(),
         // LayerNormalization written out as ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div(/Mul/Add) becomes one
         // kernel. First: it matches plain ONNX nodes, and its scale/bias Mul/Add must not be taken for other fusions.

@@ -11,6 +11,8 @@ struct GraphRewriter {
     /// Builds operators again for nodes whose attributes a rewrite changed: the session's registry, so a custom
     /// registry stays in force after optimization.
     let registry: OperatorRegistry
+    /// DequantizeLinear nodes folded at load, by the value they produced (`TypedGraph.foldedDequantizations`).
+    let foldedDequantizations: [String: TypedNode]
     private var nameCounter = 0
     /// Index of the live node producing each value.
     private var producers: [String: Int] = [:]
@@ -24,6 +26,7 @@ struct GraphRewriter {
         graphOutputs = Set(graph.outputs.map(\.name))
         source = graph.source
         self.registry = registry
+        foldedDequantizations = graph.foldedDequantizations
         reindex()
     }
 

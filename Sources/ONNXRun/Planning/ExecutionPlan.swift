@@ -40,6 +40,8 @@ struct ExecutionStep: Sendable {
     /// Slots no later step reads; dropped after this step.
     let slotsToRelease: [Int]
     let flops: Double
+    /// The operations are integer ones (`CostReporting.isIntegerArithmetic`).
+    let isIntegerArithmetic: Bool
 }
 
 /// What a run needs: the steps in order, where each graph input and output lives, the constants' slots, and the

@@ -146,7 +146,8 @@ struct Planner {
             let node = typedNode.node
             let outputTypes = outputTypesPerNode[index]
             let releasedSlots = Set(node.inputs.filter { !$0.isEmpty }.map { slots[$0]! }.filter { lastUse[$0] == index })
-            let macs = (typedNode.op as? CostReporting)?.multiplyAccumulates(
+            let cost = typedNode.op as? CostReporting
+            let macs = cost?.multiplyAccumulates(
                 inputs: node.inputs.map { $0.isEmpty ? nil : types[$0] }, outputs: outputTypes) ?? 0
             return ExecutionStep(
                 node: typedNode,
@@ -155,7 +156,8 @@ struct Planner {
                 outputTypes: outputTypes,
                 outputBuffers: outputBuffersPerNode[index],
                 slotsToRelease: Array(releasedSlots),
-                flops: Double(2 * macs))
+                flops: Double(2 * macs),
+                isIntegerArithmetic: cost?.isIntegerArithmetic ?? false)
         }
     }
 }

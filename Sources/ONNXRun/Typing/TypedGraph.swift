@@ -43,10 +43,14 @@ struct TypedGraph: Sendable {
     var types: [String: TensorType]
     /// Per original node, its output types (for inspect), in the model's node order.
     var analysis: [NodeAnalysis]
+    /// Dequantizations of constants (QDQ weights and biases) that were folded, by the value they produced: the
+    /// integer form stays known to rewrites that run on the quantized values instead.
+    var foldedDequantizations: [String: TypedNode]
 
     /// Builds operators for every node of `model` (reporting all unsupported ones at once), infers types, and
     /// folds nodes whose inputs are all constant.
-    init(model: Model, registry: OperatorRegistry) throws {
+    init(model loaded: Model, registry: OperatorRegistry) throws {
+        let model = try HalfPrecisionWidening.widened(loaded)
         source = model.source
         inputs = model.graph.inputs
         outputs = model.graph.outputs
@@ -54,6 +58,7 @@ struct TypedGraph: Sendable {
         types = [:]
         nodes = []
         analysis = []
+        foldedDequantizations = [:]
 
         let built = try Self.buildOperators(model: model, registry: registry)
 
@@ -75,6 +80,9 @@ struct TypedGraph: Sendable {
                                          macs: (typedNode.op as? CostReporting)?.multiplyAccumulates(
                                              inputs: step.inputs.map { $0?.type }, outputs: step.outputTypes)))
             if !step.folded { nodes.append(typedNode) }
+            else if (typedNode.op as? LinearQuantizationOperator)?.isQuantize == false, let output = node.outputs.first {
+                foldedDequantizations[output] = typedNode
+            }
         }
         types = known.types
         constants = known.constants
@@ -92,8 +100,8 @@ struct TypedGraph: Sendable {
         var built: [TypedNode] = []
         for node in model.graph.nodes {
             let opset = model.opset(for: node.domain)
-            guard let opset, let definition = registry.definition(domain: node.domain, opType: node.opType,
-                                                                  opset: opset) else {
+            guard let opset, let definition = registry.definition(domain: node.domain, opType: node.opType, opset: opset)
+                ?? HalfPrecisionWidening.definition(for: node) else {
                 let key = "\(node.domain)|\(node.opType)|\(opset ?? -1)"
                 if missing[key] == nil {
                     order.append(key)

@@ -60,7 +60,7 @@ enum BackendCase {
         return .passed
     }
 
-    private static func numberedTensors(_ directory: URL, prefix: String) throws -> [(name: String, tensor: Tensor)] {
+    static func numberedTensors(_ directory: URL, prefix: String) throws -> [(name: String, tensor: Tensor)] {
         var result: [(name: String, tensor: Tensor)] = []
         var index = 0
         while true {

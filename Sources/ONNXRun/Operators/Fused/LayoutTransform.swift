@@ -20,23 +20,35 @@ struct LayoutTransform: KernelOperator {
 
     func execute(_ inputs: [Tensor?], into outputs: [Tensor], pool: ThreadPool) throws {
         let input = try requiredInput(inputs, 0, "input")
-        guard input.elementType == .float, input.rank == 4 else {
+        guard [.float, .uint8].contains(input.elementType), input.rank == 4 else {
             throw ONNXRunError(.unsupported, "layout transform of \(input)")
         }
-        let source = UnsafePointer(input.storage.bytes.assumingMemoryBound(to: Float.self))
-        let destination = outputs[0].storage.bytes.assumingMemoryBound(to: Float.self)
         let shape = input.shape
         let batch = shape[0]
-        let pixels = direction == .toChannelsLast ? shape[2] * shape[3] : shape[1] * shape[2]
+        let (channels, pixels) = direction == .toChannelsLast
+            ? (shape[1], shape[2] * shape[3]) : (shape[3], shape[1] * shape[2])
+        let (source, destination) = (UnsafeRawPointer(input.storage.bytes), outputs[0].storage.bytes)
+        let (direction, isFloat) = (direction, input.elementType == .float)
         // Images are independent; a single image is one task (the transform is a small share of a run).
         pool.parallelFor(batch) { image in
-            switch direction {
-            case .toChannelsLast:
-                LayoutKernels.transposeToChannelsLast(input: source, channels: shape[1], pixelCount: pixels,
-                                                      output: destination, images: image..<image + 1)
-            case .toChannelsFirst:
-                LayoutKernels.transposeToChannelsFirst(input: source, channels: shape[3], pixelCount: pixels,
-                                                       output: destination, images: image..<image + 1)
+            let images = image..<image + 1
+            switch (direction, isFloat) {
+            case (.toChannelsLast, true):
+                LayoutKernels.transposeToChannelsLast(
+                    input: source.assumingMemoryBound(to: Float.self), channels: channels, pixelCount: pixels,
+                    output: destination.assumingMemoryBound(to: Float.self), images: images)
+            case (.toChannelsFirst, true):
+                LayoutKernels.transposeToChannelsFirst(
+                    input: source.assumingMemoryBound(to: Float.self), channels: channels, pixelCount: pixels,
+                    output: destination.assumingMemoryBound(to: Float.self), images: images)
+            case (.toChannelsLast, false):
+                LayoutKernels.transposeToChannelsLast(
+                    input: source.assumingMemoryBound(to: UInt8.self), channels: channels, pixelCount: pixels,
+                    output: destination.assumingMemoryBound(to: UInt8.self), images: images)
+            case (.toChannelsFirst, false):
+                LayoutKernels.transposeToChannelsFirst(
+                    input: source.assumingMemoryBound(to: UInt8.self), channels: channels, pixelCount: pixels,
+                    output: destination.assumingMemoryBound(to: UInt8.self), images: images)
             }
         }
     }
@@ -66,5 +78,55 @@ struct ChannelsLastGlobalAveragePool: KernelOperator {
             LayoutKernels.globalAveragePool(input: source, pixelCount: height * width, channels: channels,
                                             output: destination, images: image..<image + 1)
         }
+    }
+}
+
+/// com.microsoft QLinearGlobalAveragePool reading NHWC uint8 and writing [N, C, 1, 1] (the same bytes as NHWC), with
+/// MLAS's arithmetic: the integer sum minus x_zero_point * pixels, times x_scale / (y_scale * pixels), requantized.
+struct ChannelsLastQuantizedGlobalAveragePool: KernelOperator {
+    let inputScale: Float
+    let inputZeroPoint: Int32
+    let outputScale: Float
+    let outputZeroPoint: Int32
+
+    func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
+        let input = try requiredInput(inputs, 0, "X").type
+        guard input.elementType == .uint8, let shape = input.shape, shape.count == 4 else {
+            throw ONNXRunError(.invalidModel, "expects a uint8 NHWC input, got \(input)")
+        }
+        return [TensorType(elementType: .uint8, shape: [shape[0], shape[3], .fixed(1), .fixed(1)])]
+    }
+
+    func execute(_ inputs: [Tensor?], into outputs: [Tensor], pool: ThreadPool) throws {
+        let input = try requiredInput(inputs, 0, "X")
+        let (batch, pixels, channels) = (input.shape[0], input.shape[1] * input.shape[2], input.shape[3])
+        guard pixels > 0, pixels < 1 << 24 else {
+            throw ONNXRunError(.unsupported, "QLinearGlobalAveragePool of \(input): image size out of range")
+        }
+        let scale = inputScale / (outputScale * Float(pixels))
+        let source = UnsafePointer(input.storage.bytes.assumingMemoryBound(to: UInt8.self))
+        let destination = outputs[0].storage.bytes.assumingMemoryBound(to: UInt8.self)
+        let (inputZero, outputZero) = (inputZeroPoint, outputZeroPoint)
+        pool.parallelFor(batch) { image in
+            LayoutKernels.quantizedGlobalAveragePool(input: source, pixelCount: pixels, channels: channels,
+                                                     inputZeroPoint: inputZero, scale: scale,
+                                                     outputZeroPoint: outputZero, output: destination,
+                                                     images: image..<image + 1)
+        }
+    }
+}
+
+extension QuantizedGlobalAveragePoolOperator: ChannelsLastAdaptable {
+    /// An NHWC uint8 input with constant per-tensor parameters is pooled directly (no transform back to NCHW).
+    func channelsLastVariant(_ inputs: [InferenceValue?], channelsLast: [Bool]) -> ChannelsLastVariant? {
+        guard !self.channelsLast, channelsLast.first == true, inputs.first??.type.elementType == .uint8,
+              inputs.first??.type.shape?.count == 4, inputs.count >= 5, inputs[4]?.type.elementType == .uint8,
+              let inputScale = perTensorFloat(inputs, 1), let inputZero = perTensorZeroPoint(inputs, 2),
+              let outputScale = perTensorFloat(inputs, 3), let outputZero = perTensorZeroPoint(inputs, 4)
+        else { return nil }
+        return ChannelsLastVariant(
+            op: ChannelsLastQuantizedGlobalAveragePool(inputScale: inputScale, inputZeroPoint: inputZero,
+                                                       outputScale: outputScale, outputZeroPoint: outputZero),
+            opType: "QLinearGlobalAveragePoolNHWC", channelsLastInputs: [0], outputIsChannelsLast: false)
     }
 }

@@ -1,0 +1,1 @@
+BYJ<66.[yiOuu'?U'¥ISw!{hIYYMpp~`ppj`ZZtOOgZOd1eefY&&^@

@@ -1,0 +1,1 @@
+BAJ3gwôÆ.þ]ÊWpèqòÑwmeðVM,bèuœSû=J ÐnªÉ8p|ÅZIZTŒþþ2

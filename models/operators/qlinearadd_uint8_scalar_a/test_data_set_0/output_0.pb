@@ -1,0 +1,1 @@
+%BCJolLƒ’¢}P§ežp›V©t’ŠŽ¢•±ZZr‘³NZœqQ‹¯ng]ƒMk•˜¢‘zjU]JT„Nh‘R¥VWc›hlhJ©¦i˜Žˆ˜‘GIWZ€S¥S]±‚®mu«c‘Tš‚¯´¡¬VY¯gjŽ—OoG–_

@@ -1,0 +1,1 @@
+BYJ`®•¤Sem‡‡^~gW’Yœ±‡•l|–ši|XkW§Te]}QŸ[l{>¬^wt˜€…•gqŠ˜\byy}zl‰|gY_`hQ|iZ|b-r¡Hr`oWj¦eŠ„;„a }xSŒW

@@ -1,0 +1,1 @@
+BYJiieyvj›feun}N§–Xk^si”ioY›wƒ§Jjt|K†ƒj‹<¢ |»in’cyQl§s„Iœ·q¥€kŠ/„]btul…Ÿƒvw>}jgrnlt‡s†x]m;||yPhqwwmi^

@@ -1,0 +1,1 @@
+BYJ<*gÄ}6+\àáWP|fU>$kNFhg`Gg≠ä≤ï]u}óJ4VLV;]Ö°é√≤és£ÅyaN-Xanp`]

@@ -1,0 +1,1 @@
+BYJljx‰k_`t¢¦}g@G‚°”zH?qŽ–ŒYSYut~rqjilxwkjYm|}gi[v€hQp|’‰‰kƒ|“{}x”‚€qŠˆˆp``COfxah3?Vwgr4H\zoxCWcv€cpjzgxuzn€jy

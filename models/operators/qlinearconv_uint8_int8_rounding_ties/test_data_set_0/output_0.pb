@@ -1,0 +1,1 @@
+ByJ~ªf‘dÁ6‘lƒŽéyw§Šm;r}[•¬TŸWo¿e„±|’c•dpyª†‰csgz«ZoŸÊhzw°Œx…™§u‹qtZ•³<”¢v™®ŒyÆvgktšE°kŠq¤B¬M’Œ€¤~Ÿx€©¡J†’ °pws““wd˜g‹rqvlJ˜²ÀavZš‘{@«‰

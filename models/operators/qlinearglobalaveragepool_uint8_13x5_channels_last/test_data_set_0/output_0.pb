@@ -1,0 +1,1 @@
+BYJkQ_tZopbwgc

@@ -1,0 +1,1 @@
+BYJ[o\kjrbZna{c‚iypaƒs•ejj_k

@@ -1,0 +1,1 @@
+€BYJ€ZZZZZZ[[[[[[[\\\\\\\]]]]]]]^^^^^^^_______```````aaaaaaabbbbbbbcccccccdddddddeeeeeeefffffffggggggghhhhhhhiiiiiiijjjjjjjkkkkkkkllllmoprsuvwyz|}€ƒ„†‡‰‹‘“”•—›΅Ά¤¥§¨©«¬®―±²³µ¶ΈΉ»Ό½ΏΐΒΓΕΖΗΙΚΜΝΟΠΡΣΤΦΧΩΪΫέήΰαγδεηθκλνξορςτυχψωϋόώÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿ

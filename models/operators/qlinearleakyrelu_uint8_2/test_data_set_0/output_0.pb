@@ -1,0 +1,1 @@
+€BYJ€<<==>>???@@AABBBCCDDEEEFFGGHHHIIJJKKKLLMMNNNOOPPQQQRRSSTTTUUVVWWWXXYYZZZ[[\\]]]^^__```aabbcccddeefffgghhiiijjkklllmmnnoooppqqrrrssttuuuvvwwxxy{|~‚ƒ…†‰‹’“•–—™ ΅£¤¦§©ª«­®°±³΄µ·ΈΊ»½ΎΏΑΒΔΕΗΘΙΛΜΞΟΡÒΣΥΦΨΩΫάέίΰβγεζηικμνοπρστφχωϊϋύώÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿÿ
