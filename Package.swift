@@ -40,10 +40,12 @@ let package = Package(
             name: "ONNXRunVision",
             dependencies: ["ONNXRun", "CImageCodecs"]
         ),
+        // Runs folders in the ONNX backend-test layout against a list of expected failures (CLI and tests).
+        .target(name: "ONNXRunConformance", dependencies: ["ONNXRun"]),
         .executableTarget(
             name: "onnxrun",
             dependencies: [
-                "ONNXRun", "ONNXRunVision",
+                "ONNXRun", "ONNXRunVision", "ONNXRunConformance",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
