@@ -51,7 +51,9 @@ let package = Package(
         ),
         // Paths to models/ and ../shared, and comparison helpers, shared by the test targets.
         .target(name: "ONNXRunTestSupport", dependencies: ["ONNXRun"], path: "Tests/Support"),
-        .testTarget(name: "ONNXRunTests", dependencies: ["ONNXRun", "ONNXRunTestSupport"]),
+        .testTarget(name: "ONNXRunTests", dependencies: ["ONNXRun", "ONNXRunConformance", "ONNXRunTestSupport"]),
+        .testTarget(name: "ONNXRunConformanceTests",
+                    dependencies: ["ONNXRunConformance", "ONNXRun", "ONNXRunTestSupport"]),
         .testTarget(
             name: "ONNXRunVisionTests",
             dependencies: ["ONNXRunVision", "ONNXRun", "ONNXRunTestSupport"],
