@@ -1,4 +1,4 @@
-// The `onnxrun` command line: subcommands classify (the default), inspect, run, bench, operators and conformance, and the error policy.
+// The `onnxrun` command line: its subcommands (classify is the default) and the error policy.
 
 import ArgumentParser
 import Foundation
