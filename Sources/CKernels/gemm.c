@@ -35,6 +35,14 @@ void ork_gemm_pack_nk(const float *b, size_t k, size_t n, const float *bias, flo
     ork_gemm_pack(b, k, n, 1, k, bias, packed);
 }
 
+void ork_gemm_packed_add_bias(float *packed, size_t k, size_t n, const float *bias) {
+    size_t panels = (n + ORK_TILE - 1) / ORK_TILE;
+    for (size_t panel = 0; panel < panels; panel++) {
+        float *panel_bias = packed + panel * (ORK_TILE + k * ORK_TILE);
+        for (size_t j = 0; j < ORK_TILE && panel * ORK_TILE + j < n; j++) panel_bias[j] += bias[panel * ORK_TILE + j];
+    }
+}
+
 // MARK: - Dispatch
 
 void ork_gemm(const ork_gemm_args *args, size_t m_begin, size_t m_end) {

@@ -15,10 +15,6 @@ void ork_global_average_pool_nhwc(const float *input, size_t pixels, size_t chan
     }
 }
 
-void ork_add_clamp(const float *a, const float *b, float *output, float min, float max, size_t begin, size_t end) {
-    for (size_t i = begin; i < end; i++) output[i] = ork_clamp(a[i] + b[i], min, max);
-}
-
 // Few channels (an image's 3): pixel by pixel between `channels` sequential streams and one interleaved stream;
 // a constant count lets the compiler (de)interleave in vector registers.
 static inline void interleave(const float *source, size_t channels, size_t pixels, float *destination) {

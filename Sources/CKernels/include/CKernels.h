@@ -53,6 +53,8 @@ void ork_gemm_pack(const float *b, size_t k, size_t n, size_t k_stride, size_t n
 void ork_gemm_pack_kn(const float *b, size_t k, size_t n, const float *bias, float *packed);
 /// B given as [N, K] (ONNX Gemm with transB = 1; Conv weights [Cout, Cin, 1, 1]).
 void ork_gemm_pack_nk(const float *b, size_t k, size_t n, const float *bias, float *packed);
+/// Adds n bias values to the bias of a packed k x n B.
+void ork_gemm_packed_add_bias(float *packed, size_t k, size_t n, const float *bias);
 
 typedef struct {
     size_t k;                       // reduction length
@@ -149,7 +151,6 @@ void ork_convolution(const ork_convolution_args *args, size_t pixel_begin, size_
 void ork_global_average_pool_nhwc(const float *input, size_t pixels, size_t channels, float *output,
                                   size_t image_begin, size_t image_end);
 /// output[i] = clamp(a[i] + b[i], min, max) for i in [begin, end); output may alias a or b.
-void ork_add_clamp(const float *a, const float *b, float *output, float min, float max, size_t begin, size_t end);
 /// [batch, channels, pixels] -> [batch, pixels, channels], for images [image_begin, image_end).
 void ork_nchw_to_nhwc(const float *input, size_t channels, size_t pixels, float *output, size_t image_begin,
                       size_t image_end);

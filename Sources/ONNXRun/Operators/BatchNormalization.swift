@@ -63,3 +63,22 @@ struct BatchNormalizationOperator: Operator {
         return [Tensor(shape: x.shape, computed: values)]
     }
 }
+
+// MARK: - Optimizer hooks
+
+extension BatchNormalizationOperator: ChannelAffineOperator {
+    /// `(x - mean) * gamma / sqrt(var + eps) + beta = x * s + (beta - mean * s)` with s = gamma / sqrt(var + eps),
+    /// when the four statistics are float constants with one value per channel.
+    func channelAffine(_ inputs: [InferenceValue?], producedInput: Int, channels: Int, rank: Int)
+        -> (scale: [Float]?, shift: [Float])?
+    {
+        guard isSpatial, producedInput == 0, inputs.count == 5 else { return nil }
+        let operands = inputs[1...4].map { $0?.constant }
+        guard operands.allSatisfy({ $0?.elementType == .float && $0?.elementCount == channels }) else { return nil }
+        let values = operands.map { $0?.floats ?? [] }
+        let (gamma, beta, mean, variance) = (values[0], values[1], values[2], values[3])
+        let scale = (0..<channels).map { gamma[$0] / Float((Double(variance[$0]) + Double(epsilon)).squareRoot()) }
+        let shift = (0..<channels).map { beta[$0] - mean[$0] * scale[$0] }
+        return (scale, shift)
+    }
+}

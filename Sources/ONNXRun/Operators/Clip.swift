@@ -7,27 +7,9 @@
 // Relu spec: https://onnx.ai/onnx/operators/onnx__Relu.html
 //   Opset 1, 6, 13, 14 (integer types): the same function; input -> output.
 
-/// The interval a clamping activation limits its input to. Relu is [0, +inf], Relu6 is [0, 6].
-public struct ClampBounds: Sendable, Hashable {
-    public var minimum: Float
-    public var maximum: Float
-
-    public init(minimum: Float = -.infinity, maximum: Float = .infinity) {
-        self.minimum = minimum
-        self.maximum = maximum
-    }
-}
-
-/// An operator that is `min(max(x, minimum), maximum)` elementwise; the optimizer fuses these into the producer.
-public protocol ClampingOperator: Operator {
-    /// The bounds when they are known at load time (attributes or constant inputs); nil when an input bound is
-    /// computed at run time.
-    func clampBounds(_ inputs: [InferenceValue?]) -> ClampBounds?
-}
-
 // MARK: - Clip
 
-struct ClipOperator: ClampingOperator {
+struct ClipOperator: ActivationOperator {
     /// Opset < 11: the bounds are attributes. Opset >= 11: they are inputs 1 and 2, read at run time.
     let attributeBounds: ClampBounds?
 
@@ -43,8 +25,8 @@ struct ClipOperator: ClampingOperator {
         }
     }
 
-    func clampBounds(_ inputs: [InferenceValue?]) -> ClampBounds? {
-        if let attributeBounds { return attributeBounds }
+    func activation(_ inputs: [InferenceValue?]) -> Activation? {
+        if let attributeBounds { return .clamp(attributeBounds) }
         var bounds = ClampBounds()
         if let minimum = optionalInput(inputs, 1) {
             guard let constant = minimum.constant, constant.elementCount == 1,
@@ -56,7 +38,7 @@ struct ClipOperator: ClampingOperator {
                   let value = constant.doubleValue(at: 0) else { return nil }
             bounds.maximum = Float(value)
         }
-        return bounds
+        return .clamp(bounds)
     }
 
     func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
@@ -102,7 +84,8 @@ struct ClipOperator: ClampingOperator {
     }
 }
 
-/// Clamp bounds in the input's arithmetic: floats for float tensors, exact integers for integer tensors.
+/// The reference kernel's bounds in the input's arithmetic: floats for float tensors, exact integers for integer
+/// tensors (an int64 bound need not be representable as a Float, so this is not `ClampBounds`).
 struct ClampValues {
     var floatMinimum = -Float.infinity
     var floatMaximum = Float.infinity
@@ -144,13 +127,13 @@ let clampTypes: [ElementType] = [.float, .int64, .int32, .int16, .int8, .uint32,
 
 // MARK: - Relu
 
-struct ReluOperator: ClampingOperator {
+struct ReluOperator: ActivationOperator {
     init(_ context: OperatorContext) throws {
         try context.expectInputs(1...1)
     }
 
-    func clampBounds(_ inputs: [InferenceValue?]) -> ClampBounds? {
-        ClampBounds(minimum: 0)
+    func activation(_ inputs: [InferenceValue?]) -> Activation? {
+        .clamp(ClampBounds(minimum: 0))
     }
 
     func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {

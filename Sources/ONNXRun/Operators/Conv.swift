@@ -143,3 +143,69 @@ struct ConvOperator: Operator {
         return [result]
     }
 }
+
+// MARK: - Optimizer hooks
+
+extension ConvOperator: CostReporting, ChannelAffineAbsorbing, PadAbsorbing, ConstantInputPacking {
+    /// Each output element sums over (input channels / group) x kernel taps = W.shape[1...].
+    func multiplyAccumulates(inputs: [TensorType?], outputs: [TensorType]) -> Int? {
+        guard let output = outputs.first?.fixedShape, let count = checkedElementCount(output),
+              inputs.count > 1, let weight = inputs[1]?.fixedShape, weight.count >= 3 else { return nil }
+        return count * weight.dropFirst().reduce(1, *)
+    }
+
+    func absorbing(scale: [Float]?, shift: [Float], inputs: [InferenceValue?]) throws -> (weights: Tensor, bias: Tensor)? {
+        guard inputs.count >= 2, let weights = inputs[1]?.constant, weights.elementType == .float, weights.rank >= 3
+        else { return nil }
+        let channels = weights.shape[0]
+        guard shift.count == channels, scale.map({ $0.count == channels }) ?? true else { return nil }
+        var bias = [Float](repeating: 0, count: channels)
+        if let given = optionalInput(inputs, 2) {
+            guard let constant = given.constant, constant.elementType == .float, constant.elementCount == channels
+            else { return nil }
+            bias = constant.floats
+        }
+        var scaledWeights = weights
+        if let scale {
+            var values = weights.floats
+            let perChannel = values.count / max(channels, 1)
+            for channel in 0..<channels {
+                for offset in channel * perChannel..<(channel + 1) * perChannel { values[offset] *= scale[channel] }
+                bias[channel] *= scale[channel]
+            }
+            scaledWeights = try Tensor(shape: weights.shape, floats: values)
+        }
+        for channel in 0..<channels { bias[channel] += shift[channel] }
+        return (scaledWeights, try Tensor(shape: [channels], floats: bias))
+    }
+
+    /// Padding with zeros then convolving equals convolving with larger pads (explicit pads only).
+    func absorbingPads(_ pads: [Int], into node: Node) -> Node? {
+        let rank = pads.count / 2
+        guard window.autoPad == .notSet, rank >= 3, pads.count == 2 * rank, pads.allSatisfy({ $0 >= 0 }),
+              pads[0] == 0, pads[1] == 0, pads[rank] == 0, pads[rank + 1] == 0 else { return nil }
+        let spatial = rank - 2
+        var combined = window.pads ?? [Int](repeating: 0, count: 2 * spatial)
+        guard combined.count == 2 * spatial else { return nil }
+        for axis in 0..<spatial {
+            combined[axis] += pads[2 + axis]
+            combined[spatial + axis] += pads[rank + 2 + axis]
+        }
+        var padded = node
+        padded.attributes["pads"] = .ints(combined)
+        return padded
+    }
+
+    /// A 2-D float Conv with constant weights (and bias) runs as the channels-last FusedConvolution.
+    func packingConstantInputs(_ inputs: [InferenceValue?]) throws -> PackedOperator? {
+        guard inputs.count >= 2, let input = inputs[0]?.type, input.elementType == .float, input.shape?.count == 4,
+              let weights = inputs[1]?.constant, weights.elementType == .float, weights.rank == 4 else { return nil }
+        var bias: Tensor?
+        if let given = optionalInput(inputs, 2) {
+            guard let constant = given.constant else { return nil }
+            bias = constant
+        }
+        return PackedOperator(op: try FusedConvolution(window: window, group: group, weights: weights, bias: bias),
+                              opType: "FusedConv", remainingInputs: [0])
+    }
+}

@@ -12,7 +12,7 @@ enum ArithmeticOperation: Sendable {
     case add, subtract, multiply, divide, power, modulo, floatModulo, maximum, minimum
 }
 
-struct ElementwiseBinaryOperator: Operator {
+struct ElementwiseBinaryOperator: BinaryArithmeticOperator {
     let operation: ArithmeticOperation
     /// Opset < 7 only: how B lines up with A.
     enum LegacyBroadcast: Sendable {
@@ -189,4 +189,35 @@ func broadcastBinary<Value: TensorElement, Result: TensorElement>(
         }
     }
     return Tensor(shape: shape, computed: values)
+}
+
+// MARK: - Optimizer hooks
+
+extension ElementwiseBinaryOperator: ChannelAffineOperator {
+    /// tf2onnx leaves BatchNormalization after convolutions as Mul(scale) -> Add(shift): `x * s`, `x + t` and
+    /// `x - t` with a per-channel constant are affines (`t - x` and division are not folded: not exact).
+    func channelAffine(_ inputs: [InferenceValue?], producedInput: Int, channels: Int, rank: Int)
+        -> (scale: [Float]?, shift: [Float])?
+    {
+        guard case .none = legacyBroadcast, inputs.count == 2, let operand = inputs[1 - producedInput]?.constant,
+              let values = perChannelValues(operand, channels: channels, rank: rank)
+        else { return nil }
+        switch operation {
+        case .multiply: return (values, [Float](repeating: 0, count: channels))
+        case .add: return (nil, values)
+        case .subtract where producedInput == 0: return (nil, values.map { -$0 })
+        default: return nil
+        }
+    }
+
+    /// The operand's value per channel when it broadcasts along axis 1 of a rank-`rank` tensor without growing it:
+    /// a single value, `[C, 1, ..., 1]` (rank - 1 dims) or `[1, C, 1, ..., 1]` (rank dims).
+    private func perChannelValues(_ operand: Tensor, channels: Int, rank: Int) -> [Float]? {
+        guard operand.elementType == .float, rank >= 2 else { return nil }
+        let values = operand.floats
+        if operand.elementCount == 1 { return [Float](repeating: values[0], count: channels) }
+        let spatialOnes = [Int](repeating: 1, count: rank - 2)
+        guard operand.shape == [channels] + spatialOnes || operand.shape == [1, channels] + spatialOnes else { return nil }
+        return values
+    }
 }

@@ -92,3 +92,35 @@ struct GemmOperator: Operator {
         return [Tensor(shape: [m, n], computed: values)]
     }
 }
+
+// MARK: - Optimizer hooks
+
+extension GemmOperator: CostReporting, ConstantInputPacking {
+    func multiplyAccumulates(inputs: [TensorType?], outputs: [TensorType]) -> Int? {
+        guard let output = outputs.first?.fixedShape, let count = checkedElementCount(output),
+              let a = inputs.first??.fixedShape, a.count == 2 else { return nil }
+        return count * (transposeA ? a[0] : a[1])
+    }
+
+    /// With a constant 2-D B: the packed GEMM, alpha folded into B and beta * C into a bias when C broadcasts
+    /// along rows only ([N], [1, N] or one value).
+    func packingConstantInputs(_ inputs: [InferenceValue?]) throws -> PackedOperator? {
+        guard !transposeA, inputs.count >= 2, let a = inputs[0]?.type, a.elementType == .float, a.shape?.count == 2,
+              let b = inputs[1]?.constant, b.elementType == .float, b.rank == 2 else { return nil }
+        let columns = transposeB ? b.shape[0] : b.shape[1]
+        var bias: [Float]?
+        if let c = optionalInput(inputs, 2) {
+            guard let constant = c.constant, constant.elementType == .float else { return nil }
+            let values = constant.floats
+            if constant.elementCount == columns && (constant.shape == [columns] || constant.shape == [1, columns]) {
+                bias = values.map { $0 * beta }
+            } else if constant.elementCount == 1 {
+                bias = [Float](repeating: values[0] * beta, count: columns)
+            } else {
+                return nil
+            }
+        }
+        return PackedOperator(op: try PackedGemm(b: b, transposed: transposeB, alpha: alpha, bias: bias),
+                              opType: "PackedGemm", remainingInputs: [0])
+    }
+}

@@ -72,3 +72,21 @@ struct MatMulOperator: Operator {
         return [Tensor(shape: shape, computed: values)]
     }
 }
+
+// MARK: - Optimizer hooks
+
+extension MatMulOperator: CostReporting, ConstantInputPacking {
+    func multiplyAccumulates(inputs: [TensorType?], outputs: [TensorType]) -> Int? {
+        guard let output = outputs.first?.fixedShape, let count = checkedElementCount(output),
+              let depth = inputs.first??.fixedShape?.last else { return nil }
+        return count * depth
+    }
+
+    /// A 2-D A times a constant 2-D B runs on the packed GEMM.
+    func packingConstantInputs(_ inputs: [InferenceValue?]) throws -> PackedOperator? {
+        guard inputs.count == 2, let a = inputs[0]?.type, a.elementType == .float, a.shape?.count == 2,
+              let b = inputs[1]?.constant, b.elementType == .float, b.rank == 2 else { return nil }
+        return PackedOperator(op: try PackedGemm(b: b, transposed: false, alpha: 1, bias: nil),
+                              opType: "PackedGemm", remainingInputs: [0])
+    }
+}

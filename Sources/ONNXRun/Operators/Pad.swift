@@ -183,3 +183,26 @@ extension ConcatOperator {
         return result
     }
 }
+
+// MARK: - Optimizer hooks
+
+extension PadOperator: ZeroPaddingOperator {
+    func constantZeroPads(_ inputs: [InferenceValue?]) -> [Int]? {
+        guard mode == .constant else { return nil }
+        let pads: [Int]
+        if let attributePads {
+            guard attributeValue == 0 else { return nil }
+            pads = attributePads
+        } else {
+            guard inputs.count >= 2, let given = inputs[1]?.constant?.integers else { return nil }
+            if let value = optionalInput(inputs, 2) {
+                guard let constant = value.constant, constant.elementType == .float, constant.elementCount == 1,
+                      constant.floats[0] == 0 else { return nil }
+            }
+            // Opset 18's `axes` input reorders the pads; only the common form without it folds.
+            if optionalInput(inputs, 3) != nil { return nil }
+            pads = given
+        }
+        return pads.allSatisfy { $0 >= 0 } ? pads : nil
+    }
+}

@@ -61,6 +61,17 @@ struct GlobalPoolOperator: Operator {
     }
 }
 
+extension GlobalPoolOperator: ChannelsLastAdaptable {
+    /// GlobalAveragePool of an NHWC tensor reads it directly; its [N, C, 1, 1] result has the same bytes in either
+    /// layout, so the chain leaves channels-last here without a transform.
+    func channelsLastVariant(_ inputs: [InferenceValue?], channelsLast: [Bool]) -> ChannelsLastVariant? {
+        guard !isMaximum, lpExponent == nil, channelsLast.first == true, inputs.first??.type.shape?.count == 4
+        else { return nil }
+        return ChannelsLastVariant(op: ChannelsLastGlobalAveragePool(), opType: "GlobalAveragePoolNHWC",
+                                   channelsLastInputs: [0], outputIsChannelsLast: false)
+    }
+}
+
 // MARK: - Windowed pooling
 
 struct PoolOperator: Operator {

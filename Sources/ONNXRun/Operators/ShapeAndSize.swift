@@ -3,7 +3,7 @@
 // Shape https://onnx.ai/onnx/operators/onnx__Shape.html: 1, 13, 15 (start/end attributes, clamped), 19, 21.
 // Size https://onnx.ai/onnx/operators/onnx__Size.html: 1, 13, 19, 21. data -> int64 shape / scalar.
 
-struct ShapeOperator: Operator {
+struct ShapeOperator: ShapeReadingOperator {
     let start: Int
     let end: Int?
 
@@ -33,7 +33,7 @@ struct ShapeOperator: Operator {
     }
 }
 
-struct SizeOperator: Operator {
+struct SizeOperator: ShapeReadingOperator {
     init(_ context: OperatorContext) throws {
         try context.expectInputs(1...1)
     }

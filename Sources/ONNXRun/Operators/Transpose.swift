@@ -39,3 +39,15 @@ struct TransposeOperator: Operator {
         return [data.gathering(offsets: stridedOffsets(shape: shape, strides: permutation.map { strides[$0] }), shape: shape)]
     }
 }
+
+// MARK: - Optimizer hooks
+
+extension TransposeOperator: ChannelsLastView {
+    /// Transpose(0, 3, 1, 2) of a 4-D tensor makes NCHW of an NHWC tensor (how tf2onnx feeds a Keras model's NHWC
+    /// input to Conv): that NHWC tensor is already the channels-last form of the output.
+    func channelsLastSource(_ inputs: [InferenceValue?]) -> Int? {
+        guard permutation == [0, 3, 1, 2], let input = inputs.first??.type, input.elementType == .float,
+              input.shape?.count == 4 else { return nil }
+        return 0
+    }
+}

@@ -1,73 +1,86 @@
-// Pass: the convolution chain runs channels-last (NHWC); transforms are inserted only at the chain's edges.
+// Rewrite: channels-last (NHWC) chains, with layout transforms inserted only at their edges.
 
-extension GraphRewriter {
-    /// FusedConv (and FusedExpandDepthwiseConv) reads and writes NHWC. Its NCHW inputs get a transform (one per
-    /// value, shared by all readers); GlobalAveragePool of an NHWC value reads it directly; any other reader of an
-    /// NHWC value, and a graph output, gets the NCHW tensor back through a transform.
-    mutating func assignChannelsLastLayout() throws {
+/// Operators that run NHWC natively (`ChannelsLastOperator`: the fused convolutions) get NHWC inputs; an operator
+/// with an NHWC variant (`ChannelsLastAdaptable`) reading an NHWC value switches to it, so the chain goes on
+/// through it; every other reader of an NHWC value, and a graph output, gets the NCHW tensor back through a
+/// transform. A transform is made once per value and shared by its readers.
+struct AssignChannelsLastLayout: GraphRewrite {
+    func apply(to graph: inout GraphRewriter) throws {
         var channelsLast: Set<String> = []
         var toChannelsLast: [String: String] = [:]
         var toChannelsFirst: [String: String] = [:]
         var rewritten: [TypedNode] = []
 
         func transform(_ value: String, _ direction: LayoutTransform.Direction, opset: Int) -> String {
-            let name = freshName(value + (direction == .toChannelsLast ? "_nhwc" : "_nchw"))
+            let name = graph.freshName(value + (direction == .toChannelsLast ? "_nhwc" : "_nchw"))
             let node = Node(name: name, opType: direction == .toChannelsLast ? "ToNHWC" : "ToNCHW",
-                            domain: "ai.onnxrun", inputs: [value], outputs: [name])
+                            domain: onnxrunDomain, inputs: [value], outputs: [name])
             rewritten.append(TypedNode(node: node, op: LayoutTransform(direction: direction), opset: opset))
             return name
         }
 
-        for case var typedNode? in nodes {
-            let isFused = typedNode.op is FusedConvolution || typedNode.op is FusedExpandDepthwiseConvolution
+        for case var typedNode? in graph.nodes {
+            let inputs = graph.inferenceInputs(of: typedNode.node)
+            var wantsChannelsLast: [Int] = []
+            var producesChannelsLast = false
+            if let native = typedNode.op as? ChannelsLastOperator {
+                wantsChannelsLast = native.channelsLastInputs
+                producesChannelsLast = true
+            } else if let adaptable = typedNode.op as? ChannelsLastAdaptable,
+                      let variant = adaptable.channelsLastVariant(
+                          inputs, channelsLast: typedNode.node.inputs.map { channelsLast.contains($0) }) {
+                typedNode.op = variant.op
+                typedNode.node.opType = variant.opType
+                typedNode.node.domain = onnxrunDomain
+                wantsChannelsLast = variant.channelsLastInputs
+                producesChannelsLast = variant.outputIsChannelsLast
+            }
             for (position, input) in typedNode.node.inputs.enumerated() where !input.isEmpty {
-                let wantsChannelsLast = isFused
-                if wantsChannelsLast && !channelsLast.contains(input) {
+                if wantsChannelsLast.contains(position) && !channelsLast.contains(input) {
                     if toChannelsLast[input] == nil {
-                        toChannelsLast[input] = channelsLastSource(of: input)
+                        toChannelsLast[input] = channelsLastSource(of: input, in: graph)
                             ?? transform(input, .toChannelsLast, opset: typedNode.opset)
                     }
                     typedNode.node.inputs[position] = toChannelsLast[input]!
-                } else if !wantsChannelsLast && channelsLast.contains(input) {
-                    if typedNode.node.opType == "GlobalAveragePool" && typedNode.node.domain.isEmpty {
-                        typedNode.op = ChannelsLastGlobalAveragePool()
-                        continue
-                    }
+                } else if !wantsChannelsLast.contains(position) && channelsLast.contains(input) {
                     if toChannelsFirst[input] == nil {
                         toChannelsFirst[input] = transform(input, .toChannelsFirst, opset: typedNode.opset)
                     }
                     typedNode.node.inputs[position] = toChannelsFirst[input]!
                 }
             }
-            if isFused {
-                let output = typedNode.node.outputs[0]
-                if graphOutputs.contains(output) {
-                    // The graph output keeps its name and NCHW layout; the conv writes a private NHWC value.
-                    let privateName = freshName(output + "_nhwc")
-                    typedNode.node.outputs[0] = privateName
-                    rewritten.append(typedNode)
-                    let back = Node(name: output + "_nchw", opType: "ToNCHW", domain: "ai.onnxrun",
-                                    inputs: [privateName], outputs: [output])
-                    rewritten.append(TypedNode(node: back, op: LayoutTransform(direction: .toChannelsFirst),
-                                               opset: typedNode.opset))
-                    channelsLast.insert(privateName)
+            guard producesChannelsLast else {
+                rewritten.append(typedNode)
+                continue
+            }
+            var transformsBack: [TypedNode] = []
+            for (position, output) in typedNode.node.outputs.enumerated() where !output.isEmpty {
+                guard graph.graphOutputs.contains(output) else {
+                    channelsLast.insert(output)
                     continue
                 }
-                channelsLast.insert(output)
+                // The graph output keeps its name and NCHW layout; the operator writes a private NHWC value.
+                let privateName = graph.freshName(output + "_nhwc")
+                typedNode.node.outputs[position] = privateName
+                channelsLast.insert(privateName)
+                let back = Node(name: output + "_nchw", opType: "ToNCHW", domain: onnxrunDomain,
+                                inputs: [privateName], outputs: [output])
+                transformsBack.append(TypedNode(node: back, op: LayoutTransform(direction: .toChannelsFirst),
+                                                opset: typedNode.opset))
             }
             rewritten.append(typedNode)
+            rewritten += transformsBack
         }
-        nodes = rewritten
+        graph.setNodes(rewritten)
     }
 
-    /// When `value` is Transpose(perm [0, 3, 1, 2]) of an NHWC tensor — how tf2onnx feeds a Keras model's NHWC
-    /// input to Conv — that tensor is already the channels-last form: use it, and the Transpose goes if unused.
-    private func channelsLastSource(of value: String) -> String? {
-        guard let index = producer(of: value), let transpose = nodes[index], transpose.node.opType == "Transpose",
-              transpose.node.domain.isEmpty, transpose.node.inputs.count == 1,
-              case .ints([0, 3, 1, 2])? = transpose.node.attributes["perm"],
-              let type = types[transpose.node.inputs[0]], type.elementType == .float, type.shape?.count == 4
-        else { return nil }
-        return transpose.node.inputs[0]
+    /// The NHWC tensor `value` is a view of (`ChannelsLastView`, e.g. tf2onnx's input Transpose), if any: a
+    /// channels-last reader uses it, and the view's node goes if nothing else reads it.
+    private func channelsLastSource(of value: String, in graph: GraphRewriter) -> String? {
+        guard let index = graph.producer(of: value), let producer = graph.nodes[index],
+              let view = producer.op as? ChannelsLastView,
+              let position = view.channelsLastSource(graph.inferenceInputs(of: producer.node)),
+              position < producer.node.inputs.count else { return nil }
+        return producer.node.inputs[position]
     }
 }

@@ -1,21 +1,39 @@
-// Load stage 3: rewrites the typed graph for speed — folding, fusion, layout — keeping its results unchanged.
+// Load stage 3: rewrites the typed graph for speed — folding, packing, fusion, layout — keeping its results unchanged.
 
 struct OptimizedGraph {
     var nodes: [TypedNode]
     var constants: [String: Tensor]
 }
 
-/// The passes, in order. Each is legal on its own; later ones rely on earlier ones only for opportunities.
+/// One declared rewrite. Each is legal on its own (it checks its own conditions); the order of
+/// `GraphOptimizer.rewrites` only decides which opportunities a later rewrite sees.
+protocol GraphRewrite: Sendable {
+    func apply(to graph: inout GraphRewriter) throws
+}
+
 enum GraphOptimizer {
-    static func optimize(_ graph: TypedGraph) throws -> OptimizedGraph {
-        var rewriter = GraphRewriter(graph)
-        try rewriter.foldBatchNormalizationIntoConvolution()
-        try rewriter.foldAffineIntoConvolution()
-        try rewriter.foldPadIntoConvolution()
-        try rewriter.fuseConvolutions()
-        rewriter.fuseExpandDepthwiseConvolutions()
-        try rewriter.assignChannelsLastLayout()
-        try rewriter.packConstantMatrixProducts()
+    /// The rewrites, in order, and why there.
+    static let rewrites: [any GraphRewrite] = [
+        // BatchNormalization and per-channel Mul/Add/Sub into the weights of the Conv before them. First: it works
+        // on ONNX Conv nodes (constant weights as inputs), before packing hides them.
+        FoldChannelAffineIntoConvolution(),
+        // Zero Pad into the Conv after it (a Conv attribute): also before packing.
+        FoldPadIntoConvolution(),
+        // Operators with constant weights become their fast kernels (Conv -> FusedConv, Gemm/MatMul -> PackedGemm).
+        PackConstantInputs(),
+        // Fast kernels absorb what reads their output: activations, residual Adds, bias Adds, and the depthwise
+        // conv after a pointwise expansion. After packing: the fused operators declare these fusions.
+        FuseWithConsumers(),
+        // Channels-last chains, with layout transforms only at their edges. After fusion: the fused operators are
+        // what runs NHWC.
+        AssignChannelsLastLayout(),
+    ]
+
+    static func optimize(_ graph: TypedGraph, registry: OperatorRegistry) throws -> OptimizedGraph {
+        var rewriter = GraphRewriter(graph, registry: registry)
+        for rewrite in rewrites {
+            try rewrite.apply(to: &rewriter)
+        }
         rewriter.removeDeadNodes()
         return OptimizedGraph(nodes: rewriter.nodes.compactMap { $0 }, constants: rewriter.constants)
     }

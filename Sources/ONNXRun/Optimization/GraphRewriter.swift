@@ -1,41 +1,50 @@
-// The mutable graph the optimization passes rewrite: nodes in order, constants, load-time types, graph outputs.
+// The mutable graph the rewrites work on: nodes in order, constants, load-time types, and a producer/consumer index.
 
 struct GraphRewriter {
-    /// nil marks a node a pass removed; `compact()` drops them.
-    var nodes: [TypedNode?]
+    /// nil marks a node a rewrite removed; `compact()` drops them.
+    private(set) var nodes: [TypedNode?]
     var constants: [String: Tensor]
-    /// Load-time types (symbolic dims kept), updated as passes add values.
+    /// Load-time types (symbolic dims kept), updated as rewrites add values.
     var types: [String: TensorType]
     let graphOutputs: Set<String>
     let source: String
+    /// Builds operators again for nodes whose attributes a rewrite changed: the session's registry, so a custom
+    /// registry stays in force after optimization.
+    let registry: OperatorRegistry
     private var nameCounter = 0
+    /// Index of the live node producing each value.
+    private var producers: [String: Int] = [:]
+    /// Indices of the live nodes reading each value, once per input position that reads it.
+    private var readers: [String: [Int]] = [:]
 
-    init(_ graph: TypedGraph) {
+    init(_ graph: TypedGraph, registry: OperatorRegistry) {
         nodes = graph.nodes
         constants = graph.constants
         types = graph.types
         graphOutputs = Set(graph.outputs.map(\.name))
         source = graph.source
+        self.registry = registry
+        reindex()
     }
 
-    /// Indices of the live nodes that read `value`.
-    func consumers(of value: String) -> [Int] {
-        nodes.indices.filter { index in nodes[index]?.node.inputs.contains(value) ?? false }
-    }
+    // MARK: Queries
 
-    /// The index of the live node producing `value`.
-    func producer(of value: String) -> Int? {
-        nodes.indices.first { index in nodes[index]?.node.outputs.contains(value) ?? false }
-    }
+    /// Indices of the live nodes that read `value` (a node reading it twice appears twice).
+    func consumers(of value: String) -> [Int] { readers[value] ?? [] }
+
+    /// The index of the live node producing `value`; nil for graph inputs and constants.
+    func producer(of value: String) -> Int? { producers[value] }
 
     /// Whether `value` feeds exactly one node input and is not a graph output — the condition for fusing its
     /// producer with its consumer without anyone else seeing the intermediate.
     func hasSingleUse(_ value: String) -> Bool {
-        guard !graphOutputs.contains(value) else { return false }
-        let uses = nodes.reduce(0) { count, node in
-            count + (node?.node.inputs.filter { $0 == value }.count ?? 0)
-        }
-        return uses == 1
+        !graphOutputs.contains(value) && consumers(of: value).count == 1
+    }
+
+    /// Whether `value` is a graph input, a constant, or produced by a node before `index`.
+    func isAvailable(_ value: String, before index: Int) -> Bool {
+        guard let producerIndex = producer(of: value) else { return true }
+        return producerIndex < index
     }
 
     /// What inference knows about a node's inputs (types and constant values).
@@ -44,6 +53,32 @@ struct GraphRewriter {
             guard !name.isEmpty, let type = types[name] else { return nil }
             return InferenceValue(type: type, constant: constants[name])
         }
+    }
+
+    // MARK: Edits (each keeps the index current)
+
+    /// Puts `node` at `index` in place of what was there.
+    mutating func replace(at index: Int, with node: TypedNode) {
+        unindexNode(at: index)
+        nodes[index] = node
+        indexNode(at: index)
+    }
+
+    mutating func remove(at index: Int) {
+        unindexNode(at: index)
+        nodes[index] = nil
+    }
+
+    /// Drops removed nodes (indices change).
+    mutating func compact() {
+        nodes = nodes.filter { $0 != nil }
+        reindex()
+    }
+
+    /// Replaces every node at once (a pass that rebuilds the order, like the layout pass).
+    mutating func setNodes(_ newNodes: [TypedNode]) {
+        nodes = newNodes
+        reindex()
     }
 
     /// A value name no model uses: `base` + a marker onnxrun reserves.
@@ -60,75 +95,53 @@ struct GraphRewriter {
         return name
     }
 
-    mutating func compact() {
-        nodes = nodes.filter { $0 != nil }
+    /// Builds the operator again for a node whose attributes a rewrite changed.
+    func rebuild(_ typedNode: TypedNode) throws -> any Operator {
+        guard let definition = registry.definition(domain: typedNode.node.domain, opType: typedNode.node.opType,
+                                                   opset: typedNode.opset)
+        else { return typedNode.op }
+        return try definition.build(OperatorContext(node: typedNode.node, opset: typedNode.opset))
     }
 
-    /// Drops nodes whose outputs nobody reads (and that are no graph output), repeatedly.
+    /// Drops nodes whose outputs nobody reads (and that are no graph output), repeatedly, then the constants only
+    /// they read (weights replaced by folded ones, folded-away subgraphs).
     mutating func removeDeadNodes() {
         var changed = true
         while changed {
             changed = false
-            var used = graphOutputs
-            for node in nodes.compactMap({ $0 }) { used.formUnion(node.node.inputs) }
             for index in nodes.indices {
                 guard let node = nodes[index] else { continue }
-                if !node.node.outputs.contains(where: { !$0.isEmpty && used.contains($0) }) {
-                    nodes[index] = nil
+                let isRead = node.node.outputs.contains { !$0.isEmpty && (graphOutputs.contains($0) || !consumers(of: $0).isEmpty) }
+                if !isRead {
+                    remove(at: index)
                     changed = true
                 }
             }
         }
         compact()
-        // Constants only the removed nodes read (weights replaced by folded ones, folded-away subgraphs) go too.
-        var used = graphOutputs
-        for node in nodes.compactMap({ $0 }) { used.formUnion(node.node.inputs) }
-        constants = constants.filter { used.contains($0.key) }
+        constants = constants.filter { graphOutputs.contains($0.key) || !consumers(of: $0.key).isEmpty }
     }
 
-    /// Builds the operator again for a node whose inputs or attributes a pass changed.
-    func rebuild(_ typedNode: TypedNode) throws -> any Operator {
-        guard let definition = OperatorRegistry.standard.definition(
-            domain: typedNode.node.domain, opType: typedNode.node.opType, opset: typedNode.opset)
-        else { return typedNode.op }
-        return try definition.build(OperatorContext(node: typedNode.node, opset: typedNode.opset))
+    // MARK: Index upkeep
+
+    private mutating func reindex() {
+        producers = [:]
+        readers = [:]
+        for index in nodes.indices { indexNode(at: index) }
     }
 
-    /// Folds `conv(x) * scale[c] + shift[c]` (per output channel c; scale nil = 1) into the Conv at `index`:
-    /// weights W * scale, bias b * scale + shift. The Conv then produces `output` (the folded node's output).
-    /// Returns false, changing nothing, unless the weights and any bias are float constants of matching size.
-    mutating func foldChannelAffine(intoConvolutionAt index: Int, scale: [Float]?, shift: [Float],
-                                    output: String) throws -> Bool {
-        guard let convolution = nodes[index], convolution.node.inputs.count >= 2,
-              let weights = constants[convolution.node.inputs[1]], weights.elementType == .float, weights.rank >= 3
-        else { return false }
-        let channels = weights.shape[0]
-        guard shift.count == channels, scale.map({ $0.count == channels }) ?? true else { return false }
-        var bias = [Float](repeating: 0, count: channels)
-        if convolution.node.inputs.count > 2, !convolution.node.inputs[2].isEmpty {
-            guard let given = constants[convolution.node.inputs[2]], given.elementType == .float,
-                  given.elementCount == channels else { return false }
-            bias = given.floats
+    private mutating func indexNode(at index: Int) {
+        guard let node = nodes[index]?.node else { return }
+        for output in node.outputs where !output.isEmpty { producers[output] = index }
+        for input in node.inputs where !input.isEmpty { readers[input, default: []].append(index) }
+    }
+
+    private mutating func unindexNode(at index: Int) {
+        guard let node = nodes[index]?.node else { return }
+        for output in node.outputs where producers[output] == index { producers[output] = nil }
+        for input in Set(node.inputs) where !input.isEmpty {
+            readers[input]?.removeAll { $0 == index }
+            if readers[input]?.isEmpty == true { readers[input] = nil }
         }
-        var weightsName = convolution.node.inputs[1]
-        if let scale {
-            var values = weights.floats
-            let perChannel = values.count / max(channels, 1)
-            for channel in 0..<channels {
-                for offset in channel * perChannel..<(channel + 1) * perChannel { values[offset] *= scale[channel] }
-                bias[channel] *= scale[channel]
-            }
-            weightsName = addConstant(try Tensor(shape: weights.shape, floats: values), basedOn: weightsName)
-        }
-        for channel in 0..<channels { bias[channel] += shift[channel] }
-        var folded = convolution
-        folded.node.inputs = [
-            convolution.node.inputs[0], weightsName,
-            addConstant(try Tensor(shape: [channels], floats: bias), basedOn: convolution.node.name + "_bias"),
-        ]
-        folded.node.outputs = [output]
-        folded.op = try rebuild(folded)
-        nodes[index] = folded
-        return true
     }
 }

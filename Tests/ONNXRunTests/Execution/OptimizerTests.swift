@@ -141,7 +141,7 @@ final class OptimizerTests: XCTestCase {
                 Node(name: "add", opType: "Add", inputs: ["m", "b"], outputs: ["y"]),
             ])
         let steps = try checkOptimized(graph)
-        XCTAssertEqual(steps["MatMul"], 1, "\(steps)")
+        XCTAssertEqual(steps["PackedGemm"], 1, "\(steps)")
         XCTAssertNil(steps["Add"], "\(steps)")
     }
 }

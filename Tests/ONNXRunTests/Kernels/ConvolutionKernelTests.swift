@@ -24,7 +24,7 @@ final class ConvolutionKernelTests: XCTestCase {
         var expected: [Double], magnitudes: [Double]
     }
 
-    private func makeData(_ shape: ConvolutionShape, seed: UInt64, bias: Bool, residual: Bool, clamp: OutputClamp)
+    private func makeData(_ shape: ConvolutionShape, seed: UInt64, bias: Bool, residual: Bool, clamp: ClampBounds)
         -> Data
     {
         var random = SeededValues(seed: seed)
@@ -47,7 +47,7 @@ final class ConvolutionKernelTests: XCTestCase {
     // MARK: - Depthwise
 
     private func checkDepthwise(_ shape: ConvolutionShape, seed: UInt64, bias: Bool = true, residual: Bool = false,
-                                clamp: OutputClamp = .none, level: KernelInstructionSet) throws {
+                                clamp: ClampBounds = .none, level: KernelInstructionSet) throws {
         let data = makeData(shape, seed: seed, bias: bias, residual: residual, clamp: clamp)
         let kernel = try DepthwiseConvolutionKernel.packing(
             weights: data.weights, bias: data.bias, channels: shape.inputChannels,
@@ -81,7 +81,7 @@ final class ConvolutionKernelTests: XCTestCase {
                 // 3x3 stride 2 on odd sizes, asymmetric (TF "SAME") pads, clamp, residual.
                 try checkDepthwise(shape(height: 9, width: 15, channels: channels, kernel: (3, 3), stride: (2, 2),
                                          pads: (0, 0, 1, 1), groups: channels),
-                                   seed: next(), residual: true, clamp: OutputClamp(lower: 0, upper: 0.6),
+                                   seed: next(), residual: true, clamp: ClampBounds(minimum: 0, maximum: 0.6),
                                    level: level)
             }
             // More than one outer group of 8 channel tiles (128 channels), with a tail tile.
@@ -132,7 +132,7 @@ final class ConvolutionKernelTests: XCTestCase {
     // MARK: - General convolution
 
     private func checkConvolution(_ shape: ConvolutionShape, seed: UInt64, bias: Bool = true, residual: Bool = false,
-                                  clamp: OutputClamp = .none, level: KernelInstructionSet) throws {
+                                  clamp: ClampBounds = .none, level: KernelInstructionSet) throws {
         let data = makeData(shape, seed: seed, bias: bias, residual: residual, clamp: clamp)
         let kernel = try ConvolutionKernel.packing(
             weights: data.weights, bias: data.bias, outputChannels: shape.outputChannels,
@@ -162,7 +162,7 @@ final class ConvolutionKernelTests: XCTestCase {
             // The MobileNetV2 stem (3 -> 32, 3x3 stride 2, pads 1) on an odd size, Relu6.
             try checkConvolution(shape(height: 17, width: 15, channels: 3, outputChannels: 32, kernel: (3, 3),
                                        stride: (2, 2), pads: (1, 1, 1, 1), groups: 1),
-                                 seed: 1, clamp: OutputClamp(lower: 0, upper: 6), level: level)
+                                 seed: 1, clamp: ClampBounds(minimum: 0, maximum: 6), level: level)
             // EfficientNet stem with TF "SAME" pads (0, 0, 1, 1), batch 2.
             try checkConvolution(shape(batch: 2, height: 12, width: 12, channels: 3, outputChannels: 33,
                                        kernel: (3, 3), stride: (2, 2), pads: (0, 0, 1, 1), groups: 1),
@@ -176,7 +176,7 @@ final class ConvolutionKernelTests: XCTestCase {
                                        stride: (2, 2), pads: (0, 0, 0, 0), groups: 1), seed: 4, level: level)
             try checkConvolution(shape(height: 6, width: 7, channels: 34, outputChannels: 18, kernel: (1, 1),
                                        pads: (0, 0, 0, 0), groups: 2),
-                                 seed: 5, residual: true, clamp: OutputClamp(lower: 0), level: level)
+                                 seed: 5, residual: true, clamp: ClampBounds(minimum: 0), level: level)
             // Dense 3x3 with vertical dilation only (in-place rows, segments two input rows apart) and wide rows.
             try checkConvolution(shape(height: 11, width: 40, channels: 6, outputChannels: 19, kernel: (3, 3),
                                        dilation: (2, 1), pads: (1, 0, 3, 2), groups: 1),

@@ -140,9 +140,9 @@ func channelsLast<T>(_ values: [T], batch: Int, channels: Int, height: Int, widt
 }
 
 /// The fused epilogue applied to a reference: clamp(value + residual).
-func referenceEpilogue(_ values: [Double], residual: [Float]?, clamp: OutputClamp) -> [Double] {
+func referenceEpilogue(_ values: [Double], residual: [Float]?, clamp: ClampBounds) -> [Double] {
     values.enumerated().map { index, value in
         let sum = value + Double(residual?[index] ?? 0)
-        return min(max(sum, Double(clamp.lower)), Double(clamp.upper))
+        return min(max(sum, Double(clamp.minimum)), Double(clamp.maximum))
     }
 }

@@ -27,19 +27,6 @@ final class LayoutKernelTests: XCTestCase {
         assertClose(output.values, expected)
     }
 
-    func testAddClamp() {
-        var random = SeededValues(seed: 6)
-        let count = 1000
-        let a = GuardedBuffer(random.array(count)), b = GuardedBuffer(random.array(count))
-        let expected = zip(a.values, b.values).map { Double(min(max($0 + $1, -0.25), 0.5)) }
-        LayoutKernels.addClamped(a.pointer, b.pointer, output: a.pointer, clamp: OutputClamp(lower: -0.25, upper: 0.5),
-                                 elements: 0..<333)
-        LayoutKernels.addClamped(a.pointer, b.pointer, output: a.pointer, clamp: OutputClamp(lower: -0.25, upper: 0.5),
-                                 elements: 333..<count)
-        a.assertGuardIntact()
-        assertClose(a.values, expected, tolerance: 0)
-    }
-
     func testTransposesRoundTrip() {
         var random = SeededValues(seed: 7)
         // 1 and 3 channels (images) take their own paths; 13 the blocked one.

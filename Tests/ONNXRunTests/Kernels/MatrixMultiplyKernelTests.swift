@@ -10,7 +10,7 @@ final class MatrixMultiplyKernelTests: XCTestCase {
         var inputStride = 0, outputStride = 0  // 0: packed rows
         var layout = WeightMatrixLayout.outputMajor
         var bias = true, residual = false
-        var clamp = OutputClamp.none
+        var clamp = ClampBounds.none
     }
 
     private func check(_ testCase: Case, seed: UInt64, level: KernelInstructionSet) throws {
@@ -39,7 +39,7 @@ final class MatrixMultiplyKernelTests: XCTestCase {
                 }
                 sum += Double(residual?[row * outputStride + column] ?? 0)
                 expected[row * outputStride + column] =
-                    min(max(sum, Double(testCase.clamp.lower)), Double(testCase.clamp.upper))
+                    min(max(sum, Double(testCase.clamp.minimum)), Double(testCase.clamp.maximum))
                 magnitudes[row * outputStride + column] = magnitude
                 expectedMask[row * outputStride + column] = true
             }
@@ -71,15 +71,15 @@ final class MatrixMultiplyKernelTests: XCTestCase {
             Case(rows: 7, reduction: 3, outputs: 17),
             Case(rows: 13, reduction: 24, outputs: 33, residual: true),
             Case(rows: 25, reduction: 17, outputs: 101, layout: .reductionMajor),
-            Case(rows: 50, reduction: 64, outputs: 48, clamp: OutputClamp(lower: 0, upper: 6)),
+            Case(rows: 50, reduction: 64, outputs: 48, clamp: ClampBounds(minimum: 0, maximum: 6)),
             Case(rows: 29, reduction: 32, outputs: 16, inputStride: 40, outputStride: 21, residual: true,
-                 clamp: OutputClamp(lower: -0.5, upper: 0.5)),
+                 clamp: ClampBounds(minimum: -0.5, maximum: 0.5)),
             Case(rows: 31, reduction: 96, outputs: 24, bias: false),
             Case(rows: 3, reduction: 1280, outputs: 40, layout: .reductionMajor),
-            Case(rows: 41, reduction: 320, outputs: 80, residual: true, clamp: OutputClamp(lower: 0)),
+            Case(rows: 41, reduction: 320, outputs: 80, residual: true, clamp: ClampBounds(minimum: 0)),
             // Few rows (classifier): calls of 1, 2 and 3 rows take the 64-column path, remainders the usual one.
             Case(rows: 1, reduction: 640, outputs: 200, layout: .reductionMajor),
-            Case(rows: 7, reduction: 50, outputs: 150, residual: true, clamp: OutputClamp(lower: -1, upper: 1)),
+            Case(rows: 7, reduction: 50, outputs: 150, residual: true, clamp: ClampBounds(minimum: -1, maximum: 1)),
             Case(rows: 10, reduction: 33, outputs: 64, outputStride: 70, residual: true),
         ]
         try forEachInstructionSet { level in
@@ -121,7 +121,7 @@ final class MatrixMultiplyKernelTests: XCTestCase {
             let packed = try PackedMatrixWeights.packing(weights: weights, layout: .outputMajor, reductionCount: k,
                                                          outputCount: n, bias: bias)
             let whole = GuardedBuffer(count: m * n), split = GuardedBuffer(count: m * n)
-            let clamp = OutputClamp(lower: -1, upper: 1)
+            let clamp = ClampBounds(minimum: -1, maximum: 1)
             packed.run(input: input.pointer, inputRowStride: k, output: whole.pointer, outputRowStride: n,
                        residual: residual.pointer, residualRowStride: n, clamp: clamp, rows: 0..<m)
             for columns in [0..<16, 16..<48, 48..<n] {

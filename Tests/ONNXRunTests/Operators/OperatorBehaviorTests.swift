@@ -242,18 +242,18 @@ final class OperatorBehaviorTests: XCTestCase {
 
     func testClampBounds() throws {
         let clip6 = try XCTUnwrap(buildOperator("Clip", opset: 6, attributes: ["min": .float(0), "max": .float(6)], inputs: [nil])
-            as? any ClampingOperator)
-        XCTAssertEqual(clip6.clampBounds([nil]), ClampBounds(minimum: 0, maximum: 6))
-        let clip13 = try XCTUnwrap(buildOperator("Clip", opset: 13, inputs: [nil, nil, nil]) as? any ClampingOperator)
+            as? any ActivationOperator)
+        XCTAssertEqual(clip6.activation([nil]), .clamp(ClampBounds(minimum: 0, maximum: 6)))
+        let clip13 = try XCTUnwrap(buildOperator("Clip", opset: 13, inputs: [nil, nil, nil]) as? any ActivationOperator)
         let input = InferenceValue(type: TensorType(elementType: .float, fixedShape: [1]))
-        XCTAssertEqual(clip13.clampBounds([input, InferenceValue(constant: Tensor(scalar: Float(0))),
+        XCTAssertEqual(clip13.activation([input, InferenceValue(constant: Tensor(scalar: Float(0))),
                                            InferenceValue(constant: Tensor(scalar: Float(6)))]),
-                       ClampBounds(minimum: 0, maximum: 6))
-        XCTAssertEqual(clip13.clampBounds([input, nil, InferenceValue(constant: Tensor(scalar: Float(6)))]),
-                       ClampBounds(minimum: -.infinity, maximum: 6))
-        XCTAssertNil(clip13.clampBounds([input, InferenceValue(type: TensorType(elementType: .float, fixedShape: [])), nil]))
-        let relu = try XCTUnwrap(buildOperator("Relu", opset: 14, inputs: [nil]) as? any ClampingOperator)
-        XCTAssertEqual(relu.clampBounds([input]), ClampBounds(minimum: 0))
+                       .clamp(ClampBounds(minimum: 0, maximum: 6)))
+        XCTAssertEqual(clip13.activation([input, nil, InferenceValue(constant: Tensor(scalar: Float(6)))]),
+                       .clamp(ClampBounds(minimum: -.infinity, maximum: 6)))
+        XCTAssertNil(clip13.activation([input, InferenceValue(type: TensorType(elementType: .float, fixedShape: [])), nil]))
+        let relu = try XCTUnwrap(buildOperator("Relu", opset: 14, inputs: [nil]) as? any ActivationOperator)
+        XCTAssertEqual(relu.activation([input]), .clamp(ClampBounds(minimum: 0)))
     }
 
     func testRegistryClaims() {

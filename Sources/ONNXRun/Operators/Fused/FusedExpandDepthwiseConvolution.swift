@@ -10,7 +10,7 @@
 /// over those pixel rows of the input), runs the depthwise kernel on the buffer as a "virtual image" whose top
 /// is the first buffered row, then moves the rows still needed to the top of the buffer. Only the rows at task
 /// boundaries are computed twice. The two FusedConvolutions it was built from are the oracle.
-struct FusedExpandDepthwiseConvolution: KernelOperator, CostReporting {
+struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, CostReporting {
     let expand: FusedConvolution
     let depthwise: FusedConvolution
     private let expandWeights: PackedMatrixWeights
@@ -36,14 +36,13 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, CostReporting {
 
     // MARK: - Operator
 
-    func multiplyAccumulates(outputShapes: [[Int]]) -> Int {
-        // The expanded pixel count is about the output's times the depthwise strides (the input shape is not given).
-        guard let shape = outputShapes.first, shape.count == 4, let pixels = checkedElementCount(Array(shape[0..<3]))
-        else { return 0 }
-        let strides = depthwise.window.strides ?? [1, 1]
-        let expandedPixels = pixels * strides.reduce(1, *)
-        return depthwise.multiplyAccumulates(outputShapes: outputShapes)
-            + expandedPixels * expand.outputChannels * expand.inputChannelsPerGroup
+    var channelsLastInputs: [Int] { [0] }
+
+    func multiplyAccumulates(inputs: [TensorType?], outputs: [TensorType]) -> Int? {
+        guard let input = inputs.first??.fixedShape, input.count == 4, let expandedPixels = checkedElementCount(
+            Array(input[0..<3])), let depthwiseMACs = depthwise.multiplyAccumulates(inputs: [], outputs: outputs)
+        else { return nil }
+        return depthwiseMACs + expandedPixels * expand.outputChannels * expand.inputChannelsPerGroup
     }
 
     func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
@@ -98,10 +97,10 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, CostReporting {
         // One contiguous range of output rows per thread: every task after the first recomputes its window's
         // overlap (one or two expanded rows). Measured at 2 threads, one range per thread beat three (which
         // balances better on shared cores) on MobileNetV2 1.0/0.5 and EfficientNet-Lite0.
-        let workTasks = Int(min(work / Double(1 << 17), Double(rows)))
+        let workTasks = Int(min(work / Double(Parallelism.Granularity.dense.rawValue), Double(rows)))
         let tasks = threads > 1 ? max(1, min(threads, rows, workTasks)) : 1
         pool.parallelFor(tasks) { task in
-            runTask(band, source: source, destination: destination, rows: split(rows, task, tasks), capacity: capacity)
+            runTask(band, source: source, destination: destination, rows: Parallelism.split(rows, task, tasks), capacity: capacity)
         }
     }
 
@@ -112,15 +111,15 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, CostReporting {
                                                    alignment: 64)
         defer { raw.deallocate() }
         let expanded = raw.bindMemory(to: Float.self, capacity: max(1, expandedFloats))
-        let expandClamp = OutputClamp(lower: expand.bounds.minimum, upper: expand.bounds.maximum)
-        let depthwiseClamp = OutputClamp(lower: depthwise.bounds.minimum, upper: depthwise.bounds.maximum)
+        let expandClamp = expand.bounds
+        let depthwiseClamp = depthwise.bounds
         let pixels = band.batch * band.height * band.width
-        let expandTasks = taskCount(work: pixels * band.channels * band.inputChannels, threads: pool.threadCount,
-                                    minimum: 1 << 17, units: pixels)
+        let expandTasks = Parallelism.taskCount(work: pixels * band.channels * band.inputChannels, granularity: .dense,
+                                              threads: pool.threadCount, units: pixels)
         pool.parallelFor(expandTasks) { task in
             expandWeights.run(input: source, inputRowStride: band.inputChannels, output: expanded,
                               outputRowStride: band.channels, clamp: expandClamp,
-                              rows: split(pixels, task, expandTasks))
+                              rows: Parallelism.split(pixels, task, expandTasks))
         }
         let shape = ConvolutionShape(
             batch: band.batch, inputHeight: band.height, inputWidth: band.width, inputChannels: band.channels,
@@ -130,11 +129,11 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, CostReporting {
             dilationHeight: band.dilationHeight, dilationWidth: band.dilationWidth,
             padTop: band.padTop, padLeft: band.padLeft, groups: band.channels)
         let rows = shape.outputRowCount
-        let depthwiseTasks = taskCount(work: shape.outputElementCount * band.kernelHeight * band.kernelWidth,
-                                       threads: pool.threadCount, minimum: 1 << 15, units: rows)
+        let depthwiseTasks = Parallelism.taskCount(work: shape.outputElementCount * band.kernelHeight * band.kernelWidth, granularity: .depthwise,
+                                              threads: pool.threadCount, units: rows)
         pool.parallelFor(depthwiseTasks) { task in
             depthwiseWeights.run(shape: shape, input: UnsafePointer(expanded), output: destination,
-                                 clamp: depthwiseClamp, rows: split(rows, task, depthwiseTasks))
+                                 clamp: depthwiseClamp, rows: Parallelism.split(rows, task, depthwiseTasks))
         }
     }
 
@@ -148,8 +147,8 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, CostReporting {
         let raw = UnsafeMutableRawPointer.allocate(byteCount: bufferBytes, alignment: 64)
         defer { raw.deallocate() }
         let buffer = raw.bindMemory(to: Float.self, capacity: max(1, capacity * rowFloats))
-        let expandClamp = OutputClamp(lower: expand.bounds.minimum, upper: expand.bounds.maximum)
-        let depthwiseClamp = OutputClamp(lower: depthwise.bounds.minimum, upper: depthwise.bounds.maximum)
+        let expandClamp = expand.bounds
+        let depthwiseClamp = depthwise.bounds
         var row = rows.lowerBound
         while row < rows.upperBound {
             let image = row / band.outputHeight

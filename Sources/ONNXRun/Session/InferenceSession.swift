@@ -39,7 +39,6 @@ public final class InferenceSession: Sendable {
     private let constants: [String: Tensor]
     private let pool: ThreadPool
     private let plans = Mutex<[[[Int]]: ExecutionPlan]>([:])
-    private let loadedTypes: [String: TensorType]
 
     /// Loads the model file at `path` and prepares it.
     public convenience init(contentsOf path: String, options: SessionOptions = .init()) throws {
@@ -55,13 +54,12 @@ public final class InferenceSession: Sendable {
         self.options = options
         let typed = try TypedGraph(model: model, registry: registry)
         nodeAnalysis = typed.analysis
-        loadedTypes = typed.types
         switch options.optimizationLevel {
         case .none:
             nodes = typed.nodes
             constants = typed.constants
         case .all:
-            let optimized = try GraphOptimizer.optimize(typed)
+            let optimized = try GraphOptimizer.optimize(typed, registry: registry)
             nodes = optimized.nodes
             constants = optimized.constants
         }
@@ -88,9 +86,6 @@ public final class InferenceSession: Sendable {
     /// The inputs the caller feeds, with declared types (symbolic dimensions by name).
     public var inputs: [ValueInfo] { model.graph.inputs }
     public var outputs: [ValueInfo] { model.graph.outputs }
-
-    /// Every value's type as inferred at load, symbolic dimensions kept.
-    public func inferredTypes() -> [String: TensorType] { loadedTypes }
 
     /// Runs the model. `feeds` must hold every input by name; returns every graph output by name.
     public func run(_ feeds: [String: Tensor]) throws -> [String: Tensor] {

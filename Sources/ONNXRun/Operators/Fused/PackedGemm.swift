@@ -15,6 +15,11 @@ struct PackedGemm: KernelOperator {
             bias: bias)
     }
 
+    /// `gemm` with `bias` added.
+    init(adding bias: [Float], to gemm: PackedGemm) throws {
+        weights = try PackedMatrixWeights(gemm.weights, addingBias: bias)
+    }
+
     func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
         let a = try requiredInput(inputs, 0, "A").type
         guard a.elementType == .float, let shape = a.shape, shape.count == 2 else {
@@ -39,13 +44,31 @@ struct PackedGemm: KernelOperator {
         // The classifier has one row per image: split the columns instead, in whole packed panels.
         let block = PackedMatrixWeights.columnBlock
         let panels = (columns + block - 1) / block
-        let tasks = taskCount(work: rows * depth * columns, threads: pool.threadCount, minimum: 1 << 16, units: panels)
+        let tasks = Parallelism.taskCount(work: rows * depth * columns, granularity: .matrixVector, threads: pool.threadCount,
+                                          units: panels)
         pool.parallelFor(tasks) { task in
-            let panelRange = split(panels, task, tasks)
+            let panelRange = Parallelism.split(panels, task, tasks)
             let columnRange = (panelRange.lowerBound * block)..<min(columns, panelRange.upperBound * block)
             guard !columnRange.isEmpty else { return }
             weights.run(input: input, inputRowStride: depth, output: output, outputRowStride: columns,
                         rows: 0..<rows, columns: columnRange)
         }
+    }
+}
+
+// MARK: - Optimizer hooks
+
+extension PackedGemm: CostReporting, ConsumerFusing {
+    func multiplyAccumulates(inputs: [TensorType?], outputs: [TensorType]) -> Int? {
+        outputs.first?.fixedShape.flatMap { checkedElementCount($0) }.map { $0 * weights.reductionCount }
+    }
+
+    /// Keras/tf2onnx classifiers are MatMul -> Add(bias): a constant bias over the columns joins the packed
+    /// weights (when none is there yet).
+    func fusing(_ consumer: FusionCandidate) throws -> FusedOperator? {
+        guard !weights.hasBias, let arithmetic = consumer.op as? BinaryArithmeticOperator, arithmetic.operation == .add,
+              let bias = consumer.otherInput?.value.constant, bias.elementType == .float,
+              bias.shape == [weights.outputCount] || bias.shape == [1, weights.outputCount] else { return nil }
+        return FusedOperator(op: try PackedGemm(adding: bias.floats, to: self), opType: "PackedGemm")
     }
 }

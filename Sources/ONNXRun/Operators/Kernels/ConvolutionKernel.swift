@@ -63,7 +63,7 @@ final class ConvolutionKernel: Sendable {
     /// Computes output pixels `pixels` (pixel = (image * outputHeight + oh) * outputWidth + ow, in
     /// 0..<shape.outputPixelCount). scratch: `scratchCount(for: shape)` floats, private to this call.
     func run(shape: ConvolutionShape, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
-             residual: UnsafePointer<Float>? = nil, clamp: OutputClamp = .none, pixels: Range<Int>,
+             residual: UnsafePointer<Float>? = nil, clamp: ClampBounds = .none, pixels: Range<Int>,
              scratch: UnsafeMutablePointer<Float>?) {
         precondition(accepts(shape), "convolution weights [\(outputChannels), \(inputChannelsPerGroup), "
                          + "\(kernelHeight), \(kernelWidth)] in \(groups) groups given \(shape)")
@@ -76,14 +76,14 @@ final class ConvolutionKernel: Sendable {
 
     private func arguments(_ shape: ConvolutionShape, input: UnsafePointer<Float>?,
                            output: UnsafeMutablePointer<Float>?, residual: UnsafePointer<Float>?,
-                           clamp: OutputClamp) -> ork_convolution_args {
+                           clamp: ClampBounds) -> ork_convolution_args {
         ork_convolution_args(
             batch: shape.batch, input_h: shape.inputHeight, input_w: shape.inputWidth,
             input_channels: shape.inputChannels, output_h: shape.outputHeight, output_w: shape.outputWidth,
             output_channels: shape.outputChannels, kernel_h: shape.kernelHeight, kernel_w: shape.kernelWidth,
             stride_h: shape.strideHeight, stride_w: shape.strideWidth, dilation_h: shape.dilationHeight,
             dilation_w: shape.dilationWidth, pad_top: shape.padTop, pad_left: shape.padLeft, groups: shape.groups,
-            input: input, packed_weights: packed.pointer, residual: residual, output: output, min: clamp.lower,
-            max: clamp.upper)
+            input: input, packed_weights: packed.pointer, residual: residual, output: output, min: clamp.minimum,
+            max: clamp.maximum)
     }
 }

@@ -50,7 +50,7 @@ final class DepthwiseConvolutionKernel: Sendable {
     /// Computes output rows `rows` (row = image * outputHeight + oh, in 0..<shape.outputRowCount).
     /// input: shape.inputElementCount floats NHWC; output, residual (optional, may equal output): outputElementCount.
     func run(shape: ConvolutionShape, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
-             residual: UnsafePointer<Float>? = nil, clamp: OutputClamp = .none, rows: Range<Int>) {
+             residual: UnsafePointer<Float>? = nil, clamp: ClampBounds = .none, rows: Range<Int>) {
         precondition(accepts(shape), "depthwise kernel \(channels)x\(kernelHeight)x\(kernelWidth) given \(shape)")
         precondition(rows.lowerBound >= 0 && rows.upperBound <= shape.outputRowCount, "depthwise rows out of range")
         var arguments = ork_depthwise_args(
@@ -58,7 +58,7 @@ final class DepthwiseConvolutionKernel: Sendable {
             output_h: shape.outputHeight, output_w: shape.outputWidth, kernel_h: kernelHeight, kernel_w: kernelWidth,
             stride_h: shape.strideHeight, stride_w: shape.strideWidth, dilation_h: shape.dilationHeight,
             dilation_w: shape.dilationWidth, pad_top: shape.padTop, pad_left: shape.padLeft, input: input,
-            packed_weights: packed.pointer, residual: residual, output: output, min: clamp.lower, max: clamp.upper)
+            packed_weights: packed.pointer, residual: residual, output: output, min: clamp.minimum, max: clamp.maximum)
         ork_depthwise(&arguments, rows.lowerBound, rows.upperBound)
     }
 }

@@ -1,4 +1,4 @@
-// NHWC global average pooling, elementwise add + clamp, and NCHW <-> NHWC transposes (C kernels).
+// NHWC global average pooling and NCHW <-> NHWC transposes (C kernels).
 
 import CKernels
 
@@ -8,13 +8,6 @@ enum LayoutKernels {
                                   output: UnsafeMutablePointer<Float>, images: Range<Int>) {
         precondition(pixelCount >= 0 && channels >= 0 && images.lowerBound >= 0)
         ork_global_average_pool_nhwc(input, pixelCount, channels, output, images.lowerBound, images.upperBound)
-    }
-
-    /// `output[i] = clamp(a[i] + b[i])` for `elements`; output may be a or b.
-    static func addClamped(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
-                           clamp: OutputClamp = .none, elements: Range<Int>) {
-        precondition(elements.lowerBound >= 0)
-        ork_add_clamp(a, b, output, clamp.lower, clamp.upper, elements.lowerBound, elements.upperBound)
     }
 
     /// `[batch, channels, pixels]` -> `[batch, pixels, channels]` for `images` (output must not alias input).

@@ -1,4 +1,4 @@
-// Shared pieces of the CKernels wrappers: the ISA level, the fused clamp, aligned packed storage, conv shapes.
+// Shared pieces of the CKernels wrappers: the ISA level, aligned packed storage, conv shapes.
 
 import CKernels
 
@@ -32,22 +32,6 @@ enum KernelInstructionSet: Int32, Sendable, Comparable, CaseIterable, CustomStri
         case .avx512: "AVX-512"
         }
     }
-}
-
-// MARK: - Fused clamp
-
-/// The clamp every kernel applies last: `out = clamp(accumulator + bias + residual, lower, upper)`.
-/// Relu is `0...infinity`, Relu6 / Clip(0, 6) is `0...6`.
-struct OutputClamp: Sendable, Equatable {
-    var lower: Float
-    var upper: Float
-
-    init(lower: Float = -.infinity, upper: Float = .infinity) {
-        self.lower = lower
-        self.upper = upper
-    }
-
-    static let none = OutputClamp()
 }
 
 // MARK: - Aligned storage

@@ -17,6 +17,8 @@ final class PackedMatrixWeights: Sendable {
     let reductionCount: Int
     /// N: output channels / columns.
     let outputCount: Int
+    /// Whether a bias was packed in (the fusion of a following bias Add needs to know).
+    let hasBias: Bool
     private let packed: AlignedFloatBuffer
 
     init(weights: UnsafeBufferPointer<Float>, layout: WeightMatrixLayout, reductionCount: Int, outputCount: Int,
@@ -30,6 +32,7 @@ final class PackedMatrixWeights: Sendable {
                                   "bias holds \(bias?.count ?? 0) values, expected \(outputCount)")
         self.reductionCount = reductionCount
         self.outputCount = outputCount
+        hasBias = bias != nil
         packed = AlignedFloatBuffer(count: ork_gemm_packed_size(reductionCount, outputCount))
         switch layout {
         case .outputMajor:
@@ -37,6 +40,18 @@ final class PackedMatrixWeights: Sendable {
         case .reductionMajor:
             ork_gemm_pack_kn(weights.baseAddress, reductionCount, outputCount, bias?.baseAddress, packed.pointer)
         }
+    }
+
+    /// A copy of `weights` with `bias` (outputCount values) added to its bias.
+    init(_ weights: PackedMatrixWeights, addingBias bias: [Float]) throws {
+        try requireKernelArgument(bias.count == weights.outputCount,
+                                  "bias holds \(bias.count) values, expected \(weights.outputCount)")
+        reductionCount = weights.reductionCount
+        outputCount = weights.outputCount
+        hasBias = true
+        packed = AlignedFloatBuffer(count: weights.packed.count)
+        packed.pointer.update(from: weights.packed.pointer, count: weights.packed.count)
+        ork_gemm_packed_add_bias(packed.pointer, reductionCount, outputCount, bias)
     }
 
     /// Packs copies of Swift arrays (tests, small models).
@@ -54,7 +69,7 @@ final class PackedMatrixWeights: Sendable {
     /// of the output at `output + m * outputRowStride` (>= outputCount); `residual` (may equal `output`) likewise.
     func run(input: UnsafePointer<Float>, inputRowStride: Int, output: UnsafeMutablePointer<Float>,
              outputRowStride: Int, residual: UnsafePointer<Float>? = nil, residualRowStride: Int = 0,
-             clamp: OutputClamp = .none, rows: Range<Int>) {
+             clamp: ClampBounds = .none, rows: Range<Int>) {
         precondition(inputRowStride >= reductionCount && outputRowStride >= outputCount && rows.lowerBound >= 0,
                      "GEMM strides smaller than the matrix")
         precondition(residual == nil || residualRowStride >= outputCount,
@@ -62,7 +77,7 @@ final class PackedMatrixWeights: Sendable {
         var arguments = ork_gemm_args(
             k: reductionCount, n: outputCount, a: input, a_row_stride: inputRowStride, packed_b: packed.pointer,
             residual: residual, residual_row_stride: residualRowStride, c: output, c_row_stride: outputRowStride,
-            min: clamp.lower, max: clamp.upper)
+            min: clamp.minimum, max: clamp.maximum)
         ork_gemm(&arguments, rows.lowerBound, rows.upperBound)
     }
 
@@ -73,7 +88,7 @@ final class PackedMatrixWeights: Sendable {
     /// multiple of it or `outputCount`): splits a GEMM with few rows, like a classifier, over threads by columns.
     func run(input: UnsafePointer<Float>, inputRowStride: Int, output: UnsafeMutablePointer<Float>,
              outputRowStride: Int, residual: UnsafePointer<Float>? = nil, residualRowStride: Int = 0,
-             clamp: OutputClamp = .none, rows: Range<Int>, columns: Range<Int>) {
+             clamp: ClampBounds = .none, rows: Range<Int>, columns: Range<Int>) {
         precondition(inputRowStride >= reductionCount && outputRowStride >= outputCount && rows.lowerBound >= 0,
                      "GEMM strides smaller than the matrix")
         precondition(residual == nil || residualRowStride >= outputCount,
@@ -85,7 +100,7 @@ final class PackedMatrixWeights: Sendable {
         var arguments = ork_gemm_args(
             k: reductionCount, n: outputCount, a: input, a_row_stride: inputRowStride, packed_b: packed.pointer,
             residual: residual, residual_row_stride: residualRowStride, c: output, c_row_stride: outputRowStride,
-            min: clamp.lower, max: clamp.upper)
+            min: clamp.minimum, max: clamp.maximum)
         ork_gemm_columns(&arguments, rows.lowerBound, rows.upperBound, columns.lowerBound, columns.upperBound)
     }
 }

@@ -6,7 +6,7 @@
 /// weights are packed inside, once. Dispatch as XNNPACK does: 1x1 stride 1 -> GEMM over pixels, depthwise ->
 /// the depthwise kernel, anything else -> the general (im2col + GEMM) kernel. The ONNX Conv operator's
 /// reference kernel is the oracle (tests compare optimized and unoptimized sessions).
-struct FusedConvolution: KernelOperator, CostReporting {
+struct FusedConvolution: KernelOperator {
     private enum Kernel: Sendable {
         case pointwise(PackedMatrixWeights)
         case depthwise(DepthwiseConvolutionKernel)
@@ -80,10 +80,6 @@ struct FusedConvolution: KernelOperator, CostReporting {
         return nil
     }
 
-    func multiplyAccumulates(outputShapes: [[Int]]) -> Int {
-        (outputShapes.first.flatMap { checkedElementCount($0) } ?? 0) * inputChannelsPerGroup * kernelHeight * kernelWidth
-    }
-
     func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
         let input = try requiredInput(inputs, 0, "X").type
         guard input.elementType == .float, let shape = input.shape, shape.count == 4 else {
@@ -129,49 +125,74 @@ struct FusedConvolution: KernelOperator, CostReporting {
         let source = UnsafePointer(input.storage.bytes.assumingMemoryBound(to: Float.self))
         let destination = output.storage.bytes.assumingMemoryBound(to: Float.self)
         let residualPointer = residual.map { UnsafePointer($0.storage.bytes.assumingMemoryBound(to: Float.self)) }
-        let clamp = OutputClamp(lower: bounds.minimum, upper: bounds.maximum)
         let macsPerOutput = inputChannelsPerGroup * kernelHeight * kernelWidth
         switch kernel {
         case .pointwise(let weights):
             let rows = shape.outputPixelCount
-            let tasks = taskCount(work: rows * outputChannels * macsPerOutput, threads: pool.threadCount,
-                                  minimum: 1 << 17, units: rows)
+            let tasks = Parallelism.taskCount(work: rows * outputChannels * macsPerOutput, granularity: .dense,
+                                              threads: pool.threadCount, units: rows)
             pool.parallelFor(tasks) { task in
                 weights.run(input: source, inputRowStride: shape.inputChannels, output: destination,
                             outputRowStride: outputChannels, residual: residualPointer,
-                            residualRowStride: outputChannels, clamp: clamp, rows: split(rows, task, tasks))
+                            residualRowStride: outputChannels, clamp: bounds, rows: Parallelism.split(rows, task, tasks))
             }
         case .depthwise(let depthwise):
             let rows = shape.outputRowCount
-            let tasks = taskCount(work: shape.outputElementCount * macsPerOutput, threads: pool.threadCount,
-                                  minimum: 1 << 15, units: rows)
+            let tasks = Parallelism.taskCount(work: shape.outputElementCount * macsPerOutput, granularity: .depthwise,
+                                              threads: pool.threadCount, units: rows)
             pool.parallelFor(tasks) { task in
                 depthwise.run(shape: shape, input: source, output: destination, residual: residualPointer,
-                              clamp: clamp, rows: split(rows, task, tasks))
+                              clamp: bounds, rows: Parallelism.split(rows, task, tasks))
             }
         case .general(let convolution):
             let pixels = shape.outputPixelCount
             let scratchCount = convolution.scratchCount(for: shape)
-            let tasks = taskCount(work: shape.outputElementCount * macsPerOutput, threads: pool.threadCount,
-                                  minimum: 1 << 17, units: pixels)
+            let tasks = Parallelism.taskCount(work: shape.outputElementCount * macsPerOutput, granularity: .dense,
+                                              threads: pool.threadCount, units: pixels)
             pool.parallelFor(tasks) { task in
                 let scratch = scratchCount > 0 ? UnsafeMutablePointer<Float>.allocate(capacity: scratchCount) : nil
                 defer { scratch?.deallocate() }
                 convolution.run(shape: shape, input: source, output: destination, residual: residualPointer,
-                                clamp: clamp, pixels: split(pixels, task, tasks), scratch: scratch)
+                                clamp: bounds, pixels: Parallelism.split(pixels, task, tasks), scratch: scratch)
             }
         }
     }
 }
 
-/// How many tasks to split a kernel call into: a few per thread to balance uneven progress, none smaller than
-/// `minimum` MACs (a region costs about a microsecond), never more than `units` (rows or pixels).
-func taskCount(work: Int, threads: Int, minimum: Int, units: Int) -> Int {
-    guard threads > 1, units > 1 else { return 1 }
-    return max(1, min(threads * 3, work / max(minimum, 1), units))
-}
+// MARK: - Optimizer hooks
 
-/// The `task`-th of `tasks` near-equal parts of `0..<count`.
-func split(_ count: Int, _ task: Int, _ tasks: Int) -> Range<Int> {
-    (count * task / tasks)..<(count * (task + 1) / tasks)
+extension FusedConvolution: ChannelsLastOperator, CostReporting, ConsumerFusing {
+    /// The input and the residual are NHWC.
+    var channelsLastInputs: [Int] { hasResidual ? [0, 1] : [0] }
+
+    func multiplyAccumulates(inputs: [TensorType?], outputs: [TensorType]) -> Int? {
+        outputs.first?.fixedShape.flatMap { checkedElementCount($0) }
+            .map { $0 * inputChannelsPerGroup * kernelHeight * kernelWidth }
+    }
+
+    /// Absorbs, as onnxruntime's conv_activation_fusion does: a residual Add whose other operand has the output's
+    /// exact type and is computed before the conv runs (only while no clamp is fused: the kernel computes
+    /// clamp(conv + bias + residual)); a clamp with constant bounds; and, for a pointwise expansion, the depthwise
+    /// conv reading it (`FusedExpandDepthwiseConvolution`).
+    func fusing(_ consumer: FusionCandidate) throws -> FusedOperator? {
+        if let arithmetic = consumer.op as? BinaryArithmeticOperator, arithmetic.operation == .add, !hasResidual,
+           bounds.isNone, let other = consumer.otherInput, other.name != consumer.node.inputs[consumer.producedInput],
+           let produced = consumer.inputs[consumer.producedInput]?.type, other.value.type == produced,
+           other.value.type.shape != nil, consumer.isAvailableBeforeProducer(other.name) {
+            var fused = self
+            fused.hasResidual = true
+            return FusedOperator(op: fused, opType: "FusedConv", extraInputs: [other.name])
+        }
+        if let activation = consumer.op as? ActivationOperator, consumer.producedInput == 0, bounds.isNone,
+           case .clamp(let clamp)? = activation.activation(consumer.inputs) {
+            var fused = self
+            fused.bounds = clamp
+            return FusedOperator(op: fused, opType: "FusedConv")
+        }
+        if let depthwise = consumer.op as? FusedConvolution, consumer.producedInput == 0, consumer.node.inputs.count == 1,
+           let fused = FusedExpandDepthwiseConvolution(expand: self, depthwise: depthwise) {
+            return FusedOperator(op: fused, opType: "FusedExpandDepthwiseConv")
+        }
+        return nil
+    }
 }

@@ -14,7 +14,7 @@ struct TypedNode: Sendable {
         if inputs.allSatisfy({ $0 == nil || $0?.constant != nil }) {
             return try op.run(inputs.map { $0?.constant })
         }
-        if node.domain.isEmpty, node.opType == "Shape" || node.opType == "Size", inputs.count == 1,
+        if op is ShapeReadingOperator, inputs.count == 1,
            let input = inputs[0], let shape = input.type.fixedShape,
            let count = checkedElementCount(shape), count <= 1 << 24 {
             // Shape and Size read only the shape; a zero-filled stand-in of that shape gives their exact result.
@@ -72,9 +72,8 @@ struct TypedGraph: Sendable {
             let node = typedNode.node
             let step = try known.propagate(through: typedNode, source: source)
             analysis.append(NodeAnalysis(name: node.name, opType: node.opType, outputTypes: step.outputTypes,
-                                         macs: estimatedMultiplyAccumulates(
-                                             opType: node.opType, inputs: step.inputs.map { $0?.type },
-                                             outputs: step.outputTypes, attributes: node.attributes)))
+                                         macs: (typedNode.op as? CostReporting)?.multiplyAccumulates(
+                                             inputs: step.inputs.map { $0?.type }, outputs: step.outputTypes)))
             if !step.folded { nodes.append(typedNode) }
         }
         types = known.types

@@ -1,0 +1,169 @@
+// What an operator tells the optimizer and the planner about itself. Passes ask for these capabilities; none
+// looks an operator up by its op-type string or concrete type.
+//
+// An operator adopts only the hooks that apply to it. Adding a fast or fused operator means: its file, the hooks
+// it answers, and (for a new rewrite) one entry in `GraphOptimizer.rewrites`.
+
+// MARK: - Cost
+
+/// Knows its multiply-accumulate count: `inspect` shows it and the profiler turns it into GFLOP/s (or GOP/s).
+protocol CostReporting {
+    /// MACs of one run for these input and output types; nil when the shapes needed are not known.
+    func multiplyAccumulates(inputs: [TensorType?], outputs: [TensorType]) -> Int?
+}
+
+// MARK: - Activations
+
+/// The one clamp of the project: `min(max(x, minimum), maximum)`. Relu is `0...inf`, Relu6 / Clip(0, 6) is `0...6`.
+/// The reference Clip keeps exact integer bounds of its own; every optimized kernel takes this.
+struct ClampBounds: Sendable, Hashable {
+    var minimum: Float
+    var maximum: Float
+
+    init(minimum: Float = -.infinity, maximum: Float = .infinity) {
+        self.minimum = minimum
+        self.maximum = maximum
+    }
+
+    /// Clamps nothing.
+    static let none = ClampBounds()
+    var isNone: Bool { minimum == -.infinity && maximum == .infinity }
+}
+
+/// An elementwise function a producing kernel can apply in its store, instead of a separate pass over memory.
+enum Activation: Sendable, Hashable {
+    case clamp(ClampBounds)
+}
+
+/// An operator that is an activation of its first input (Relu, Clip, ...), fusable into that input's producer.
+protocol ActivationOperator: Operator {
+    /// The activation when its parameters are known at load (attributes or constant inputs); nil otherwise.
+    func activation(_ inputs: [InferenceValue?]) -> Activation?
+}
+
+/// Broadcasting binary arithmetic (Add, Sub, Mul, Div, ...): residual adds and per-channel affines are found by it.
+protocol BinaryArithmeticOperator: Operator {
+    var operation: ArithmeticOperation { get }
+}
+
+// MARK: - Folding into a convolution
+
+/// An inference-time per-channel affine `y[c] = x[c] * scale[c] + shift[c]` over axis 1 of its first input
+/// (BatchNormalization with constant statistics, Mul/Add by a per-channel constant), which folds into the weights
+/// and bias of a convolution producing that input.
+protocol ChannelAffineOperator: Operator {
+    /// `(scale, shift)` per channel of an input with `channels` channels and rank `rank`, when the operands are
+    /// constants that broadcast per channel without growing the result; `scale` nil means 1. nil otherwise.
+    func channelAffine(_ inputs: [InferenceValue?], producedInput: Int, channels: Int, rank: Int)
+        -> (scale: [Float]?, shift: [Float])?
+}
+
+/// A convolution whose output channels can absorb a following per-channel affine by rewriting its constant
+/// weights and bias (`conv(x, W) * s + t = conv(x, W * s) + (b * s + t)`).
+protocol ChannelAffineAbsorbing: Operator {
+    /// The new weights and bias, or nil when the weights (and bias, if any) are not float constants that fit.
+    func absorbing(scale: [Float]?, shift: [Float], inputs: [InferenceValue?]) throws -> (weights: Tensor, bias: Tensor)?
+}
+
+/// Padding with zeros in constant mode by constant amounts: a convolution reading it can pad instead.
+protocol ZeroPaddingOperator: Operator {
+    /// The pads in ONNX order (`[begin_0..., end_0...]` over all axes) when this node pads with zeros in
+    /// constant mode by constant, non-negative amounts; nil otherwise.
+    func constantZeroPads(_ inputs: [InferenceValue?]) -> [Int]?
+}
+
+/// A windowed operator that can take extra zero padding of its spatial axes into its own `pads` attribute.
+protocol PadAbsorbing: Operator {
+    /// The node with `pads` (ONNX order over all axes of the input) added to its spatial pads; nil when the batch
+    /// or channel axes are padded or the operator's padding cannot be combined (auto_pad other than NOTSET).
+    func absorbingPads(_ pads: [Int], into node: Node) -> Node?
+}
+
+// MARK: - Packing constant inputs
+
+/// The fast operator that replaces a node once some of its inputs are known constants (weights packed into a
+/// kernel's layout, once, at load).
+struct PackedOperator {
+    var op: any Operator
+    /// The op type the node gets (in the `ai.onnxrun` domain), shown by the profiler.
+    var opType: String
+    /// Positions of the node's inputs the packed operator still reads, in order.
+    var remainingInputs: [Int]
+}
+
+protocol ConstantInputPacking: Operator {
+    /// nil when the inputs are not constants of a form the fast kernel handles (the node then runs as it is).
+    func packingConstantInputs(_ inputs: [InferenceValue?]) throws -> PackedOperator?
+}
+
+// MARK: - Fusing with a consumer
+
+/// The node that reads a producer's output, offered to the producer for fusion. The optimizer offers it only when
+/// that output has this single use and is no graph output.
+struct FusionCandidate {
+    let node: Node
+    let op: any Operator
+    let inputs: [InferenceValue?]
+    /// The consumer's input position that the producer's output feeds.
+    let producedInput: Int
+    /// Whether a value is computed before the producer runs (a graph input, a constant, or an earlier node's
+    /// output): only then can the fused operator read it.
+    let isAvailableBeforeProducer: (String) -> Bool
+
+    /// The consumer's other input of a binary consumer, with its name.
+    var otherInput: (name: String, value: InferenceValue)? {
+        guard node.inputs.count == 2, inputs.count == 2 else { return nil }
+        let position = 1 - producedInput
+        guard !node.inputs[position].isEmpty, let value = inputs[position] else { return nil }
+        return (node.inputs[position], value)
+    }
+}
+
+/// The result of a fusion: the fused operator, computing the consumer's output.
+struct FusedOperator {
+    var op: any Operator
+    var opType: String
+    /// Values the fused operator reads after the producer's own inputs (e.g. a residual operand).
+    var extraInputs: [String] = []
+}
+
+protocol ConsumerFusing: Operator {
+    /// The operator computing `consumer(self(...))` in one step, or nil when this consumer doesn't fuse.
+    func fusing(_ consumer: FusionCandidate) throws -> FusedOperator?
+}
+
+// MARK: - Layout
+
+/// Reads and writes channels-last (NHWC) 4-D tensors natively: its listed inputs must be NHWC, its outputs are.
+protocol ChannelsLastOperator: Operator {
+    /// Input positions that must be NHWC (the others are taken as they are).
+    var channelsLastInputs: [Int] { get }
+}
+
+/// How an operator runs when some of its inputs are already NHWC.
+struct ChannelsLastVariant {
+    var op: any Operator
+    var opType: String
+    /// Input positions the variant reads as NHWC (converted to NHWC if they are not).
+    var channelsLastInputs: [Int]
+    /// Whether its outputs are NHWC (false: ordinary ONNX-layout tensors).
+    var outputIsChannelsLast: Bool
+}
+
+/// Has a variant for NHWC inputs, so a channels-last chain need not convert back to NCHW for it.
+protocol ChannelsLastAdaptable: Operator {
+    /// The variant for when the inputs whose flag is set are NHWC; nil when it has none for them.
+    func channelsLastVariant(_ inputs: [InferenceValue?], channelsLast: [Bool]) -> ChannelsLastVariant?
+}
+
+/// An operator whose output, read in NHWC order, is exactly one of its inputs: tf2onnx's Transpose(0, 3, 1, 2) of
+/// an NHWC graph input. A channels-last consumer reads that input directly.
+protocol ChannelsLastView: Operator {
+    func channelsLastSource(_ inputs: [InferenceValue?]) -> Int?
+}
+
+// MARK: - Folding
+
+/// Reads only its input's shape (Shape, Size): its result is a constant whenever that shape is fixed, which folds
+/// the Shape -> Gather -> Concat -> Reshape chains exporters write around Flatten.
+protocol ShapeReadingOperator: Operator {}
