@@ -107,7 +107,7 @@ extension Tensor {
 
     /// The raw 16-bit words of a float16 or bfloat16 tensor.
     private var halfWords: [UInt16] {
-        Tensor(elementType: .uint16, shape: shape, storage: storage).scalars(as: UInt16.self)
+        withUnsafeBytes { Array($0.bindMemory(to: UInt16.self)) }
     }
 
     /// IEEE 754 binary16 to Float (subnormals, infinities and NaN included).

@@ -15,13 +15,14 @@ struct ONNXRunCommand: ParsableCommand {
             onnxrun run MODEL --input [NAME=]FILE... [--output-dir DIR] [--check [NAME=]FILE]
             onnxrun bench MODEL [--threads N] [--warmup W] [--runs R] [--batch B] [--json] [--profile]
             onnxrun operators [--markdown]
+            onnxrun serve MODEL... [--model NAME=PATH] [--host H] [--port P] [--max-batch B] [--batch-window-ms T]
             onnxrun conformance DIR... [--no-optimize] [--filter GLOB] [--expectations FILE] [--threads N]
             """,
         discussion: """
             Without a subcommand, `onnxrun MODEL IMAGE...` classifies images (see `onnxrun classify --help`).
             """,
         subcommands: [ClassifyCommand.self, InspectCommand.self, RunCommand.self, BenchCommand.self,
-                      OperatorsCommand.self, ConformanceCommand.self],
+                      OperatorsCommand.self, ServeCommand.self, ConformanceCommand.self],
         defaultSubcommand: ClassifyCommand.self
     )
 
