@@ -49,7 +49,7 @@ import Testing
     @Test func float16IsDecoded() throws {
         // 0x3C00 = 1.0, 0xC000 = -2.0, 0x7C00 = +inf, 0x0001 = the smallest subnormal.
         let bits: [UInt16] = [0x3C00, 0xC000, 0x7C00, 0x0001]
-        let tensor = Tensor(elementType: .float16, shape: [4], storage: bits.withUnsafeBytes { TensorStorage(copying: $0) })
+        let tensor = try bits.withUnsafeBytes { try Tensor(elementType: .float16, shape: [4], copying: $0) }
         #expect(tensor.doubleElements == [1, -2, .infinity, 0x1p-24])
     }
 }
