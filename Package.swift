@@ -61,16 +61,20 @@ let package = Package(
             name: "ONNXRunC",
             dependencies: ["ONNXRun", "ONNXRunVision", "CONNXRunHeader"]
         ),
+        // Runs folders in the ONNX backend-test layout against a list of expected failures (CLI and tests).
+        .target(name: "ONNXRunConformance", dependencies: ["ONNXRun"]),
         .executableTarget(
             name: "onnxrun",
             dependencies: [
-                "ONNXRun", "ONNXRunVision", "ONNXRunServer",
+                "ONNXRun", "ONNXRunVision", "ONNXRunServer", "ONNXRunConformance",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // Paths to models/ and ../shared, and comparison helpers, shared by the test targets.
         .target(name: "ONNXRunTestSupport", dependencies: ["ONNXRun"], path: "Tests/Support"),
-        .testTarget(name: "ONNXRunTests", dependencies: ["ONNXRun", "ONNXRunTestSupport"]),
+        .testTarget(name: "ONNXRunTests", dependencies: ["ONNXRun", "ONNXRunConformance", "ONNXRunTestSupport"]),
+        .testTarget(name: "ONNXRunConformanceTests",
+                    dependencies: ["ONNXRunConformance", "ONNXRun", "ONNXRunTestSupport"]),
         .testTarget(
             name: "ONNXRunVisionTests",
             dependencies: ["ONNXRunVision", "ONNXRun", "ONNXRunTestSupport"],

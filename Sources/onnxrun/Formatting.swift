@@ -2,6 +2,7 @@
 
 import Foundation
 import ONNXRun
+import ONNXRunConformance
 
 enum Formatting {
     /// `3504872` -> `3,504,872`.
@@ -106,7 +107,7 @@ enum JSONOutput {
         if let integers = tensor.integers {
             return tensor.rank == 0 && integers.count == 1 ? integers[0] : integers
         }
-        if let doubles = TensorValues.doubles(tensor) {
+        if let doubles = tensor.doubleElements {
             let numbers = doubles.map(number)
             return tensor.rank == 0 && numbers.count == 1 ? numbers[0] : numbers
         }

@@ -1,4 +1,4 @@
-// The `onnxrun` command line: subcommands classify (the default), inspect, run, bench, operators and serve, and the error policy.
+// The `onnxrun` command line: its subcommands (classify is the default) and the error policy.
 
 import ArgumentParser
 import Foundation
@@ -16,12 +16,13 @@ struct ONNXRunCommand: ParsableCommand {
             onnxrun bench MODEL [--threads N] [--warmup W] [--runs R] [--batch B] [--json] [--profile]
             onnxrun operators [--markdown]
             onnxrun serve MODEL... [--model NAME=PATH] [--host H] [--port P] [--max-batch B] [--batch-window-ms T]
+            onnxrun conformance DIR... [--no-optimize] [--filter GLOB] [--expectations FILE] [--threads N]
             """,
         discussion: """
             Without a subcommand, `onnxrun MODEL IMAGE...` classifies images (see `onnxrun classify --help`).
             """,
         subcommands: [ClassifyCommand.self, InspectCommand.self, RunCommand.self, BenchCommand.self,
-                      OperatorsCommand.self, ServeCommand.self],
+                      OperatorsCommand.self, ServeCommand.self, ConformanceCommand.self],
         defaultSubcommand: ClassifyCommand.self
     )
 

@@ -1,6 +1,7 @@
 // One-line summaries of output tensors (min, max, mean, argmax) and comparisons against reference tensors.
 
 import ONNXRun
+import ONNXRunConformance
 
 struct TensorSummary {
     var minimum: Double
@@ -12,7 +13,7 @@ struct TensorSummary {
 
     /// nil for string tensors and empty ones.
     init?(_ tensor: Tensor) {
-        guard let values = TensorValues.doubles(tensor), !values.isEmpty else { return nil }
+        guard let values = tensor.doubleElements, !values.isEmpty else { return nil }
         var minimum = Double.infinity
         var maximum = -Double.infinity
         var sum = 0.0
@@ -78,7 +79,7 @@ struct TensorSummary {
                                "output '\(name)' has shape \(describeShape(actual.shape)), the reference "
                                    + "\(describeShape(expected.shape))")
         }
-        guard let actualValues = TensorValues.doubles(actual), let expectedValues = TensorValues.doubles(expected) else {
+        guard let actualValues = actual.doubleElements, let expectedValues = expected.doubleElements else {
             throw ONNXRunError(.unsupported, "cannot compare string tensors (output '\(name)')")
         }
         var largest = 0.0

@@ -1,41 +1,10 @@
-// Reading any numeric tensor's elements as Double, and formatting short value lists, for summaries and comparisons.
+// Formatting numbers, short value lists and attribute values for summaries and comparisons.
 
 import Foundation
 import ONNXRun
+import ONNXRunConformance
 
 enum TensorValues {
-    // MARK: - Elements as Double
-
-    /// Every element widened to Double; nil for string tensors.
-    static func doubles(_ tensor: Tensor) -> [Double]? {
-        switch tensor.elementType {
-        case .float: return tensor.scalars(as: Float.self).map(Double.init)
-        case .double: return tensor.scalars(as: Double.self)
-        case .float16: return halfWords(tensor).map { Double(floatFromHalf($0)) }
-        // bfloat16 is the upper half of a float32.
-        case .bfloat16: return halfWords(tensor).map { Double(Float(bitPattern: UInt32($0) << 16)) }
-        case .uint64: return tensor.scalars(as: UInt64.self).map(Double.init)
-        case .string: return nil
-        default: return tensor.integers?.map(Double.init)
-        }
-    }
-
-    private static func halfWords(_ tensor: Tensor) -> [UInt16] {
-        tensor.withUnsafeBytes { Array($0.bindMemory(to: UInt16.self)) }
-    }
-
-    /// IEEE 754 binary16 to Float (subnormals, infinities and NaN included).
-    static func floatFromHalf(_ bits: UInt16) -> Float {
-        let sign: Float = bits & 0x8000 != 0 ? -1 : 1
-        let exponent = Int((bits >> 10) & 0x1F)
-        let fraction = Float(bits & 0x3FF)
-        switch exponent {
-        case 0: return sign * fraction * Float(sign: .plus, exponent: -24, significand: 1)
-        case 31: return fraction == 0 ? sign * .infinity : .nan
-        default: return sign * (1 + fraction / 1024) * Float(sign: .plus, exponent: exponent - 15, significand: 1)
-        }
-    }
-
     // MARK: - Formatting
 
     /// A number the way people read it: integers without a fraction, others with up to 6 significant digits.
@@ -57,7 +26,7 @@ enum TensorValues {
             values = integers.prefix(limit).map(String.init)
         } else if tensor.elementType == .uint64 {
             values = tensor.scalars(as: UInt64.self).prefix(limit).map(String.init)
-        } else if let doubles = doubles(tensor) {
+        } else if let doubles = tensor.doubleElements {
             values = doubles.prefix(limit).map(format)
         } else {
             return "\(tensor)"

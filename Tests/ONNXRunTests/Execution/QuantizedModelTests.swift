@@ -9,6 +9,7 @@
 
 import Foundation
 import ONNXRunTestSupport
+import ONNXRunConformance
 import XCTest
 
 @testable import ONNXRun
@@ -44,14 +45,13 @@ final class QuantizedModelTests: XCTestCase {
             let session = try InferenceSession(model: model, options: SessionOptions(threadCount: 1, optimizationLevel: level))
             var worst: Float = 0, withinOne = 0, total = 0
             for set in sets {
-                let data = directory.appendingPathComponent(set)
                 var feeds: [String: Tensor] = [:]
-                for (index, input) in try BackendCase.numberedTensors(data, prefix: "input_").enumerated() {
+                for (index, input) in try ConformanceCase(folder: directory).numberedTensors(in: set, prefix: "input_").enumerated() {
                     feeds[session.inputs[index].name] = input.tensor
                 }
                 let outputs = try session.run(feeds)
                 if level == .all { optimizedOutputs[set] = outputs }
-                for (index, expected) in try BackendCase.numberedTensors(data, prefix: "output_").enumerated() {
+                for (index, expected) in try ConformanceCase(folder: directory).numberedTensors(in: set, prefix: "output_").enumerated() {
                     let name = session.outputs[index].name
                     let label = "\(folder) \(set) \(level == .none ? "reference" : "optimized") '\(name)'"
                     let actual = try XCTUnwrap(outputs[name], label, file: file, line: line)

@@ -4,6 +4,7 @@
 
 import Foundation
 import ONNXRunTestSupport
+import ONNXRunConformance
 import XCTest
 
 @testable import ONNXRun
@@ -14,8 +15,8 @@ final class QuantizedRewriteTests: XCTestCase {
         let directory = TestPaths.models.appendingPathComponent(folder)
         let session = try InferenceSession(contentsOf: directory.appendingPathComponent("model.onnx").path,
                                            options: SessionOptions(threadCount: 1))
-        let input = try XCTUnwrap(BackendCase.numberedTensors(directory.appendingPathComponent("test_data_set_0"),
-                                                              prefix: "input_").first)
+        let input = try XCTUnwrap(ConformanceCase(folder: directory).numberedTensors(in: "test_data_set_0",
+                                                                                     prefix: "input_").first)
         var timings: [NodeTiming] = []
         _ = try session.run([session.inputs[0].name: input.tensor], timings: &timings)
         XCTAssertTrue(timings.filter { $0.opType == "QuantizedConv" }.allSatisfy { $0.isIntegerArithmetic && $0.flops > 0 })

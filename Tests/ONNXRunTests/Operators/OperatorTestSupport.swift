@@ -1,4 +1,4 @@
-// Helpers for operator tests: build an operator from a Node through the registry, run it, compare tensors.
+// Helpers for operator tests: build an operator from a Node through the registry, run it, check its errors.
 
 import XCTest
 @testable import ONNXRun
@@ -30,34 +30,6 @@ func buildOperator(_ opType: String, opset: Int, attributes: [String: AttributeV
         throw ONNXRunError(.unsupported, "\(opType) opset \(opset) is not registered")
     }
     return try definition.build(OperatorContext(node: node, opset: opset))
-}
-
-/// A float16 tensor from IEEE half bit patterns.
-func float16Tensor(shape: [Int], bits: [UInt16]) -> Tensor {
-    let storage = bits.withUnsafeBytes { TensorStorage(copying: $0) }
-    return Tensor(elementType: .float16, shape: shape, storage: storage)
-}
-
-/// Same type and shape; floats within atol 1e-5 + rtol 1e-4 (NaN matches NaN), everything else bytewise equal.
-func assertTensor(_ actual: Tensor, equals expected: Tensor, file: StaticString = #filePath, line: UInt = #line) throws {
-    XCTAssertEqual(actual.elementType, expected.elementType, "element type", file: file, line: line)
-    XCTAssertEqual(actual.shape, expected.shape, "shape", file: file, line: line)
-    guard actual.elementType == expected.elementType, actual.shape == expected.shape else { return }
-    switch actual.elementType {
-    case .float, .double, .float16:
-        for index in 0..<actual.elementCount {
-            let a = actual.doubleValue(at: index) ?? .nan, e = expected.doubleValue(at: index) ?? .nan
-            if a.isNaN && e.isNaN { continue }
-            if a == e { continue }
-            XCTAssertLessThanOrEqual(abs(a - e), 1e-5 + 1e-4 * abs(e), "element \(index): \(a) vs \(e)",
-                                     file: file, line: line)
-        }
-    default:
-        let actualBytes = Array(UnsafeRawBufferPointer(start: actual.storage.bytes, count: actual.byteCount))
-        let expectedBytes = Array(UnsafeRawBufferPointer(start: expected.storage.bytes, count: expected.byteCount))
-        XCTAssertEqual(actualBytes, expectedBytes, "values \(actual.integers ?? []) vs \(expected.integers ?? [])",
-                       file: file, line: line)
-    }
 }
 
 /// Asserts that `body` throws an ONNXRunError of `kind` whose message contains `text`.
