@@ -63,10 +63,23 @@ public struct ConformanceRunner: Sendable {
     /// The load-time type of each graph output that a node produces.
     private func inferredOutputTypes(_ session: InferenceSession) -> [String: TensorType] {
         var types: [String: TensorType] = [:]
-        for (node, analysis) in zip(session.model.graph.nodes, session.nodeAnalysis) {
+        // By node name: load stages may add nodes (half-precision conversions at the graph's edges), so the
+        // analysis is not aligned with the file's node list.
+        var analysisByNode: [String: NodeAnalysis] = [:]
+        for analysis in session.nodeAnalysis { analysisByNode[analysis.name] = analysis }
+        for node in session.model.graph.nodes {
+            guard let analysis = analysisByNode[node.name] else { continue }
             for (name, type) in zip(node.outputs, analysis.outputTypes) { types[name] = type }
         }
-        return types.filter { entry in session.outputs.contains { $0.name == entry.key } }
+        // Float16/bfloat16 graphs compute in float32 inside (weights widened at load) and convert at the graph's
+        // edges: a graph output's element type is the declared one; its shape is what inference found.
+        var outputs: [String: TensorType] = [:]
+        for output in session.outputs {
+            guard var type = types[output.name] else { continue }
+            if let declared = output.type?.elementType { type.elementType = declared }
+            outputs[output.name] = type
+        }
+        return outputs
     }
 }
 

@@ -70,13 +70,22 @@ extension ExecutionPlan {
         let inputs: [Tensor?] = step.inputSlots.map { $0.flatMap { context.values[$0] } }
         do {
             if let kernel = step.node.op as? KernelOperator {
+                // Shapes that depend on values computed in this run (a Range of a fed size) are known only now:
+                // infer them from the actual inputs; such outputs get fresh storage.
+                var outputTypes = step.outputTypes
+                if outputTypes.contains(where: { $0.fixedShape == nil }) {
+                    outputTypes = try kernel.inferOutputs(inputs.map { tensor in
+                        tensor.map { InferenceValue(type: TensorType(elementType: $0.elementType, fixedShape: $0.shape)) }
+                    })
+                }
                 var outputs: [Tensor] = []
-                outputs.reserveCapacity(step.outputTypes.count)
-                for (position, type) in step.outputTypes.enumerated() {
+                outputs.reserveCapacity(outputTypes.count)
+                for (position, type) in outputTypes.enumerated() {
                     guard let shape = type.fixedShape else {
                         throw ONNXRunError(.invalidModel, "output \(position) has no concrete shape (\(type))")
                     }
-                    let buffer = position < step.outputBuffers.count ? step.outputBuffers[position] : nil
+                    let planned = step.outputTypes[position].fixedShape == shape
+                    let buffer = planned && position < step.outputBuffers.count ? step.outputBuffers[position] : nil
                     let storage = buffer.map { context.buffers[$0] }
                         ?? TensorStorage(byteCount: (checkedElementCount(shape) ?? 0) * type.elementType.byteSize)
                     outputs.append(Tensor(elementType: type.elementType, shape: shape, storage: storage))
