@@ -158,6 +158,26 @@ void ork_nchw_to_nhwc(const float *input, size_t channels, size_t pixels, float 
 void ork_nhwc_to_nchw(const float *input, size_t channels, size_t pixels, float *output, size_t image_begin,
                       size_t image_end);
 
+// MARK: - Layer normalization over the last axis
+
+typedef struct {
+    size_t size;            // elements per row (the normalized axes flattened), >= 1
+    const float *input;     // row r at input + r * size
+    const float *scale;     // size floats
+    const float *bias;      // size floats, or NULL
+    float *output;          // row r at output + r * size; may equal input
+    float epsilon;
+} ork_layer_norm_args;
+
+/// output = (x - mean) / sqrt(variance + epsilon) * scale + bias per row, for rows [row_begin, row_end).
+void ork_layer_norm(const ork_layer_norm_args *args, size_t row_begin, size_t row_end);
+void ork_layer_norm_portable(const ork_layer_norm_args *args, size_t row_begin, size_t row_end);
+void ork_layer_norm_avx2(const ork_layer_norm_args *args, size_t row_begin, size_t row_end);
+void ork_layer_norm_avx512(const ork_layer_norm_args *args, size_t row_begin, size_t row_end);
+
 #ifdef __cplusplus
 }
 #endif
+
+// The bfloat16 GEMM (`--precision bf16`).
+#include "CKernelsBFloat16.h"
