@@ -127,8 +127,9 @@ final class ClassificationPipeline: @unchecked Sendable {
             let waitStart = Self.now()
             while batch >= releasedBatches + slots.count && !stopped { condition.wait() }
             occupancy.decodeWaitSeconds += Self.seconds(since: waitStart)
+            let stop = stopped
             condition.unlock()
-            if stopped { return }
+            if stop { return }
 
             let slot = slots[batch % slots.count]
             let row = image % batchSize
