@@ -186,7 +186,7 @@ public final class ImageClassifier: Sendable {
             let prepared = try batch.map { image in
                 try measure { try preprocessor.tensor(for: image) }
             }
-            let inference = try infer(prepared.map(\.value), stepTimings: nil)
+            let inference = try infer(batchInput(prepared.map(\.value)), imageCount: batch.count, stepTimings: nil)
             for (classes, preprocessing) in zip(inference.top, prepared) {
                 results.append(ImageClassification(top: classes, timings: ClassificationTimings(
                     decodeSeconds: 0, preprocessSeconds: preprocessing.seconds,
@@ -199,83 +199,151 @@ public final class ImageClassifier: Sendable {
     /// Classifies the image files at `paths`, `imagesPerInference` per inference, handing each batch's results
     /// to `handleBatch` (on the calling thread, in the order of `paths`) as soon as the batch is done. A file
     /// that cannot be read or decoded gets its error in its result and does not stop the others; a failed
-    /// inference throws. This is the entry for folders and streams of files: however it schedules decoding and
-    /// inference, the results arrive in this order.
+    /// inference throws. This is the entry for folders and streams of files.
+    ///
+    /// Decoding and preprocessing run on their own threads, into a ring of `pipelineSlotCount` batch tensors, while
+    /// the calling thread runs inference on the session's threads: memory stays that of a few batches however many
+    /// files. One decode thread starts; after the second inference, more join (up to one less than the cores) when
+    /// an image takes longer to decode than to infer, so that decoding keeps up (see `ClassificationPipeline.decodeThreadCount`).
     @discardableResult
     public func classify(contentsOf paths: [String], collectingStepTimings: Bool = false,
                          _ handleBatch: ([FileClassification]) throws -> Void) throws -> ClassificationRunSummary {
         var summary = ClassificationRunSummary()
-        var stepTimings: [NodeTiming] = []
-        for start in stride(from: 0, to: paths.count, by: imagesPerInference) {
-            let batchPaths = Array(paths[start..<min(start + imagesPerInference, paths.count)])
-            var results: [FileClassification] = []
-            var prepared: [(slot: Int, tensor: Tensor, decodeSeconds: Double, preprocessSeconds: Double)] = []
-            for (slot, path) in batchPaths.enumerated() {
-                do {
-                    let image = try prepare(imageAt: path)
-                    prepared.append((slot, image.tensor, image.decodeSeconds, image.preprocessSeconds))
-                    results.append(FileClassification(path: path, result: .failure(
-                        ONNXRunError(.invalidArgument, "not classified", file: path))))
-                } catch let error as ONNXRunError {
-                    results.append(FileClassification(path: path, result: .failure(error.adding(file: path))))
-                }
-            }
-            if !prepared.isEmpty {
-                let inference = try withUnsafeMutablePointer(to: &stepTimings) { timings in
-                    try infer(prepared.map(\.tensor), stepTimings: collectingStepTimings ? timings : nil)
-                }
-                summary.inferenceCount += 1
-                for (image, classes) in zip(prepared, inference.top) {
-                    results[image.slot].result = .success(ImageClassification(top: classes, timings: ClassificationTimings(
-                        decodeSeconds: image.decodeSeconds, preprocessSeconds: image.preprocessSeconds,
-                        inferenceSeconds: inference.seconds / Double(prepared.count), batchSize: prepared.count)))
-                }
-            }
-            try handleBatch(results)
+        guard !paths.isEmpty else { return summary }
+        let pipeline = try ClassificationPipeline(
+            paths: paths, batchShape: preprocessor.configuration.shape(batchSize: imagesPerInference),
+            elementsPerImage: preprocessor.elementCount, slotCount: Self.pipelineSlotCount)
+        let writeImage: @Sendable (String, UnsafeMutableBufferPointer<Float>) throws -> ImagePreprocessor.Timings = {
+            [self] path, row in try self.write(imageAt: path, into: row)
         }
-        summary.stepTimings = stepTimings
+        pipeline.addDecodeThreads(1, prepare: writeImage)
+        do {
+            var stepTimings: [NodeTiming] = []
+            for batch in 0..<pipeline.batchCount {
+                let (slot, outcomes) = pipeline.waitForBatch(batch)
+                var results: [FileClassification] = []
+                var ready: [(row: Int, timings: ImagePreprocessor.Timings)] = []
+                for (row, outcome) in outcomes.enumerated() {
+                    let path = paths[batch * imagesPerInference + row]
+                    switch outcome {
+                    case .success(let timings):
+                        // Readable images move to the front, so a bad file leaves no gap in the batch.
+                        if ready.count != row { slot.copyRow(row, to: ready.count) }
+                        ready.append((row, timings))
+                        results.append(FileClassification(path: path, result: .failure(
+                            ONNXRunError(.invalidArgument, "not classified", file: path))))
+                    case .failure(let error):
+                        results.append(FileClassification(path: path, result: .failure(error)))
+                    }
+                }
+                if !ready.isEmpty {
+                    let inference = try withUnsafeMutablePointer(to: &stepTimings) { timings in
+                        try infer(batchInput(slot, imageCount: ready.count), imageCount: ready.count,
+                                  stepTimings: collectingStepTimings ? timings : nil)
+                    }
+                    pipeline.addInference(seconds: inference.seconds)
+                    summary.inferenceCount += 1
+                    for ((row, timings), classes) in zip(ready, inference.top) {
+                        results[row].result = .success(ImageClassification(top: classes, timings: ClassificationTimings(
+                            decodeSeconds: timings.decodeSeconds, preprocessSeconds: timings.preprocessSeconds,
+                            inferenceSeconds: inference.seconds / Double(ready.count), batchSize: ready.count)))
+                    }
+                    // The first inference also builds the plan: the second one tells the steady cost.
+                    if summary.inferenceCount == 2 {
+                        let preparing = ready.reduce(0) { $0 + $1.timings.decodeSeconds + $1.timings.preprocessSeconds }
+                        let threads = ClassificationPipeline.decodeThreadCount(preparingSeconds: preparing, inferenceSeconds: inference.seconds)
+                        if threads > 1 { pipeline.addDecodeThreads(threads - 1, prepare: writeImage) }
+                    }
+                }
+                pipeline.release(batch)
+                let handlerStart = DispatchTime.now().uptimeNanoseconds
+                try handleBatch(results)
+                pipeline.addHandler(seconds: Double(DispatchTime.now().uptimeNanoseconds - handlerStart) * 1e-9)
+            }
+            summary.stepTimings = stepTimings
+        } catch {
+            _ = pipeline.finish()
+            throw error
+        }
+        summary.pipeline = pipeline.finish()
         return summary
     }
 
+    /// Batch tensors in `classify(contentsOf:)`'s ring: one being inferred, one ready, one being filled.
+    static let pipelineSlotCount = 3
+
     // MARK: Steps
 
-    /// The file at `path` read (one read), decoded and preprocessed into a model input; reading counts as decoding.
+    /// The file at `path` read (one read), decoded and preprocessed into `row` (one image's model input); reading
+    /// counts as decoding.
+    private func write(imageAt path: String, into row: UnsafeMutableBufferPointer<Float>) throws
+        -> ImagePreprocessor.Timings {
+        let bytes = try measure { try ImageDecoder.contents(ofFile: path, limits: options.decodingLimits) }
+        var timings = try bytes.value.withUnsafeBytes {
+            try preprocessor.write(encoded: $0, source: path, into: row, limits: options.decodingLimits,
+                                   fastDecode: options.fastDecode)
+        }
+        timings.decodeSeconds += bytes.seconds
+        return timings
+    }
+
+    /// The file at `path` as a new model input.
     private func prepare(imageAt path: String) throws -> (tensor: Tensor, decodeSeconds: Double,
                                                           preprocessSeconds: Double) {
-        let bytes = try measure { try ImageDecoder.contents(ofFile: path, limits: options.decodingLimits) }
-        var image = try bytes.value.withUnsafeBytes { try prepare(encoded: $0, source: path) }
-        image.decodeSeconds += bytes.seconds
-        return image
+        try prepare { try write(imageAt: path, into: $0) }
     }
 
     /// Encoded bytes decoded and preprocessed straight into a new model input (only the columns the resize reads
     /// are decoded; see `ImagePreprocessor.write(encoded:source:into:limits:fastDecode:)`).
     private func prepare(encoded bytes: UnsafeRawBufferPointer, source: String) throws
         -> (tensor: Tensor, decodeSeconds: Double, preprocessSeconds: Double) {
-        var tensor = Tensor(zeros: .float, shape: preprocessor.configuration.shape(batchSize: 1))
-        let timings = try tensor.withUnsafeMutableBufferPointer(as: Float.self) { output in
-            try preprocessor.write(encoded: bytes, source: source, into: output, limits: options.decodingLimits,
+        try prepare {
+            try preprocessor.write(encoded: bytes, source: source, into: $0, limits: options.decodingLimits,
                                    fastDecode: options.fastDecode)
         }
+    }
+
+    private func prepare(_ write: (UnsafeMutableBufferPointer<Float>) throws -> ImagePreprocessor.Timings) throws
+        -> (tensor: Tensor, decodeSeconds: Double, preprocessSeconds: Double) {
+        var tensor = Tensor(zeros: .float, shape: preprocessor.configuration.shape(batchSize: 1))
+        let timings = try tensor.withUnsafeMutableBufferPointer(as: Float.self, write)
         return (tensor, timings.decodeSeconds, timings.preprocessSeconds)
     }
 
     private func classifyOne(_ image: (tensor: Tensor, decodeSeconds: Double, preprocessSeconds: Double)) throws
         -> ImageClassification {
-        let inference = try infer([image.tensor], stepTimings: nil)
+        let inference = try infer(batchInput([image.tensor]), imageCount: 1, stepTimings: nil)
         return ImageClassification(top: inference.top[0], timings: ClassificationTimings(
             decodeSeconds: image.decodeSeconds, preprocessSeconds: image.preprocessSeconds,
             inferenceSeconds: inference.seconds, batchSize: 1))
     }
 
-    /// One inference over single-image tensors: each image's top classes, and the inference's seconds.
-    private func infer(_ tensors: [Tensor],
-                       stepTimings: UnsafeMutablePointer<[NodeTiming]>?) throws -> (top: [[Classification]], seconds: Double) {
+    /// Single-image tensors as one model input; a fixed batch larger than the images is padded with the last one.
+    private func batchInput(_ tensors: [Tensor]) throws -> Tensor {
         var batch = tensors
         if let fixedBatch, let last = tensors.last, tensors.count < fixedBatch {
             batch += Array(repeating: last, count: fixedBatch - tensors.count)
         }
-        let input = try ImagePreprocessor.batch(batch)
+        return try ImagePreprocessor.batch(batch)
+    }
+
+    /// The first `imageCount` rows of a pipeline slot as one model input: the slot's own tensor when full, padded
+    /// in place with the last image for a fixed batch, else a copy of those rows (a short last batch).
+    private func batchInput(_ slot: ClassificationPipeline.Slot, imageCount: Int) throws -> Tensor {
+        if imageCount == imagesPerInference { return slot.tensor }
+        if let fixedBatch {
+            for row in imageCount..<fixedBatch { slot.copyRow(imageCount - 1, to: row) }
+            return slot.tensor
+        }
+        return try Tensor(elementType: .float, shape: preprocessor.configuration.shape(batchSize: imageCount),
+                          copying: UnsafeRawBufferPointer(start: slot.rows,
+                                                          count: imageCount * slot.elementsPerRow * MemoryLayout<Float>.size))
+    }
+
+    /// One inference over a batched input holding `imageCount` images (then padding): each image's top classes,
+    /// and the inference's seconds.
+    private func infer(_ input: Tensor, imageCount: Int,
+                       stepTimings: UnsafeMutablePointer<[NodeTiming]>?) throws -> (top: [[Classification]], seconds: Double) {
         let outputs = try measure {
             if let stepTimings {
                 return try session.run([inputName: input], timings: &stepTimings.pointee)
@@ -287,11 +355,11 @@ public final class ImageClassifier: Sendable {
         }
         let rows = try Classification.topK(output: output, labels: options.labels, k: options.top,
                                            applySoftmax: appliesSoftmax)
-        guard rows.count >= tensors.count else {
+        guard rows.count >= imageCount else {
             throw ONNXRunError(.invalidModel, "output '\(outputName)' \(output) has \(rows.count) rows for "
-                                   + "\(tensors.count) images", file: session.model.source)
+                                   + "\(imageCount) images", file: session.model.source)
         }
-        return (Array(rows.prefix(tensors.count)), outputs.seconds)
+        return (Array(rows.prefix(imageCount)), outputs.seconds)
     }
 
     private func measure<Value>(_ body: () throws -> Value) rethrows -> (value: Value, seconds: Double) {
@@ -348,4 +416,6 @@ public struct ClassificationRunSummary: Sendable {
     public var inferenceCount = 0
     /// Each inference's per-step timings, when collected.
     public var stepTimings: [NodeTiming] = []
+    /// How busy decoding and inference were, and how long each waited for the other.
+    public var pipeline = PipelineOccupancy()
 }

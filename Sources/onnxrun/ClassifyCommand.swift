@@ -63,7 +63,7 @@ struct ClassifyCommand: ParsableCommand {
     @Flag(help: "Print one JSON array (one object per image) instead of text.")
     var json = false
 
-    @Flag(help: "Per-step time table over all inferences (on stderr with --json).")
+    @Flag(help: "Per-step time table over all inferences, and the decode/inference pipeline's occupancy (on stderr with --json).")
     var profile = false
 
     @Option(help: PrecisionOption.help)
@@ -140,6 +140,7 @@ struct ClassifyCommand: ParsableCommand {
         }
         if profile {
             let table = StepProfile.table(StepProfile.aggregate(summary.stepTimings, runs: max(summary.inferenceCount, 1)))
+                + "\n" + occupancyText(summary.pipeline)
             if json { StandardError.write(table + "\n") } else { print(table) }
         }
         if failures > 0 { throw ExitCode(1) }
@@ -177,6 +178,20 @@ struct ClassifyCommand: ParsableCommand {
             let batchSize = result.timings.batchSize
             print("  " + timingText([result]) + (batchSize > 1 ? " (batch of \(batchSize))" : ""))
         }
+    }
+
+    /// The pipeline's stage occupancy: the share of wall time each stage was busy, and what each waited for.
+    private func occupancyText(_ occupancy: PipelineOccupancy) -> String {
+        let wall = max(occupancy.wallSeconds, 1e-9)
+        let percent = { (seconds: Double) in String(format: "%.0f%%", seconds / wall * 100) }
+        let seconds = { (value: Double) in String(format: "%.2f s", value) }
+        let threads = occupancy.decodeThreads
+        return "Pipeline over \(seconds(occupancy.wallSeconds)) (\(occupancy.slotCount) batch slots):\n"
+            + "  decode+preprocess  busy \(percent(occupancy.decodeBusySeconds / Double(max(threads, 1)))) "
+            + "(\(threads) thread\(threads == 1 ? "" : "s")), waited \(seconds(occupancy.decodeWaitSeconds)) for a free slot\n"
+            + "  inference          busy \(percent(occupancy.inferenceBusySeconds)), "
+            + "waited \(seconds(occupancy.inferenceWaitSeconds)) for input\n"
+            + "  output             busy \(percent(occupancy.handlerSeconds))"
     }
 
     /// `decode 3.10 ms, preprocess 1.92 ms, inference 9.81 ms`, averaged over `results`.
