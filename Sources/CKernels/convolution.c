@@ -88,8 +88,8 @@ static void gather(const ork_convolution_args *args, size_t group, size_t pixel_
 }
 
 // Pixels [pixel_begin, pixel_end) through im2col in steps of ORK_CONVOLUTION_PIXELS_PER_STEP, group by group.
-static void im2col_pixels(const ork_convolution_args *args, ork_gemm_args *gemm, size_t pixel_begin,
-                          size_t pixel_end, float *scratch) {
+static void im2col_pixels(const ork_convolution_args *args, ork_gemm_args *gemm, ork_segmented_gemm run,
+                          size_t pixel_begin, size_t pixel_end, float *scratch) {
     const size_t groups = args->groups, output_per_group = args->output_channels / groups;
     const size_t group_size = ork_gemm_packed_size(gemm->k, output_per_group);
     gemm->a = scratch;
@@ -102,7 +102,7 @@ static void im2col_pixels(const ork_convolution_args *args, ork_gemm_args *gemm,
             gemm->packed_b = args->packed_weights + group * group_size;
             gemm->residual = args->residual ? args->residual + offset : NULL;
             gemm->c = args->output + offset;
-            ork_gemm(gemm, 0, count);
+            run(gemm, 1, 0, 0, count);
         }
     }
 }
@@ -110,8 +110,8 @@ static void im2col_pixels(const ork_convolution_args *args, ork_gemm_args *gemm,
 // One group, dilation_w = 1: in NHWC a kernel row (kw, ci) is contiguous in the input, so output pixels whose
 // whole window lies inside the input read it in place (one GEMM "segment" per kernel row) and only the
 // border pixels go through im2col.
-static void direct_rows(const ork_convolution_args *args, ork_gemm_args *gemm, size_t pixel_begin,
-                        size_t pixel_end, float *scratch) {
+static void direct_rows(const ork_convolution_args *args, ork_gemm_args *gemm, ork_segmented_gemm run,
+                        size_t pixel_begin, size_t pixel_end, float *scratch) {
     const size_t output_w = args->output_w, channels = args->input_channels;
     const size_t span_w = args->kernel_w - 1, span_h = (args->kernel_h - 1) * args->dilation_h;
     size_t interior_begin = (args->pad_left + args->stride_w - 1) / args->stride_w, interior_end = 0;
@@ -124,13 +124,13 @@ static void direct_rows(const ork_convolution_args *args, ork_gemm_args *gemm, s
         const size_t image = row / args->output_h, oh = row % args->output_h;
         const ptrdiff_t ih0 = (ptrdiff_t)(oh * args->stride_h) - (ptrdiff_t)args->pad_top;
         if (ih0 < 0 || ih0 + (ptrdiff_t)span_h >= (ptrdiff_t)args->input_h) {
-            im2col_pixels(args, gemm, pixel, row_end, scratch);
+            im2col_pixels(args, gemm, run, pixel, row_end, scratch);
             pixel = row_end;
             continue;
         }
         const size_t inside_begin = ORK_MIN(ORK_MAX(ow, interior_begin), ow_end);
         const size_t inside_end = ORK_MAX(ORK_MIN(ow_end, interior_end), inside_begin);
-        if (ow < inside_begin) im2col_pixels(args, gemm, pixel, pixel + (inside_begin - ow), scratch);
+        if (ow < inside_begin) im2col_pixels(args, gemm, run, pixel, pixel + (inside_begin - ow), scratch);
         if (inside_begin < inside_end) {
             const size_t first = row * output_w + inside_begin;
             const size_t iw0 = inside_begin * args->stride_w - args->pad_left;
@@ -139,15 +139,16 @@ static void direct_rows(const ork_convolution_args *args, ork_gemm_args *gemm, s
             gemm->packed_b = args->packed_weights;
             gemm->residual = args->residual ? args->residual + first * args->output_channels : NULL;
             gemm->c = args->output + first * args->output_channels;
-            ork_gemm_segmented(gemm, args->kernel_h, args->dilation_h * args->input_w * channels, 0,
-                               inside_end - inside_begin);
+            run(gemm, args->kernel_h, args->dilation_h * args->input_w * channels, 0, inside_end - inside_begin);
         }
-        if (inside_end < ow_end) im2col_pixels(args, gemm, row * output_w + inside_end, row_end, scratch);
+        if (inside_end < ow_end) im2col_pixels(args, gemm, run, row * output_w + inside_end, row_end, scratch);
         pixel = row_end;
     }
 }
 
-void ork_convolution(const ork_convolution_args *args, size_t pixel_begin, size_t pixel_end, float *scratch) {
+// The driver of every level, given that level's GEMM.
+static void convolution(const ork_convolution_args *args, size_t pixel_begin, size_t pixel_end, float *scratch,
+                        ork_segmented_gemm run) {
     if (pixel_begin >= pixel_end || args->groups == 0 || args->output_channels == 0) return;
     const size_t groups = args->groups;
     const size_t input_per_group = args->input_channels / groups, output_per_group = args->output_channels / groups;
@@ -168,13 +169,31 @@ void ork_convolution(const ork_convolution_args *args, size_t pixel_begin, size_
             gemm.packed_b = args->packed_weights + group * group_size;
             gemm.residual = args->residual ? args->residual + group * output_per_group : NULL;
             gemm.c = args->output + group * output_per_group;
-            ork_gemm(&gemm, pixel_begin, pixel_end);
+            run(&gemm, 1, 0, pixel_begin, pixel_end);
         }
         return;
     }
     if (groups == 1 && args->dilation_w == 1) {
-        direct_rows(args, &gemm, pixel_begin, pixel_end, scratch);
+        direct_rows(args, &gemm, run, pixel_begin, pixel_end, scratch);
     } else {
-        im2col_pixels(args, &gemm, pixel_begin, pixel_end, scratch);
+        im2col_pixels(args, &gemm, run, pixel_begin, pixel_end, scratch);
     }
 }
+
+void ork_convolution(const ork_convolution_args *args, size_t pixel_begin, size_t pixel_end, float *scratch) {
+    ork_kernels()->convolution(args, pixel_begin, pixel_end, scratch);
+}
+
+void ork_convolution_portable(const ork_convolution_args *args, size_t pixel_begin, size_t pixel_end, float *scratch) {
+    convolution(args, pixel_begin, pixel_end, scratch, ork_gemm_segmented_portable);
+}
+
+#if ORK_X86
+void ork_convolution_avx2(const ork_convolution_args *args, size_t pixel_begin, size_t pixel_end, float *scratch) {
+    convolution(args, pixel_begin, pixel_end, scratch, ork_gemm_segmented_avx2);
+}
+
+void ork_convolution_avx512(const ork_convolution_args *args, size_t pixel_begin, size_t pixel_end, float *scratch) {
+    convolution(args, pixel_begin, pixel_end, scratch, ork_gemm_segmented_avx512);
+}
+#endif

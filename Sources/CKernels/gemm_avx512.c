@@ -143,8 +143,8 @@ ORK_INLINE ORK_TARGET_AVX512 void wide_tile(const int rows, size_t k, const floa
     }
 }
 
-ORK_TARGET_AVX512 void ork_gemm_avx512(const ork_gemm_args *args, size_t segments, size_t segment_stride,
-                                       size_t m_begin, size_t m_end) {
+ORK_TARGET_AVX512 void ork_gemm_segmented_avx512(const ork_gemm_args *args, size_t segments,
+                                                 size_t segment_stride, size_t m_begin, size_t m_end) {
     const size_t k = args->k, n = args->n;
     const size_t panels = (n + ORK_TILE - 1) / ORK_TILE;
     const size_t panel_stride = ORK_TILE + k * ORK_TILE;

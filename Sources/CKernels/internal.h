@@ -21,9 +21,6 @@
 #define ORK_X86 0
 #endif
 
-/// The level in effect (detected on first call).
-int ork_current_isa_level(void);
-
 /// Clamp without libm (fminf/fmaxf may be calls); NaN propagates like in the vector paths (max/min of NaN).
 ORK_INLINE float ork_clamp(float value, float min, float max) {
     value = value < min ? min : value;
@@ -32,16 +29,16 @@ ORK_INLINE float ork_clamp(float value, float min, float max) {
 
 // GEMM whose A row m is `segments` pieces of k / segments contiguous floats, piece s at
 // a + m * a_row_stride + s * segment_stride: an implicit im2col for convolutions whose kernel rows are contiguous
-// in NHWC (dilation_w = 1, one group). segments = 1 is the plain GEMM.
-void ork_gemm_segmented(const ork_gemm_args *args, size_t segments, size_t segment_stride, size_t m_begin,
-                        size_t m_end);
-void ork_gemm_portable(const ork_gemm_args *args, size_t segments, size_t segment_stride, size_t m_begin, size_t m_end);
-void ork_depthwise_portable(const ork_depthwise_args *args, size_t row_begin, size_t row_end);
+// in NHWC (dilation_w = 1, one group). segments = 1 is the plain GEMM. One per ISA level.
+typedef void (*ork_segmented_gemm)(const ork_gemm_args *args, size_t segments, size_t segment_stride,
+                                   size_t m_begin, size_t m_end);
+void ork_gemm_segmented_portable(const ork_gemm_args *args, size_t segments, size_t segment_stride, size_t m_begin,
+                                 size_t m_end);
 #if ORK_X86
-void ork_gemm_avx2(const ork_gemm_args *args, size_t segments, size_t segment_stride, size_t m_begin, size_t m_end);
-void ork_gemm_avx512(const ork_gemm_args *args, size_t segments, size_t segment_stride, size_t m_begin, size_t m_end);
-void ork_depthwise_avx2(const ork_depthwise_args *args, size_t row_begin, size_t row_end);
-void ork_depthwise_avx512(const ork_depthwise_args *args, size_t row_begin, size_t row_end);
+void ork_gemm_segmented_avx2(const ork_gemm_args *args, size_t segments, size_t segment_stride, size_t m_begin,
+                             size_t m_end);
+void ork_gemm_segmented_avx512(const ork_gemm_args *args, size_t segments, size_t segment_stride, size_t m_begin,
+                               size_t m_end);
 #endif
 
 #if defined(__clang__)

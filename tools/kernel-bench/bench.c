@@ -10,6 +10,9 @@
 #include <string.h>
 #include <time.h>
 
+// The variants measured: the best level, or the one named on the command line.
+static const ork_kernel_table *kernels;
+
 static double now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -49,7 +52,7 @@ static void bench_gemm(size_t m, size_t k, size_t n) {
     ork_gemm_args args = {.k = k, .n = n, .a = a, .a_row_stride = k, .packed_b = packed, .c = c, .c_row_stride = n,
                           .min = 0.0f, .max = 6.0f};
     // Spot check against a naive product.
-    ork_gemm(&args, 0, m);
+    kernels->gemm(&args, 0, m);
     double worst = 0;
     for (size_t i = 0; i < m; i += m / 7 + 1)
         for (size_t j = 0; j < n; j++) {
@@ -60,7 +63,7 @@ static void bench_gemm(size_t m, size_t k, size_t n) {
             if (e > worst) worst = e;
         }
     double t;
-    TIME(t, ork_gemm(&args, 0, m));
+    TIME(t, kernels->gemm(&args, 0, m));
     printf("gemm   M=%6zu K=%4zu N=%4zu  %8.1f us  %6.1f GFLOP/s  (max err %.1e)\n", m, k, n, t * 1e6,
            2.0 * m * n * k / t * 1e-9, worst);
     free(a); free(w); free(bias); free(c); free(packed);
@@ -77,7 +80,7 @@ static void bench_depthwise(size_t h, size_t channels, size_t kernel, size_t str
                                .output_w = oh, .kernel_h = kernel, .kernel_w = kernel, .stride_h = stride,
                                .stride_w = stride, .dilation_h = 1, .dilation_w = 1, .pad_top = pad, .pad_left = pad,
                                .input = in, .packed_weights = packed, .output = out, .min = 0.0f, .max = 6.0f};
-    ork_depthwise(&args, 0, oh);
+    kernels->depthwise(&args, 0, oh);
     double worst = 0;
     for (size_t y = 0; y < oh; y += 3)
         for (size_t x = 0; x < oh; x++)
@@ -94,7 +97,7 @@ static void bench_depthwise(size_t h, size_t channels, size_t kernel, size_t str
                 if (e > worst) worst = e;
             }
     double t;
-    TIME(t, ork_depthwise(&args, 0, oh));
+    TIME(t, kernels->depthwise(&args, 0, oh));
     printf("dw %zux%zu s%zu %3zux%-3zu C=%4zu        %8.1f us  %6.1f GFLOP/s  (max err %.1e)\n", kernel, kernel, stride,
            h, h, channels, t * 1e6, 2.0 * oh * oh * channels * kernel * kernel / t * 1e-9, worst);
     free(in); free(w); free(bias); free(out); free(packed);
@@ -115,7 +118,7 @@ static void bench_stem(size_t h, size_t cin, size_t cout) {
     args.output_h = args.output_w = oh;
     float *scratch = aligned_alloc(64, ork_convolution_scratch_size(&args) * sizeof(float) + 64);
     double t;
-    TIME(t, ork_convolution(&args, 0, oh * oh, scratch));
+    TIME(t, kernels->convolution(&args, 0, oh * oh, scratch));
     printf("stem 3x3 s2 %zux%zu %zu->%zu           %8.1f us  %6.1f GFLOP/s\n", h, h, cin, cout, t * 1e6,
            2.0 * oh * oh * cout * cin * 9 / t * 1e-9);
     free(in); free(w); free(bias); free(out); free(packed); free(scratch);
@@ -205,26 +208,31 @@ static void bench_mobilenetv2(double width, size_t resolution) {
                                           .kernel_w = 3, .stride_h = 2, .stride_w = 2, .dilation_h = 1,
                                           .dilation_w = 1, .pad_top = 1, .pad_left = 1, .groups = 1, .input = in,
                                           .packed_weights = l->packed, .output = out, .min = 0, .max = 6};
-                ork_convolution(&a, 0, oh * oh, scratch);
+                kernels->convolution(&a, 0, oh * oh, scratch);
             } else if (l->kind == 1) {
                 ork_gemm_args a = {.k = l->cin, .n = l->cout, .a = in, .a_row_stride = l->cin,
                                    .packed_b = l->packed, .residual = l->residual ? block_input : NULL,
                                    .residual_row_stride = l->cout, .c = out, .c_row_stride = l->cout,
                                    .min = linear ? -INFINITY : 0, .max = linear ? INFINITY : 6};
-                ork_gemm(&a, 0, oh * oh);
+                kernels->gemm(&a, 0, oh * oh);
             } else if (l->kind == 2) {
                 ork_depthwise_args a = {.batch = 1, .input_h = l->h, .input_w = l->w, .channels = l->cin,
                                         .output_h = oh, .output_w = oh, .kernel_h = 3, .kernel_w = 3,
                                         .stride_h = l->stride, .stride_w = l->stride, .dilation_h = 1,
                                         .dilation_w = 1, .pad_top = 1, .pad_left = 1, .input = in,
                                         .packed_weights = l->packed, .output = out, .min = 0, .max = 6};
-                ork_depthwise(&a, 0, oh);
+                kernels->depthwise(&a, 0, oh);
             } else {
-                ork_global_average_pool_nhwc(in, layers[i - 1].h * layers[i - 1].w, l->cin, out, 0, 1);
+                const size_t side = layers[i - 1].h;
+                ork_pool_args pool = {.batch = 1, .input_h = side, .input_w = side, .channels = l->cin,
+                                      .output_h = 1, .output_w = 1, .kernel_h = side, .kernel_w = side,
+                                      .stride_h = 1, .stride_w = 1, .dilation_h = 1, .dilation_w = 1,
+                                      .input = in, .output = out};
+                kernels->average_pool(&pool, 0, 1);
                 ork_gemm_args a = {.k = l->cin, .n = l->cout, .a = out, .a_row_stride = l->cin,
                                    .packed_b = l->packed, .c = in, .c_row_stride = l->cout,
                                    .min = -INFINITY, .max = INFINITY};
-                ork_gemm(&a, 0, 1);
+                kernels->gemm(&a, 0, 1);
             }
             times[l->kind] += now() - t0;
             layer_time[i] = now() - t0;
@@ -260,8 +268,12 @@ static void bench_mobilenetv2(double width, size_t resolution) {
 }
 
 int main(int argc, char **argv) {
-    if (argc > 1) ork_set_isa_level(atoi(argv[1]));
-    printf("ISA level %d (detected %d)\n", ork_isa_level(), ork_detected_isa_level());
+    kernels = ork_kernels();
+    if (argc > 1 && (kernels = ork_kernel_table_for((ork_isa)atoi(argv[1]))) == NULL) {
+        fprintf(stderr, "this CPU lacks ISA level %s (detected %d)\n", argv[1], ork_detected_isa());
+        return 1;
+    }
+    printf("%s (detected level %d)\n", kernels->name, ork_detected_isa());
     if (argc > 2) {  // networks only
         bench_mobilenetv2(1.0, 224);
         bench_mobilenetv2(0.5, 224);

@@ -63,7 +63,8 @@ final class ConvolutionKernelTests: XCTestCase {
         for piece in [1, 2, 3, rowCount] {
             let end = min(rowCount, begin + piece)
             kernel.run(shape: shape, input: input.pointer, output: output.pointer,
-                       residual: residualBuffer.map { UnsafePointer($0.pointer) }, clamp: clamp, rows: begin..<end)
+                       residual: residualBuffer.map { UnsafePointer($0.pointer) }, clamp: clamp, rows: begin..<end,
+                       using: level)
             begin = end
         }
         output.assertGuardIntact()
@@ -150,7 +151,7 @@ final class ConvolutionKernelTests: XCTestCase {
         for pixels in [0..<split, split..<pixelCount] {
             kernel.run(shape: shape, input: input.pointer, output: output.pointer,
                        residual: residualBuffer.map { UnsafePointer($0.pointer) }, clamp: clamp, pixels: pixels,
-                       scratch: scratch.pointer)
+                       scratch: scratch.pointer, using: level)
         }
         output.assertGuardIntact()
         scratch.assertGuardIntact()

@@ -41,26 +41,3 @@ struct LayoutTransform: KernelOperator {
         }
     }
 }
-
-/// GlobalAveragePool reading NHWC and writing [N, C, 1, 1] — the same bytes as NHWC [N, 1, 1, C], so the chain
-/// leaves channels-last here without a transform.
-struct ChannelsLastGlobalAveragePool: KernelOperator {
-    func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
-        let input = try requiredInput(inputs, 0, "X").type
-        guard input.elementType == .float, let shape = input.shape, shape.count == 4 else {
-            throw ONNXRunError(.invalidModel, "expects a float NHWC input, got \(input)")
-        }
-        return [TensorType(elementType: .float, shape: [shape[0], shape[3], .fixed(1), .fixed(1)])]
-    }
-
-    func execute(_ inputs: [Tensor?], into outputs: [Tensor], pool: ThreadPool) throws {
-        let input = try requiredInput(inputs, 0, "X")
-        let (batch, height, width, channels) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
-        let source = UnsafePointer(input.storage.bytes.assumingMemoryBound(to: Float.self))
-        let destination = outputs[0].storage.bytes.assumingMemoryBound(to: Float.self)
-        pool.parallelFor(batch) { image in
-            LayoutKernels.globalAveragePool(input: source, pixelCount: height * width, channels: channels,
-                                            output: destination, images: image..<image + 1)
-        }
-    }
-}

@@ -67,9 +67,10 @@ final class PackedMatrixWeights: Sendable {
 
     /// Computes output rows `rows`. Row `m` of the input starts at `input + m * inputRowStride` (>= reductionCount),
     /// of the output at `output + m * outputRowStride` (>= outputCount); `residual` (may equal `output`) likewise.
+    /// `level`: the ISA variant to run (tests run each one the CPU has).
     func run(input: UnsafePointer<Float>, inputRowStride: Int, output: UnsafeMutablePointer<Float>,
              outputRowStride: Int, residual: UnsafePointer<Float>? = nil, residualRowStride: Int = 0,
-             clamp: ClampBounds = .none, rows: Range<Int>) {
+             clamp: ClampBounds = .none, rows: Range<Int>, using level: KernelInstructionSet = .detected) {
         precondition(inputRowStride >= reductionCount && outputRowStride >= outputCount && rows.lowerBound >= 0,
                      "GEMM strides smaller than the matrix")
         precondition(residual == nil || residualRowStride >= outputCount,
@@ -78,7 +79,7 @@ final class PackedMatrixWeights: Sendable {
             k: reductionCount, n: outputCount, a: input, a_row_stride: inputRowStride, packed_b: packed.pointer,
             residual: residual, residual_row_stride: residualRowStride, c: output, c_row_stride: outputRowStride,
             min: clamp.minimum, max: clamp.maximum)
-        ork_gemm(&arguments, rows.lowerBound, rows.upperBound)
+        level.kernels.gemm(&arguments, rows.lowerBound, rows.upperBound)
     }
 
     /// Output columns are split between threads in multiples of this (one packed panel).
@@ -88,7 +89,8 @@ final class PackedMatrixWeights: Sendable {
     /// multiple of it or `outputCount`): splits a GEMM with few rows, like a classifier, over threads by columns.
     func run(input: UnsafePointer<Float>, inputRowStride: Int, output: UnsafeMutablePointer<Float>,
              outputRowStride: Int, residual: UnsafePointer<Float>? = nil, residualRowStride: Int = 0,
-             clamp: ClampBounds = .none, rows: Range<Int>, columns: Range<Int>) {
+             clamp: ClampBounds = .none, rows: Range<Int>, columns: Range<Int>,
+             using level: KernelInstructionSet = .detected) {
         precondition(inputRowStride >= reductionCount && outputRowStride >= outputCount && rows.lowerBound >= 0,
                      "GEMM strides smaller than the matrix")
         precondition(residual == nil || residualRowStride >= outputCount,
@@ -101,6 +103,9 @@ final class PackedMatrixWeights: Sendable {
             k: reductionCount, n: outputCount, a: input, a_row_stride: inputRowStride, packed_b: packed.pointer,
             residual: residual, residual_row_stride: residualRowStride, c: output, c_row_stride: outputRowStride,
             min: clamp.minimum, max: clamp.maximum)
-        ork_gemm_columns(&arguments, rows.lowerBound, rows.upperBound, columns.lowerBound, columns.upperBound)
+        var slice = arguments
+        if ork_gemm_column_slice(&arguments, columns.lowerBound, columns.upperBound, &slice) != 0 {
+            level.kernels.gemm(&slice, rows.lowerBound, rows.upperBound)
+        }
     }
 }

@@ -1,19 +1,5 @@
-// Global average pooling, elementwise add + clamp, and NCHW <-> NHWC transposes (memory-bound; plain C).
+// NCHW <-> NHWC transposes (memory-bound; plain C).
 #include "internal.h"
-
-void ork_global_average_pool_nhwc(const float *input, size_t pixels, size_t channels, float *output,
-                                  size_t image_begin, size_t image_end) {
-    const float scale = pixels ? 1.0f / (float)pixels : 0.0f;
-    for (size_t image = image_begin; image < image_end; image++) {
-        float *sum = output + image * channels;
-        const float *source = input + image * pixels * channels;
-        for (size_t c = 0; c < channels; c++) sum[c] = 0.0f;
-        for (size_t pixel = 0; pixel < pixels; pixel++, source += channels) {
-            for (size_t c = 0; c < channels; c++) sum[c] += source[c];
-        }
-        for (size_t c = 0; c < channels; c++) sum[c] *= scale;
-    }
-}
 
 // Few channels (an image's 3): pixel by pixel between `channels` sequential streams and one interleaved stream;
 // a constant count lets the compiler (de)interleave in vector registers.
