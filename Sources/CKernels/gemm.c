@@ -48,9 +48,10 @@ void ork_gemm_packed_add_bias(float *packed, size_t k, size_t n, const float *bi
 void ork_gemm(const ork_gemm_args *args, size_t m_begin, size_t m_end) { ork_kernels()->gemm(args, m_begin, m_end); }
 
 // The plain GEMM of each level: its segmented kernel with one segment.
+static const ork_segments plain = {1, 0, 1, 0};
 #define PLAIN_GEMM(LEVEL)                                                                                  \
     void ork_gemm_##LEVEL(const ork_gemm_args *args, size_t m_begin, size_t m_end) {                       \
-        if (m_begin < m_end && args->n > 0) ork_gemm_segmented_##LEVEL(args, 1, 0, m_begin, m_end);        \
+        if (m_begin < m_end && args->n > 0) ork_gemm_segmented_##LEVEL(args, &plain, m_begin, m_end);      \
     }
 PLAIN_GEMM(portable)
 #if ORK_X86
@@ -73,9 +74,9 @@ int ork_gemm_column_slice(const ork_gemm_args *args, size_t n_begin, size_t n_en
 // MARK: - Portable C
 
 // Four rows at a time share each packed B row; the 16-wide inner loops auto-vectorize for the baseline ISA.
-void ork_gemm_segmented_portable(const ork_gemm_args *args, size_t segments, size_t segment_stride, size_t m_begin,
+void ork_gemm_segmented_portable(const ork_gemm_args *args, const ork_segments *segments, size_t m_begin,
                                  size_t m_end) {
-    const size_t k = args->k, n = args->n, length = k / segments;
+    const size_t k = args->k, n = args->n, length = k / (segments->rows * segments->columns);
     const size_t panels = (n + ORK_TILE - 1) / ORK_TILE;
     for (size_t panel = 0; panel < panels; panel++) {
         const float *weights = args->packed_b + panel * (ORK_TILE + k * ORK_TILE);
@@ -88,7 +89,9 @@ void ork_gemm_segmented_portable(const ork_gemm_args *args, size_t segments, siz
                 for (size_t j = 0; j < ORK_TILE; j++) acc[r][j] = weights[j];
             for (size_t kk = 0; kk < k; kk++) {
                 const float *w = weights + ORK_TILE + kk * ORK_TILE;
-                const size_t offset = (kk / length) * segment_stride + kk % length;
+                const size_t piece = kk / length;
+                const size_t offset = (piece / segments->columns) * segments->row_stride +
+                                      (piece % segments->columns) * segments->column_stride + kk % length;
                 for (size_t r = 0; r < rows; r++) {
                     const float a = args->a[(m + r) * args->a_row_stride + offset];
                     for (size_t j = 0; j < ORK_TILE; j++) acc[r][j] += a * w[j];

@@ -27,17 +27,21 @@ ORK_INLINE float ork_clamp(float value, float min, float max) {
     return value > max ? max : value;
 }
 
-// GEMM whose A row m is `segments` pieces of k / segments contiguous floats, piece s at
-// a + m * a_row_stride + s * segment_stride: an implicit im2col for convolutions whose kernel rows are contiguous
-// in NHWC (dilation_w = 1, one group). segments = 1 is the plain GEMM. One per ISA level.
-typedef void (*ork_segmented_gemm)(const ork_gemm_args *args, size_t segments, size_t segment_stride,
-                                   size_t m_begin, size_t m_end);
-void ork_gemm_segmented_portable(const ork_gemm_args *args, size_t segments, size_t segment_stride, size_t m_begin,
+// How a GEMM's A rows are laid out, for an implicit im2col: row m is rows x columns pieces of
+// k / (rows * columns) contiguous floats, piece (r, c) at a + m * a_row_stride + r * row_stride + c * column_stride
+// (a piece per kernel row when a kernel row is contiguous in NHWC, else per tap). {1, 0, 1, 0}: the plain GEMM.
+typedef struct {
+    size_t rows, row_stride, columns, column_stride;
+} ork_segments;
+
+// The GEMM of each ISA level on A rows laid out in segments.
+typedef void (*ork_segmented_gemm)(const ork_gemm_args *args, const ork_segments *segments, size_t m_begin,
+                                   size_t m_end);
+void ork_gemm_segmented_portable(const ork_gemm_args *args, const ork_segments *segments, size_t m_begin,
                                  size_t m_end);
 #if ORK_X86
-void ork_gemm_segmented_avx2(const ork_gemm_args *args, size_t segments, size_t segment_stride, size_t m_begin,
-                             size_t m_end);
-void ork_gemm_segmented_avx512(const ork_gemm_args *args, size_t segments, size_t segment_stride, size_t m_begin,
+void ork_gemm_segmented_avx2(const ork_gemm_args *args, const ork_segments *segments, size_t m_begin, size_t m_end);
+void ork_gemm_segmented_avx512(const ork_gemm_args *args, const ork_segments *segments, size_t m_begin,
                                size_t m_end);
 #endif
 

@@ -164,7 +164,7 @@ struct ork_convolution_args {
     float min, max;
 };
 
-/// Pixels the im2col scratch holds per step.
+/// Pixels the im2col scratch holds per step, at most (fewer for long windows).
 #define ORK_CONVOLUTION_PIXELS_PER_STEP 96
 /// Floats of scratch one call needs (0 when the convolution is a plain 1x1 GEMM); one scratch per thread.
 size_t ork_convolution_scratch_size(const ork_convolution_args *args);

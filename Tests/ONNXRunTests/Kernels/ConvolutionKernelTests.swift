@@ -182,6 +182,19 @@ final class ConvolutionKernelTests: XCTestCase {
             try checkConvolution(shape(height: 11, width: 40, channels: 6, outputChannels: 19, kernel: (3, 3),
                                        dilation: (2, 1), pads: (1, 0, 3, 2), groups: 1),
                                  seed: 7, residual: true, level: level)
+            // Grouped with more than 8 channels per group (im2col, one GEMM segment per tap) and with exactly 8,
+            // stride 2 (windows read in place per tap).
+            try checkConvolution(shape(height: 7, width: 9, channels: 20, outputChannels: 30, kernel: (3, 3),
+                                       pads: (1, 1, 1, 1), groups: 2), seed: 8, residual: true, level: level)
+            try checkConvolution(shape(height: 9, width: 8, channels: 16, outputChannels: 16, kernel: (3, 3),
+                                       stride: (2, 2), pads: (0, 1, 1, 0), groups: 2),
+                                 seed: 9, clamp: ClampBounds(minimum: 0), level: level)
+            // Dense with horizontal dilation (in place, a segment per tap).
+            try checkConvolution(shape(height: 8, width: 13, channels: 5, outputChannels: 9, kernel: (3, 3),
+                                       dilation: (1, 2), pads: (1, 2, 1, 2), groups: 1), seed: 10, level: level)
+            // Many output channels on a narrow image: the weights outweigh the windows (whole-range im2col steps).
+            try checkConvolution(shape(batch: 2, height: 5, width: 3, channels: 8, outputChannels: 64, kernel: (3, 3),
+                                       pads: (1, 1, 1, 1), groups: 1), seed: 11, residual: true, level: level)
             // 5x5 dense with asymmetric pads, no bias, more pixels than one step.
             try checkConvolution(shape(height: 13, width: 14, channels: 5, outputChannels: 7, kernel: (5, 5),
                                        pads: (1, 2, 3, 0), groups: 1), seed: 6, bias: false, level: level)
