@@ -202,6 +202,29 @@ void ork_average_pool_portable(const ork_pool_args *args, size_t row_begin, size
 void ork_average_pool_avx2(const ork_pool_args *args, size_t row_begin, size_t row_end);
 void ork_average_pool_avx512(const ork_pool_args *args, size_t row_begin, size_t row_end);
 
+// MARK: - Transposed convolution NHWC: a GEMM per group into columns, then col2im
+//
+// Per group g, the GEMM of the input pixels' group channels (K = input channels per group) by the weights
+// [ci][tap][co] (N = kernel_h * kernel_w * channels per group) writes each pixel's columns at
+// columns[pixel][g][tap][co]; ork_col2im sums them into the output.
+
+/// Kernel sizes up to this many per axis.
+#define ORK_COL2IM_MAX_KERNEL 64
+
+typedef struct {
+    size_t batch, input_h, input_w;
+    size_t output_h, output_w, channels, groups;  // channels: output channels, divisible by groups
+    size_t kernel_h, kernel_w;                     // <= ORK_COL2IM_MAX_KERNEL
+    size_t stride_h, stride_w, dilation_h, dilation_w;
+    ptrdiff_t pad_top, pad_left;                   // output = input * stride - pad + tap * dilation (may be < 0)
+    const float *columns;  // [batch, input_h, input_w, groups, kernel_h * kernel_w, channels / groups]
+    const float *bias;     // channels floats, or NULL
+    float *output;         // [batch, output_h, output_w, channels]
+} ork_col2im_args;
+
+/// Computes output rows [row_begin, row_end), row = image * output_h + oh.
+void ork_col2im(const ork_col2im_args *args, size_t row_begin, size_t row_end);
+
 // MARK: - Layout
 
 /// [batch, channels, pixels] -> [batch, pixels, channels], for images [image_begin, image_end).
