@@ -46,6 +46,7 @@ void ork_col2im(const ork_col2im_args *args, size_t row_begin, size_t row_end) {
                     }
                 }
             }
+            for (size_t c = 0; c < channels; c++) out[c] = ork_clamp(out[c], args->min, args->max);
         }
     }
 }

@@ -220,9 +220,10 @@ typedef struct {
     const float *columns;  // [batch, input_h, input_w, groups, kernel_h * kernel_w, channels / groups]
     const float *bias;     // channels floats, or NULL
     float *output;         // [batch, output_h, output_w, channels]
+    float min, max;        // clamp bounds (-INFINITY, INFINITY for none)
 } ork_col2im_args;
 
-/// Computes output rows [row_begin, row_end), row = image * output_h + oh.
+/// Computes output rows [row_begin, row_end), row = image * output_h + oh: clamp(bias + the landing columns).
 void ork_col2im(const ork_col2im_args *args, size_t row_begin, size_t row_end);
 
 // MARK: - Layout

@@ -179,10 +179,11 @@ final class OptimizerTests: XCTestCase {
                            "v": try tensor([4, 3, 2, 3], seed: 42)],
             valueInfo: [],
             nodes: [
-                // Grouped, stride 2, pads and output_padding, with bias.
-                Node(name: "up", opType: "ConvTranspose", inputs: ["x", "w", "b"], outputs: ["y"],
+                // Grouped, stride 2, pads and output_padding, with bias, then Relu (fused into the store).
+                Node(name: "up", opType: "ConvTranspose", inputs: ["x", "w", "b"], outputs: ["u"],
                      attributes: ["group": .int(2), "strides": .ints([2, 2]), "pads": .ints([1, 0, 1, 1]),
                                   "output_padding": .ints([1, 1])]),
+                Node(name: "relu", opType: "Relu", inputs: ["u"], outputs: ["y"]),
                 // Dilated, output_shape larger than the full size (negative pads: zero borders).
                 Node(name: "dilated", opType: "ConvTranspose", inputs: ["x", "v"], outputs: ["z"],
                      attributes: ["dilations": .ints([2, 1]), "output_shape": .ints([9, 10])]),
@@ -190,5 +191,6 @@ final class OptimizerTests: XCTestCase {
         let steps = try checkOptimized(graph)
         XCTAssertEqual(steps["ConvTransposeNHWC"], 2, "\(steps)")
         XCTAssertNil(steps["ConvTranspose"], "\(steps)")
+        XCTAssertNil(steps["Relu"], "\(steps)")
     }
 }

@@ -12,6 +12,7 @@ final class TransposedConvolutionKernelTests: XCTestCase {
         var pads: (top: Int, left: Int)  // begin pads (negative: zero borders), output size given below
         var output: (Int, Int)
         var groups = 1, bias = true
+        var clamp = ClampBounds.none
     }
 
     /// The definition on NHWC data: every input pixel and tap adds x * w at output position
@@ -80,11 +81,13 @@ final class TransposedConvolutionKernelTests: XCTestCase {
         let rows = shape.outputRowCount
         for range in [0..<min(rows, 3), min(rows, 3)..<rows] {
             kernel.accumulate(columns: columns.pointer, shape: shape, padTop: c.pads.top, padLeft: c.pads.left,
-                              output: output.pointer, rows: range)
+                              output: output.pointer, clamp: c.clamp, rows: range)
         }
         columns.assertGuardIntact()
         output.assertGuardIntact()
-        assertClose(output.values, reference(c, input: input, weights: weights, bias: bias),
+        let expected = referenceEpilogue(reference(c, input: input, weights: weights, bias: bias), residual: nil,
+                                         clamp: c.clamp)
+        assertClose(output.values, expected,
                     "ConvTranspose \(c) at \(level)")
     }
 
@@ -95,7 +98,7 @@ final class TransposedConvolutionKernelTests: XCTestCase {
                  pads: (0, 0), output: (10, 14)),
             // 4x4 stride 2 pads 1 (overlapping taps), batch 2, no bias.
             Case(batch: 2, height: 4, width: 3, inputChannels: 6, outputChannels: 20, kernel: (4, 4), stride: (2, 2),
-                 pads: (1, 1), output: (8, 6), bias: false),
+                 pads: (1, 1), output: (8, 6), bias: false, clamp: ClampBounds(minimum: 0, maximum: 0.5)),
             // Grouped, asymmetric stride and dilation, output_padding-like extra row and column.
             Case(height: 3, width: 6, inputChannels: 8, outputChannels: 12, kernel: (3, 2), stride: (3, 1),
                  dilation: (1, 2), pads: (1, 0), output: (9, 8), groups: 4),

@@ -1,11 +1,13 @@
 // ConvTranspose with constant weights on NHWC tensors: a packed GEMM per group into columns, then col2im.
 
-/// `ConvTranspose(input, W, B)` on NHWC `[N, H, W, Cin]` -> `[N, OH, OW, Cout]`, 2-D, weights packed at load.
-/// Built by `ConvTransposeOperator`'s constant-input packing; its reference kernel is the oracle.
-struct ChannelsLastConvTranspose: KernelOperator, ChannelsLastOperator, CostReporting {
+/// `clamp(ConvTranspose(input, W, B))` on NHWC `[N, H, W, Cin]` -> `[N, OH, OW, Cout]`, 2-D, weights packed at
+/// load. Built by `ConvTransposeOperator`'s constant-input packing; absorbs a following Relu/Clip. Its reference
+/// kernel is the oracle.
+struct ChannelsLastConvTranspose: KernelOperator, ChannelsLastOperator, CostReporting, ConsumerFusing {
     /// The node's attributes (output size and pads come from the reference operator's layout).
     let reference: ConvTransposeOperator
     let kernel: TransposedConvolutionKernel
+    var bounds = ClampBounds.none
 
     var channelsLastInputs: [Int] { [0] }
 
@@ -78,8 +80,17 @@ struct ChannelsLastConvTranspose: KernelOperator, ChannelsLastOperator, CostRepo
                                              units: rows)
         pool.parallelFor(rowTasks) { task in
             kernel.accumulate(columns: UnsafePointer(columns), shape: shape, padTop: layout.padsBegin[0],
-                              padLeft: layout.padsBegin[1], output: destination,
+                              padLeft: layout.padsBegin[1], output: destination, clamp: bounds,
                               rows: Parallelism.split(rows, task, rowTasks))
         }
+    }
+
+    /// A clamp with constant bounds (Relu, Clip) reading the output is applied in col2im's store.
+    func fusing(_ consumer: FusionCandidate) throws -> FusedOperator? {
+        guard let activation = consumer.op as? ActivationOperator, consumer.producedInput == 0, bounds.isNone,
+              case .clamp(let clamp)? = activation.activation(consumer.inputs) else { return nil }
+        var fused = self
+        fused.bounds = clamp
+        return FusedOperator(op: fused, opType: "ConvTransposeNHWC")
     }
 }

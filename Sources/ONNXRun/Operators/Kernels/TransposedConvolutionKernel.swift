@@ -72,10 +72,10 @@ final class TransposedConvolutionKernel: Sendable {
                                 outputRowStride: taps * outputChannels, rows: pixels, using: level)
     }
 
-    /// Phase 2: output rows `rows` (row = image * outputHeight + oh) from the columns of every input pixel.
+    /// Phase 2: output rows `rows` (row = image * outputHeight + oh) from the columns of every input pixel, clamped.
     /// `shape`: input and output sizes, strides, dilations; `padTop`/`padLeft` may be negative (ONNX output_shape).
     func accumulate(columns: UnsafePointer<Float>, shape: ConvolutionShape, padTop: Int, padLeft: Int,
-                    output: UnsafeMutablePointer<Float>, rows: Range<Int>) {
+                    output: UnsafeMutablePointer<Float>, clamp: ClampBounds = .none, rows: Range<Int>) {
         precondition(shape.outputChannels == outputChannels && shape.kernelHeight == kernelHeight
                          && shape.kernelWidth == kernelWidth && rows.lowerBound >= 0
                          && rows.upperBound <= shape.outputRowCount, "transposed convolution given \(shape)")
@@ -84,7 +84,8 @@ final class TransposedConvolutionKernel: Sendable {
             output_w: shape.outputWidth, channels: outputChannels, groups: groups, kernel_h: kernelHeight,
             kernel_w: kernelWidth, stride_h: shape.strideHeight, stride_w: shape.strideWidth,
             dilation_h: shape.dilationHeight, dilation_w: shape.dilationWidth, pad_top: padTop, pad_left: padLeft,
-            columns: columns, bias: bias.map { UnsafePointer($0.pointer) }, output: output)
+            columns: columns, bias: bias.map { UnsafePointer($0.pointer) }, output: output, min: clamp.minimum,
+            max: clamp.maximum)
         ork_col2im(&arguments, rows.lowerBound, rows.upperBound)
     }
 }
