@@ -104,27 +104,35 @@ static void gather(const ork_convolution_args *args, size_t pixel_begin, size_t 
     }
 }
 
+// Output pixels [first, first + count) of every group: A row i (its group's channels) starts at
+// a + i * gemm->a_row_stride + group * input channels per group.
+static void gemm_per_group(const ork_convolution_args *args, ork_gemm_args *gemm, ork_segmented_gemm run,
+                           const ork_segments *segments, const float *a, size_t first, size_t count) {
+    const size_t groups = args->groups, output_per_group = args->output_channels / groups;
+    const size_t input_per_group = args->input_channels / groups;
+    const size_t group_size = ork_gemm_packed_size(gemm->k, output_per_group);
+    for (size_t group = 0; group < groups; group++) {
+        const size_t offset = first * args->output_channels + group * output_per_group;
+        gemm->a = a + group * input_per_group;
+        gemm->packed_b = args->packed_weights + group * group_size;
+        gemm->residual = args->residual ? args->residual + offset : NULL;
+        gemm->c = args->output + offset;
+        run(gemm, segments, 0, count);
+    }
+}
+
 // Pixels [pixel_begin, pixel_end) through im2col, a step of pixels at a time: one gather, then per group a GEMM
 // whose A rows are the group's channels of each tap (one segment per tap; a single one without groups).
 static void im2col_pixels(const ork_convolution_args *args, ork_gemm_args *gemm, ork_segmented_gemm run,
                           size_t pixel_begin, size_t pixel_end, float *scratch) {
-    const size_t groups = args->groups, output_per_group = args->output_channels / groups;
-    const size_t input_per_group = args->input_channels / groups, taps = args->kernel_h * args->kernel_w;
-    const size_t group_size = ork_gemm_packed_size(gemm->k, output_per_group), step = pixels_per_step(args);
+    const size_t groups = args->groups, taps = args->kernel_h * args->kernel_w, step = pixels_per_step(args);
     // Group g's channels of each tap, one piece per tap; without groups a row is one contiguous piece.
     const ork_segments segments = {1, 0, groups == 1 ? 1 : taps, args->input_channels};
     gemm->a_row_stride = taps * args->input_channels;
     for (size_t begin = pixel_begin; begin < pixel_end; begin += step) {
         const size_t count = ORK_MIN(step, pixel_end - begin);
         gather(args, begin, count, scratch);
-        for (size_t group = 0; group < groups; group++) {
-            const size_t offset = begin * args->output_channels + group * output_per_group;
-            gemm->a = scratch + group * input_per_group;
-            gemm->packed_b = args->packed_weights + group * group_size;
-            gemm->residual = args->residual ? args->residual + offset : NULL;
-            gemm->c = args->output + offset;
-            run(gemm, &segments, 0, count);
-        }
+        gemm_per_group(args, gemm, run, &segments, scratch, begin, count);
     }
 }
 
@@ -134,8 +142,6 @@ static void im2col_pixels(const ork_convolution_args *args, ork_gemm_args *gemm,
 static void direct_rows(const ork_convolution_args *args, ork_gemm_args *gemm, ork_segmented_gemm run,
                         size_t pixel_begin, size_t pixel_end, float *scratch) {
     const size_t output_w = args->output_w, channels = args->input_channels, groups = args->groups;
-    const size_t input_per_group = channels / groups, output_per_group = args->output_channels / groups;
-    const size_t group_size = ork_gemm_packed_size(gemm->k, output_per_group);
     const size_t span_w = (args->kernel_w - 1) * args->dilation_w, span_h = (args->kernel_h - 1) * args->dilation_h;
     const size_t row_stride = args->dilation_h * args->input_w * channels;
     const ork_segments segments = groups == 1 && args->dilation_w == 1
@@ -164,14 +170,7 @@ static void direct_rows(const ork_convolution_args *args, ork_gemm_args *gemm, o
             const size_t iw0 = inside_begin * args->stride_w - args->pad_left;
             const float *window = args->input + ((image * args->input_h + (size_t)ih0) * args->input_w + iw0) * channels;
             gemm->a_row_stride = args->stride_w * channels;
-            for (size_t group = 0; group < groups; group++) {
-                const size_t offset = first * args->output_channels + group * output_per_group;
-                gemm->a = window + group * input_per_group;
-                gemm->packed_b = args->packed_weights + group * group_size;
-                gemm->residual = args->residual ? args->residual + offset : NULL;
-                gemm->c = args->output + offset;
-                run(gemm, &segments, 0, inside_end - inside_begin);
-            }
+            gemm_per_group(args, gemm, run, &segments, window, first, inside_end - inside_begin);
         }
         if (inside_end < ow_end) im2col_pixels(args, gemm, run, row * output_w + inside_end, row_end, scratch);
         pixel = row_end;
@@ -185,7 +184,6 @@ static void convolution(const ork_convolution_args *args, size_t pixel_begin, si
     const size_t groups = args->groups;
     const size_t input_per_group = args->input_channels / groups, output_per_group = args->output_channels / groups;
     const size_t k = args->kernel_h * args->kernel_w * input_per_group;
-    const size_t group_size = ork_gemm_packed_size(k, output_per_group);
     ork_gemm_args gemm = {
         .k = k,
         .n = output_per_group,
@@ -196,14 +194,9 @@ static void convolution(const ork_convolution_args *args, size_t pixel_begin, si
     };
     if (is_pointwise(args)) {
         const ork_segments plain = {1, 0, 1, 0};
-        for (size_t group = 0; group < groups; group++) {
-            gemm.a = args->input + group * input_per_group;
-            gemm.a_row_stride = args->input_channels;
-            gemm.packed_b = args->packed_weights + group * group_size;
-            gemm.residual = args->residual ? args->residual + group * output_per_group : NULL;
-            gemm.c = args->output + group * output_per_group;
-            run(&gemm, &plain, pixel_begin, pixel_end);
-        }
+        gemm.a_row_stride = args->input_channels;
+        gemm_per_group(args, &gemm, run, &plain, args->input + pixel_begin * args->input_channels, pixel_begin,
+                       pixel_end - pixel_begin);
         return;
     }
     // Grouped convolutions with more than 8 channels per group measured faster through im2col (RegNet-Y group

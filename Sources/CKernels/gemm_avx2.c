@@ -49,14 +49,7 @@ ORK_INLINE ORK_TARGET_AVX2 void tile(const int rows, size_t k, const ork_segment
                 acc1[r] = _mm256_fmadd_ps(av, b1, acc1[r]);
             }
         }
-        // Next piece: along the segment row, or to the next row's first.
-        if (++column < segments->columns) {
-            a_piece += segments->column_stride;
-        } else {
-            column = 0;
-            a_row += segments->row_stride;
-            a_piece = a_row;
-        }
+        ork_next_piece(segments, &column, &a_row, &a_piece);
     }
     const int full0 = columns >= 8, full1 = columns >= 16;
     const __m256i mask0 = lane_mask(columns), mask1 = lane_mask(columns > 8 ? columns - 8 : 0);

@@ -50,14 +50,7 @@ ORK_INLINE ORK_TARGET_AVX512 void tile(const int rows, const int shape, size_t k
                 if (half1) half_acc1[r] = _mm256_fmadd_ps(_mm256_set1_ps(value), half_b1, half_acc1[r]);
             }
         }
-        // Next piece: along the segment row, or to the next row's first.
-        if (++column < segments->columns) {
-            a_piece += segments->column_stride;
-        } else {
-            column = 0;
-            a_row += segments->row_stride;
-            a_piece = a_row;
-        }
+        ork_next_piece(segments, &column, &a_row, &a_piece);
     }
     const __m256 half_min = _mm512_castps512_ps256(vmin), half_max = _mm512_castps512_ps256(vmax);
     ORK_UNROLL

@@ -34,6 +34,18 @@ typedef struct {
     size_t rows, row_stride, columns, column_stride;
 } ork_segments;
 
+// Walks the pieces of a segmented A row in order: `row` is the current segment row's first piece, `piece` the
+// current piece, `column` its index in the row.
+ORK_INLINE void ork_next_piece(const ork_segments *segments, size_t *column, const float **row, const float **piece) {
+    if (++*column < segments->columns) {
+        *piece += segments->column_stride;
+    } else {
+        *column = 0;
+        *row += segments->row_stride;
+        *piece = *row;
+    }
+}
+
 // The GEMM of each ISA level on A rows laid out in segments.
 typedef void (*ork_segmented_gemm)(const ork_gemm_args *args, const ork_segments *segments, size_t m_begin,
                                    size_t m_end);
