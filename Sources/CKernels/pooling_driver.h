@@ -1,6 +1,6 @@
 // NHWC max and average pooling, written once in the vector vocabulary of vector_ops.h and compiled per ISA by
-// pooling_{portable,avx2,avx512}.c: per output pixel the kernel rows/columns inside the input are computed once,
-// then up to VECTORS channel vectors at a time run over exactly those taps (no bounds checks, no padding reads).
+// pooling_{portable,avx2,avx512}.c: the kernel rows inside the input are found once per output row, the columns
+// once per pixel, then up to VECTORS channel vectors at a time run over exactly those taps (no bounds checks).
 //
 // Define ORK_MAX_POOL_FUNCTION and ORK_AVERAGE_POOL_FUNCTION (the exported names); include vector_ops.h first.
 #include "depthwise_geometry.h"
@@ -11,26 +11,35 @@
 #define VECTORS 4
 
 typedef struct {
-    size_t kh_begin, kh_end, kw_begin, kw_end;  // taps inside the input
-    float scale;                                // average: 1 / the divisor
+    size_t begin, end;  // taps inside the input
+    size_t counted;     // the average's divisor along this axis: those taps, or with count_include_pad every tap
+                        // inside the input and its pads (taps past the end pad, from ceil_mode, never count)
+} pool_taps;
+
+ORK_INLINE void axis_taps(ptrdiff_t start, size_t kernel, size_t dilation, size_t input, size_t pad_begin,
+                          size_t pad_end, int include_pad, pool_taps *taps) {
+    ork_valid_taps(start, dilation, kernel, input, &taps->begin, &taps->end);
+    taps->counted = taps->end - taps->begin;
+    if (include_pad) {
+        size_t begin, end;
+        ork_valid_taps(start + (ptrdiff_t)pad_begin, dilation, kernel, input + pad_begin + pad_end, &begin,
+                       &end);
+        taps->counted = end - begin;
+    }
+}
+
+// The window of one output pixel: its rows (computed once per output row) and columns.
+typedef struct {
+    size_t kh_begin, kh_end, kw_begin, kw_end;
+    float scale;  // average: 1 / the divisor
 } pool_window;
 
-// The taps of output pixel (oh, ow) inside the input, and the average's divisor: those taps, or with
-// count_include_pad every tap inside the input and its pads (taps past the end pad, from ceil_mode, never count).
-ORK_INLINE void window(const ork_pool_args *args, size_t oh, size_t ow, pool_window *w) {
-    const ptrdiff_t ih0 = (ptrdiff_t)(oh * args->stride_h) - (ptrdiff_t)args->pad_top;
-    const ptrdiff_t iw0 = (ptrdiff_t)(ow * args->stride_w) - (ptrdiff_t)args->pad_left;
-    ork_valid_taps(ih0, args->dilation_h, args->kernel_h, args->input_h, &w->kh_begin, &w->kh_end);
-    ork_valid_taps(iw0, args->dilation_w, args->kernel_w, args->input_w, &w->kw_begin, &w->kw_end);
-    size_t count = (w->kh_end - w->kh_begin) * (w->kw_end - w->kw_begin);
-    if (args->count_include_pad) {
-        size_t h_begin, h_end, w_begin, w_end;
-        ork_valid_taps(ih0 + (ptrdiff_t)args->pad_top, args->dilation_h, args->kernel_h,
-                       args->input_h + args->pad_top + args->pad_bottom, &h_begin, &h_end);
-        ork_valid_taps(iw0 + (ptrdiff_t)args->pad_left, args->dilation_w, args->kernel_w,
-                       args->input_w + args->pad_left + args->pad_right, &w_begin, &w_end);
-        count = (h_end - h_begin) * (w_end - w_begin);
-    }
+ORK_INLINE void window(const pool_taps *rows, const pool_taps *columns, pool_window *w) {
+    w->kh_begin = rows->begin;
+    w->kh_end = rows->end;
+    w->kw_begin = columns->begin;
+    w->kw_end = columns->end;
+    const size_t count = rows->counted * columns->counted;
     w->scale = count ? 1.0f / (float)count : 0.0f;
 }
 
@@ -72,10 +81,16 @@ ORK_INLINE ORK_V_TARGET void pool_rows(const int maximum, const ork_pool_args *a
         const size_t image = row / args->output_h, oh = row % args->output_h;
         const float *input = args->input + image * args->input_h * args->input_w * channels;
         const ptrdiff_t ih0 = (ptrdiff_t)(oh * args->stride_h) - (ptrdiff_t)args->pad_top;
+        pool_taps rows;
+        axis_taps(ih0, args->kernel_h, args->dilation_h, args->input_h, args->pad_top, args->pad_bottom,
+                  args->count_include_pad, &rows);
         for (size_t ow = 0; ow < args->output_w; ow++) {
             const ptrdiff_t iw0 = (ptrdiff_t)(ow * args->stride_w) - (ptrdiff_t)args->pad_left;
+            pool_taps columns;
+            axis_taps(iw0, args->kernel_w, args->dilation_w, args->input_w, args->pad_left, args->pad_right,
+                      args->count_include_pad, &columns);
             pool_window w;
-            window(args, oh, ow, &w);
+            window(&rows, &columns, &w);
             float *out = args->output + (row * args->output_w + ow) * channels;
             size_t vector = 0;
             for (; vector + VECTORS <= full; vector += VECTORS)
