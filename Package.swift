@@ -8,9 +8,12 @@ let package = Package(
         .library(name: "ONNXRun", targets: ["ONNXRun"]),
         .library(name: "ONNXRunVision", targets: ["ONNXRunVision"]),
         .executable(name: "onnxrun", targets: ["onnxrun"]),
+        // The C API (onnxrun.h) as libonnxrun-c.so; tools/install-c-api installs it as libonnxrun.so.
+        .library(name: "onnxrun-c", type: .dynamic, targets: ["ONNXRunC"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
     ],
     targets: [
         // libprotobuf-c from the system (Debian: libprotobuf-c-dev).
@@ -40,10 +43,27 @@ let package = Package(
             name: "ONNXRunVision",
             dependencies: ["ONNXRun", "CImageCodecs"]
         ),
+        // `onnxrun serve`: the Open Inference Protocol (KServe v2) over HTTP/1.1, on SwiftNIO.
+        .target(
+            name: "ONNXRunServer",
+            dependencies: [
+                "ONNXRun", "ONNXRunVision",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        // onnxrun.h, and the C API's functions that need no Swift (version, free).
+        .target(name: "CONNXRunHeader"),
+        // The C API's functions, written in Swift with @_cdecl over the libraries.
+        .target(
+            name: "ONNXRunC",
+            dependencies: ["ONNXRun", "ONNXRunVision", "CONNXRunHeader"]
+        ),
         .executableTarget(
             name: "onnxrun",
             dependencies: [
-                "ONNXRun", "ONNXRunVision",
+                "ONNXRun", "ONNXRunVision", "ONNXRunServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -55,7 +75,10 @@ let package = Package(
             dependencies: ["ONNXRunVision", "ONNXRun", "ONNXRunTestSupport"],
             exclude: ["Fixtures"]  // read from the source tree through #filePath (tools/make_image_fixtures.py)
         ),
+        // Builds and runs the C examples against the installed library, and checks onnxrun.h against the Swift side.
+        .testTarget(name: "ONNXRunCTests", dependencies: ["ONNXRunC", "CONNXRunHeader", "ONNXRun", "ONNXRunTestSupport"]),
         // Runs the built `onnxrun` executable as a process (depending on it makes `swift test` build it first).
-        .testTarget(name: "onnxrunCLITests", dependencies: ["onnxrun", "ONNXRun", "ONNXRunTestSupport"]),
+        .testTarget(name: "onnxrunCLITests", dependencies: ["onnxrun", "ONNXRun", "ONNXRunVision", "ONNXRunTestSupport"]),
+        .testTarget(name: "ONNXRunServerTests", dependencies: ["ONNXRunServer", "ONNXRun", "ONNXRunTestSupport"]),
     ]
 )

@@ -82,105 +82,101 @@ struct ClassifyCommand: ParsableCommand {
         }
         if (mean == nil) != (standardDeviation == nil) { throw ValidationError("--mean and --std go together") }
         if preset != nil && mean != nil { throw ValidationError("--preset and --mean/--std are exclusive") }
-        if let mean { _ = try ClassificationPlan.numbers(mean, option: "--mean") }
-        if let standardDeviation { _ = try ClassificationPlan.numbers(standardDeviation, option: "--std") }
+        if let mean { _ = try ClassifyOptionValues.numbers(mean, option: "--mean") }
+        if let standardDeviation { _ = try ClassifyOptionValues.numbers(standardDeviation, option: "--std") }
     }
 
     // MARK: - Running
 
     func run() throws {
-        let options = SessionOptions(threadCount: threads, optimizationLevel: noOptimize ? .none : .all)
-        let session = try InferenceSession(contentsOf: model, options: options)
-        let plan = try ClassificationPlan(session: session, command: self)
+        let sessionOptions = SessionOptions(threadCount: threads, optimizationLevel: noOptimize ? .none : .all)
+        let session = try InferenceSession(contentsOf: model, options: sessionOptions)
+        let classifier: ImageClassifier
+        do {
+            classifier = try ImageClassifier(session: session, options: classifierOptions())
+        } catch let error as ONNXRunError where error.kind == .unsupported {
+            throw CommandLineError(error.description + "; use `onnxrun run \(model) --input FILE` to run it on tensors")
+        }
         let files = try ImageFiles.expand(images)
         let clock = ContinuousClock()
         let start = clock.now
 
-        var results: [ImageResult] = []
-        var timings: [NodeTiming] = []
+        var results: [FileClassification] = []
         var failures = 0
         let progress = ProgressBar(total: files.count, enabled: files.count >= 16 && StandardError.isTerminal)
-        for batchStart in stride(from: 0, to: files.count, by: plan.imagesPerInference) {
-            let batchFiles = Array(files[batchStart..<min(batchStart + plan.imagesPerInference, files.count)])
-            // In file order; successes are filled in after the batch's inference.
-            var batchResults = batchFiles.map { ImageResult(file: $0, error: "not classified") }
-            var prepared: [(slot: Int, tensor: Tensor, decodeSeconds: Double, preprocessSeconds: Double)] = []
-            for (slot, file) in batchFiles.enumerated() {
-                do {
-                    let decodeStart = clock.now
-                    let image = try ImageDecoder.decode(contentsOf: file)
-                    let preprocessStart = clock.now
-                    let tensor = try plan.preprocessor.tensor(for: image)
-                    prepared.append((slot, tensor, (preprocessStart - decodeStart).seconds,
-                                     (clock.now - preprocessStart).seconds))
-                } catch let error as ONNXRunError {
-                    // One bad image must not hide the others; a lone image fails the usual way.
-                    guard files.count > 1 else { throw error }
-                    failures += 1
-                    progress.clear()
-                    CommandLineError.report(error.description)
-                    batchResults[slot].error = error.description
-                }
+        let summary = try classifier.classify(contentsOf: files, collectingStepTimings: profile) { batch in
+            for case .failure(let error) in batch.map(\.result) {
+                // One bad image must not hide the others; a lone image fails the usual way.
+                guard files.count > 1 else { throw error }
+                failures += 1
+                progress.clear()
+                CommandLineError.report(error.description)
             }
-            if !prepared.isEmpty {
-                let (classifications, seconds) = try plan.classify(prepared.map(\.tensor), session: session,
-                                                                   profiling: profile, timings: &timings)
-                for (index, image) in prepared.enumerated() {
-                    batchResults[image.slot] = ImageResult(
-                        file: batchFiles[image.slot], classifications: classifications[index],
-                        decodeSeconds: image.decodeSeconds, preprocessSeconds: image.preprocessSeconds,
-                        inferenceSeconds: seconds / Double(prepared.count), batchSize: prepared.count)
-                }
-            }
-            results += batchResults
+            results += batch
             if !json {
                 // The bar shares the terminal with stdout: take it away while results print.
                 progress.clear()
-                printText(batchResults)
+                printText(batch)
             }
-            progress.update(batchStart + batchFiles.count)
+            progress.update(results.count)
         }
         progress.clear()
         let totalSeconds = (clock.now - start).seconds
 
         if json {
-            print(try JSONOutput.string(results.map { $0.jsonObject(probabilities: plan.appliesSoftmax) }))
+            print(try JSONOutput.string(results.map { $0.jsonObject(probabilities: classifier.scoresAreProbabilities) }))
         } else if files.count > 1 {
-            let classified = results.filter { $0.error == nil }
+            let classified = results.compactMap { try? $0.result.get() }
             print(String(format: "%d images in %.2f s: %.1f images/s", classified.count, totalSeconds,
                          Double(classified.count) / max(totalSeconds, 1e-9))
                       + " (per image: " + timingText(classified) + ")")
         }
         if profile {
-            let table = StepProfile.table(StepProfile.aggregate(timings, runs: max(plan.inferenceCount, 1)))
+            let table = StepProfile.table(StepProfile.aggregate(summary.stepTimings, runs: max(summary.inferenceCount, 1)))
             if json { StandardError.write(table + "\n") } else { print(table) }
         }
         if failures > 0 { throw ExitCode(1) }
     }
 
+    /// The classifier's options from the command line (validated by `validate()`).
+    private func classifierOptions() throws -> ImageClassifier.Options {
+        var overrides = ImageClassifier.PreprocessingOverrides(inputSize: size, resizeShorterSide: resize,
+                                                               channelOrder: bgr ? .bgr : nil)
+        if let preset { overrides.normalization = PreprocessingConfiguration.Normalization(presetName: preset) }
+        if let mean, let standardDeviation {
+            overrides.normalization = .meanStandardDeviation(
+                mean: try ClassifyOptionValues.numbers(mean, option: "--mean"),
+                standardDeviation: try ClassifyOptionValues.numbers(standardDeviation, option: "--std"))
+        }
+        return ImageClassifier.Options(labels: try labels.map { try ClassLabels.load(contentsOf: $0) }, top: top,
+                                       batchSize: batchSize, rawScores: raw, preprocessing: overrides)
+    }
+
     // MARK: - Text output
 
-    private func printText(_ results: [ImageResult]) {
-        for result in results where result.error == nil {
-            print(Formatting.printable(result.file))
-            let rankWidth = String(result.classifications.count).count
-            for (rank, classification) in result.classifications.enumerated() {
+    private func printText(_ results: [FileClassification]) {
+        for file in results {
+            guard case .success(let result) = file.result else { continue }
+            print(Formatting.printable(file.path))
+            let rankWidth = String(result.top.count).count
+            for (rank, classification) in result.top.enumerated() {
                 let score = raw ? String(format: "%10.4f", classification.score)
                     : String(format: "%6.2f%%", classification.score * 100)
                 print("  \(Formatting.rightAligned(String(rank + 1), to: rankWidth)). \(score)  "
                           + "\(Formatting.rightAligned(String(classification.index), to: 4))  "
                           + Formatting.printable(classification.label))
             }
-            print("  " + timingText([result]) + (result.batchSize > 1 ? " (batch of \(result.batchSize))" : ""))
+            let batchSize = result.timings.batchSize
+            print("  " + timingText([result]) + (batchSize > 1 ? " (batch of \(batchSize))" : ""))
         }
     }
 
     /// `decode 3.10 ms, preprocess 1.92 ms, inference 9.81 ms`, averaged over `results`.
-    private func timingText(_ results: [ImageResult]) -> String {
+    private func timingText(_ results: [ImageClassification]) -> String {
         let count = Double(max(results.count, 1))
-        let decode = results.reduce(0) { $0 + $1.decodeSeconds } / count
-        let preprocess = results.reduce(0) { $0 + $1.preprocessSeconds } / count
-        let inference = results.reduce(0) { $0 + $1.inferenceSeconds } / count
+        let decode = results.reduce(0) { $0 + $1.timings.decodeSeconds } / count
+        let preprocess = results.reduce(0) { $0 + $1.timings.preprocessSeconds } / count
+        let inference = results.reduce(0) { $0 + $1.timings.inferenceSeconds } / count
         return "decode \(Formatting.milliseconds(decode)) ms, preprocess \(Formatting.milliseconds(preprocess)) ms, "
             + "inference \(Formatting.milliseconds(inference)) ms"
     }

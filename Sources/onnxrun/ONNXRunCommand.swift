@@ -1,4 +1,4 @@
-// The `onnxrun` command line: subcommands classify (the default), inspect, run, bench and operators, and the error policy.
+// The `onnxrun` command line: subcommands classify (the default), inspect, run, bench, operators and serve, and the error policy.
 
 import ArgumentParser
 import Foundation
@@ -15,12 +15,13 @@ struct ONNXRunCommand: ParsableCommand {
             onnxrun run MODEL --input [NAME=]FILE... [--output-dir DIR] [--check [NAME=]FILE]
             onnxrun bench MODEL [--threads N] [--warmup W] [--runs R] [--batch B] [--json] [--profile]
             onnxrun operators [--markdown]
+            onnxrun serve MODEL... [--model NAME=PATH] [--host H] [--port P] [--max-batch B] [--batch-window-ms T]
             """,
         discussion: """
             Without a subcommand, `onnxrun MODEL IMAGE...` classifies images (see `onnxrun classify --help`).
             """,
         subcommands: [ClassifyCommand.self, InspectCommand.self, RunCommand.self, BenchCommand.self,
-                      OperatorsCommand.self],
+                      OperatorsCommand.self, ServeCommand.self],
         defaultSubcommand: ClassifyCommand.self
     )
 

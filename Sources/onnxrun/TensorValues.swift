@@ -21,8 +21,7 @@ enum TensorValues {
     }
 
     private static func halfWords(_ tensor: Tensor) -> [UInt16] {
-        let pointer = tensor.storage.bytes.assumingMemoryBound(to: UInt16.self)
-        return Array(UnsafeBufferPointer(start: pointer, count: tensor.elementCount))
+        tensor.withUnsafeBytes { Array($0.bindMemory(to: UInt16.self)) }
     }
 
     /// IEEE 754 binary16 to Float (subnormals, infinities and NaN included).

@@ -3,6 +3,7 @@
 import Foundation
 import ONNXRun
 import ONNXRunTestSupport
+import ONNXRunVision
 import XCTest
 
 final class ClassifyCommandTests: XCTestCase {
@@ -62,6 +63,25 @@ final class ClassifyCommandTests: XCTestCase {
             let timings = try XCTUnwrap(image["timings"] as? [String: Any])
             for key in ["decode_ms", "preprocess_ms", "inference_ms"] {
                 XCTAssertNotNil(timings[key] as? Double, key)
+            }
+        }
+    }
+
+    /// A Swift tool using the library's ImageClassifier gets exactly the CLI's top-5 for the bundled photos.
+    func testImageClassifierGivesTheCLIsTopFive() throws {
+        let result = try CommandLineProcess.run([Self.efficientNet, Self.chelsea, Self.coffee, "--json"])
+        XCTAssertEqual(result.status, 0, result.standardError)
+        let images = try XCTUnwrap(try CommandLineProcess.json(result) as? [[String: Any]])
+        let classifier = try ImageClassifier(contentsOf: Self.efficientNet)
+        XCTAssertEqual(images.count, 2)
+        for (image, path) in zip(images, [Self.chelsea, Self.coffee]) {
+            let top = try XCTUnwrap(image["top"] as? [[String: Any]])
+            let library = try classifier.classify(imageAt: path).top
+            XCTAssertEqual(library.map(\.index), top.compactMap { $0["index"] as? Int }, path)
+            XCTAssertEqual(library.map(\.label), top.compactMap { $0["label"] as? String }, path)
+            for (prediction, entry) in zip(library, top) {
+                // The JSON writer prints the Float's shortest decimal, read back as a Double.
+                XCTAssertEqual(Double(prediction.score), try XCTUnwrap(entry["probability"] as? Double), accuracy: 1e-9)
             }
         }
     }

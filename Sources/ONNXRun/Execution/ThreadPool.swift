@@ -16,15 +16,15 @@ import Glibc
 ///
 /// One region runs at a time; a region started while another is running (a second session run on another thread)
 /// runs on its caller's thread alone, so concurrent runs are safe and never wait for each other.
-public final class ThreadPool: @unchecked Sendable {
+final class ThreadPool: @unchecked Sendable {
     /// Threads that execute a region, the calling thread included.
-    public let threadCount: Int
+    let threadCount: Int
 
     private let shared: SharedState
     private let regionLock = Mutex<Bool>(false)
 
     /// A pool of `threadCount` threads in all (the caller plus `threadCount - 1` workers).
-    public init(threadCount: Int) {
+    init(threadCount: Int) {
         self.threadCount = max(1, threadCount)
         shared = SharedState()
         for _ in 1..<self.threadCount {
@@ -41,7 +41,7 @@ public final class ThreadPool: @unchecked Sendable {
 
     /// Runs `body(0..<taskCount)` spread over the pool; returns when every task is done.
     /// Tasks are handed out one at a time from a shared counter, so uneven tasks balance themselves.
-    public func parallelFor(_ taskCount: Int, _ body: (Int) -> Void) {
+    func parallelFor(_ taskCount: Int, _ body: (Int) -> Void) {
         guard taskCount > 0 else { return }
         guard threadCount > 1, taskCount > 1, tryBeginRegion() else {
             for task in 0..<taskCount { body(task) }

@@ -3,22 +3,22 @@
 import Foundation
 
 /// Owned, aligned bytes behind one or more tensors. Reshaping a tensor shares its storage.
-public final class TensorStorage: @unchecked Sendable {
+final class TensorStorage: @unchecked Sendable {
     /// 64 bytes: one cache line, and the widest vector load (AVX-512) the kernels use.
-    public static let alignment = 64
+    static let alignment = 64
 
-    public let bytes: UnsafeMutableRawPointer
-    public let byteCount: Int
+    let bytes: UnsafeMutableRawPointer
+    let byteCount: Int
 
     /// Zero-filled storage of `byteCount` bytes.
-    public init(byteCount: Int) {
+    init(byteCount: Int) {
         self.byteCount = byteCount
         bytes = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: Self.alignment)
         bytes.initializeMemory(as: UInt8.self, repeating: 0, count: max(byteCount, 1))
     }
 
     /// Storage holding a copy of `source`.
-    public init(copying source: UnsafeRawBufferPointer) {
+    init(copying source: UnsafeRawBufferPointer) {
         byteCount = source.count
         bytes = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: Self.alignment)
         if let base = source.baseAddress, byteCount > 0 {
@@ -35,7 +35,9 @@ public final class TensorStorage: @unchecked Sendable {
 public struct Tensor: Sendable, CustomStringConvertible {
     public let elementType: ElementType
     public let shape: [Int]
-    public private(set) var storage: TensorStorage
+    /// Shared, 64-byte-aligned bytes. Internal: writable access to storage other tensors share would break copy-on-write;
+    /// kernels write only into storage the plan gave them alone.
+    private(set) var storage: TensorStorage
 
     public var elementCount: Int { shape.reduce(1, *) }
     public var rank: Int { shape.count }
@@ -43,7 +45,7 @@ public struct Tensor: Sendable, CustomStringConvertible {
 
     /// A tensor over existing storage. The caller guarantees the storage holds at least
     /// `product(shape) * elementType.byteSize` bytes (the loader checks this against the file).
-    public init(elementType: ElementType, shape: [Int], storage: TensorStorage) {
+    init(elementType: ElementType, shape: [Int], storage: TensorStorage) {
         precondition(storage.byteCount >= (checkedElementCount(shape) ?? .max) * elementType.byteSize,
                      "tensor storage too small for \(describeShape(shape))")
         self.elementType = elementType
@@ -66,6 +68,16 @@ public struct Tensor: Sendable, CustomStringConvertible {
         }
         let storage = scalars.withUnsafeBytes { TensorStorage(copying: $0) }
         self.init(elementType: Element.elementType, shape: shape, storage: storage)
+    }
+
+    /// A tensor of any element type holding a copy of `bytes` (little-endian elements, row-major); throws when the
+    /// byte count does not match the shape.
+    public init(elementType: ElementType, shape: [Int], copying bytes: UnsafeRawBufferPointer) throws {
+        guard let count = checkedElementCount(shape), count * elementType.byteSize == bytes.count else {
+            throw ONNXRunError(.invalidArgument, "\(bytes.count) bytes do not fill a \(elementType) tensor of shape "
+                                   + describeShape(shape))
+        }
+        self.init(elementType: elementType, shape: shape, storage: TensorStorage(copying: bytes))
     }
 
     /// A float32 tensor holding a copy of `floats`; throws when the count does not match the shape.
@@ -107,6 +119,11 @@ public struct Tensor: Sendable, CustomStringConvertible {
         }
         let pointer = storage.bytes.assumingMemoryBound(to: Element.self)
         return try body(UnsafeMutableBufferPointer(start: pointer, count: elementCount))
+    }
+
+    /// Read access to the raw bytes of any element type (float16, bfloat16...).
+    public func withUnsafeBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try body(UnsafeRawBufferPointer(start: storage.bytes, count: byteCount))
     }
 
     /// A copy of the elements as an array.

@@ -90,7 +90,7 @@ final class FixtureLoadingTests: XCTestCase {
     }
 
     private func bytes(of tensor: Tensor) -> [UInt8] {
-        Array(UnsafeRawBufferPointer(start: tensor.storage.bytes, count: tensor.byteCount))
+        tensor.withUnsafeBytes { Array($0) }
     }
 
     // MARK: External data
