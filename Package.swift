@@ -30,7 +30,8 @@ let package = Package(
         ),
         // float32 micro-kernels; each ISA level is a function with a target attribute, picked at run time.
         .target(name: "CKernels"),
-        // libjpeg-turbo and libpng behind shims that turn longjmp/exit-style errors into return codes.
+        // libjpeg-turbo and libpng behind shims that turn longjmp/exit-style errors into return codes, and the
+        // Pillow-exact resampling kernels (one function per ISA level, picked at run time; no build flags).
         .target(
             name: "CImageCodecs",
             linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png")]

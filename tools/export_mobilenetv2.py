@@ -18,25 +18,13 @@ Writes `<output>/model.onnx`, `<output>/test_data_set_0/{input_0,output_0}.pb` (
 from __future__ import annotations
 
 import argparse
-import io
-import json
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
-import onnx
-import onnxruntime
 import torch
-from onnx import numpy_helper
 from torch import nn
 
-from onnx_export_common import write_model
-
-INPUT_NAME = "input"
-OUTPUT_NAME = "logits"
-IMAGENET_MEAN = "0.485,0.456,0.406"
-IMAGENET_STD = "0.229,0.224,0.225"
+from export_torchvision import add_export_arguments, calibrate, export_grid, export_network
 
 
 # MARK: - The network
@@ -126,106 +114,22 @@ class FallbackMobileNetV2(nn.Module):
 
 
 def build_network(width: float, num_classes: int, seed: int, size: int) -> nn.Module:
-    """Seeded random MobileNetV2 whose output still depends on its input, with non-trivial BatchNorm to fold.
-
-    With torchvision's initialisation and made-up BatchNorm statistics, the input-dependent part of the
-    activations shrinks about tenfold at every stage and the logits end up the same for every input (to 1e-7),
-    so a runtime that mishandled its input would still match. Instead: random BatchNorm scale and shift, then
-    running statistics measured on random inputs (so activations stay near unit scale), then those statistics
-    perturbed (so folding them into the Conv is not an identity).
-    """
+    """Seeded random MobileNetV2 whose output still depends on its input, with non-trivial BatchNorm to fold
+    (see export_torchvision.calibrate)."""
     torch.manual_seed(seed)
-    network = mobilenet_v2_class()(num_classes=num_classes, width_mult=width)
-    generator = torch.Generator().manual_seed(seed + 1)
-    batch_norms = [module for module in network.modules() if isinstance(module, nn.BatchNorm2d)]
-    with torch.no_grad():
-        for module in batch_norms:
-            count = module.num_features
-            module.weight.copy_(torch.empty(count).uniform_(0.5, 1.5, generator=generator))
-            module.bias.copy_(torch.randn(count, generator=generator) * 0.2)
-            module.reset_running_stats()
-            module.momentum = None  # cumulative average over the calibration batches
-        classifier = network.classifier[-1]
-        classifier.weight.normal_(0.0, 1.0 / network.last_channel ** 0.5, generator=generator)
-        classifier.bias.normal_(0.0, 0.1, generator=generator)
-        network.train()
-        for _ in range(2):
-            network(torch.randn(8, 3, size, size, generator=generator))
-        for module in batch_norms:
-            count = module.num_features
-            module.running_mean.add_(torch.randn(count, generator=generator) * 0.2 * module.running_var.sqrt())
-            module.running_var.mul_(torch.empty(count).uniform_(0.7, 1.4, generator=generator))
-            module.momentum = 0.1
-    return network.eval()
+    return calibrate(mobilenet_v2_class()(num_classes=num_classes, width_mult=width), seed, size)
 
 
 # MARK: - Export
 
 
-def preprocessing_metadata(size: int) -> dict[str, str]:
-    """ImageNet recipe: resize the shorter side to size / 0.875 (256 for 224), centre-crop size."""
-    return {
-        "onnxrun.preprocess.resize": str(int(round(size / 0.875))),
-        "onnxrun.preprocess.crop": str(size),
-        "onnxrun.preprocess.mean": IMAGENET_MEAN,
-        "onnxrun.preprocess.std": IMAGENET_STD,
-        "onnxrun.preprocess.layout": "NCHW",
-        "onnxrun.preprocess.channel_order": "RGB",
-    }
-
-
-def export_onnx(network: nn.Module, size: int, opset: int, dynamo: bool, dynamic_batch: bool) -> onnx.ModelProto:
-    example = torch.zeros(1, 3, size, size)
-    if dynamo:
-        dynamic_shapes = {"x": {0: torch.export.Dim("batch", min=1, max=1024)}} if dynamic_batch else None
-        program = torch.onnx.export(network, (example,), dynamo=True, opset_version=opset,
-                                    input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                                    dynamic_shapes=dynamic_shapes, external_data=False, verbose=False)
-        return program.model_proto
-    buffer = io.BytesIO()
-    dynamic_axes = {INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}} if dynamic_batch else None
-    torch.onnx.export(network, (example,), buffer, dynamo=False, opset_version=opset, input_names=[INPUT_NAME],
-                      output_names=[OUTPUT_NAME], dynamic_axes=dynamic_axes, do_constant_folding=True)
-    return onnx.load_from_string(buffer.getvalue())
-
-
-def write_test_set(session: onnxruntime.InferenceSession, folder: Path, batch: int, size: int, seed: int,
-                   network: nn.Module, npy: bool) -> float:
-    """Writes one test_data_set from a seeded random input; returns max |onnxruntime - torch|."""
-    rng = np.random.default_rng(seed)
-    image = rng.standard_normal((batch, 3, size, size)).astype(np.float32)
-    (logits,) = session.run([OUTPUT_NAME], {INPUT_NAME: image})
-    with torch.no_grad():
-        expected = network(torch.from_numpy(image)).numpy()
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, value, stem in [(INPUT_NAME, image, "input_0"), (OUTPUT_NAME, logits, "output_0")]:
-        (folder / f"{stem}.pb").write_bytes(numpy_helper.from_array(value, name).SerializeToString())
-        if npy:
-            np.save(folder / f"{stem}.npy", value)
-    return float(np.abs(logits - expected).max())
-
-
 def export(width: float, size: int, opset: int, output: Path, dynamo: bool = False, dynamic_batch: bool = False,
            num_classes: int = 1000, seed: int = 0, npy: bool = True) -> dict:
-    started = time.monotonic()
     network = build_network(width, num_classes, seed, size)
-    model = export_onnx(network, size, opset, dynamo, dynamic_batch)
-    model.producer_name = model.producer_name or "pytorch"
     description = (f"torchvision MobileNetV2 width {width}, {size}x{size}, seeded random weights (seed {seed}) "
                    f"with randomized BatchNorm statistics; exported by onnxrun tools/export_mobilenetv2.py")
-    session = write_model(model, output, description, preprocessing_metadata(size))
-    batches = [1, 3] if dynamic_batch else [1]
-    differences = [write_test_set(session, output / f"test_data_set_{index}", batch, size, seed + 100 + index,
-                                  network, npy) for index, batch in enumerate(batches)]
-    if max(differences) > 1e-3:
-        raise RuntimeError(f"{output}: onnxruntime differs from torch by {max(differences):g}")
-    summary = {
-        "path": str(output), "width": width, "size": size, "opset": opset, "exporter": "dynamo" if dynamo else "torchscript",
-        "dynamic_batch": dynamic_batch, "batches": batches, "model_bytes": (output / "model.onnx").stat().st_size,
-        "max_abs_onnxruntime_minus_torch": max(differences), "seconds": round(time.monotonic() - started, 1),
-    }
-    print(json.dumps(summary))
-    return summary
+    return {"width": width} | export_network(network, output, description, size, opset, dynamo, dynamic_batch, seed,
+                                             npy)
 
 
 # MARK: - The benchmark grid
@@ -256,15 +160,7 @@ def variant_name(width: float, size: int, opset: int, dynamo: bool, dynamic_batc
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--width", type=float, default=1.0, help="width multiplier, 0.25...1.4 (default 1.0)")
-    parser.add_argument("--size", type=int, default=224, help="input height and width (default 224)")
-    parser.add_argument("--opset", type=int, default=13, help="11, 13, 17 (TorchScript) or 18+ with --dynamo")
-    parser.add_argument("--dynamo", action="store_true", help="use torch.onnx.export(dynamo=True) (needs onnxscript)")
-    parser.add_argument("--dynamic-batch", action="store_true", help="symbolic batch; adds test_data_set_1 at batch 3")
-    parser.add_argument("--num-classes", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-npy", action="store_true", help="write only the .pb test data, no .npy copies")
-    parser.add_argument("--output", type=Path, required=True,
-                        help="the model folder (replaced), or with --grid the folder holding one per variant")
+    add_export_arguments(parser)
     parser.add_argument("--grid", choices=["subset", "full"], nargs="?", const="full",
                         help="export the benchmark variants into --output/<name>/ (default: full)")
     arguments = parser.parse_args()
@@ -272,18 +168,12 @@ def main() -> int:
     if arguments.width <= 0 or arguments.size < 32:
         parser.error("--width must be positive and --size at least 32")
     if arguments.grid:
-        summaries, failures = [], []
-        for width, size, opset, dynamo in grid(arguments.grid == "full"):
-            name = variant_name(width, size, opset, dynamo, arguments.dynamic_batch)
-            try:
-                summaries.append(export(width, size, opset, arguments.output / name, dynamo, arguments.dynamic_batch,
-                                        arguments.num_classes, arguments.seed, not arguments.no_npy))
-            except Exception as error:
-                failures.append(f"{name}: {type(error).__name__}: {error}")
-                print(f"FAILED {failures[-1]}", file=sys.stderr)
-        (arguments.output / "index.json").write_text(json.dumps(summaries, indent=1) + "\n")
-        print(f"{len(summaries)} variants in {arguments.output}, {len(failures)} failed")
-        return 1 if failures else 0
+        variants = [(variant_name(width, size, opset, dynamo, arguments.dynamic_batch),
+                     lambda folder, width=width, size=size, opset=opset, dynamo=dynamo: export(
+                         width, size, opset, folder, dynamo, arguments.dynamic_batch, arguments.num_classes,
+                         arguments.seed, not arguments.no_npy))
+                    for width, size, opset, dynamo in grid(arguments.grid == "full")]
+        return export_grid(variants, arguments.output)
     export(arguments.width, arguments.size, arguments.opset, arguments.output, arguments.dynamo,
            arguments.dynamic_batch, arguments.num_classes, arguments.seed, not arguments.no_npy)
     return 0

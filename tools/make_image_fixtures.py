@@ -168,6 +168,22 @@ def main() -> None:
     note("exif_rotated.jpg", "baseline.jpg with EXIF orientation 6, which Image.open (and so onnxrun) ignores")
     for name in ["baseline", "baseline444", "progressive", "gray", "cmyk", "exif_rotated"]:
         save_reference(f"{name}_jpg", Image.open(OUT / f"{name}.jpg"))
+    # A wider photo for decoding only the columns a resize reads: cropped JPEG decoding needs room around them.
+    wide = photo.crop((60, 80, 60 + 240, 80 + 96))
+    wide.save(OUT / "wide.jpg", quality=90)
+    note("wide.jpg", "240x96 baseline, quality 90, 4:2:0")
+    wide.save(OUT / "wide_progressive.jpg", quality=90, progressive=True)
+    note("wide_progressive.jpg", "240x96 progressive, quality 90")
+    wide.convert("L").save(OUT / "wide_gray.jpg", quality=90)
+    note("wide_gray.jpg", "240x96 grayscale")
+
+    # Reduced-scale decodes for --fast-decode: Pillow's draft mode is libjpeg-turbo's DCT scaling with the
+    # accurate IDCT, the same as onnxrun's.
+    for scale in (2, 4, 8):
+        draft = Image.open(OUT / "baseline.jpg")
+        draft.draft("RGB", (WIDTH // scale, HEIGHT // scale))
+        save_reference(f"baseline_jpg_draft{scale}", draft)
+        note(f"baseline_jpg_draft{scale}.rgb", f"baseline.jpg decoded by Pillow in draft mode at 1/{scale} scale")
 
     # Bilinear resizes of rgb.png: shrink (antialiased), enlarge, and mixed; 60x10, 80x20 and 50x6 shrink the
     # height much more than the width, which Pillow 13 resamples vertically first.

@@ -229,8 +229,14 @@ static inline uint8_t cmyk_channel(uint8_t stored_color, uint8_t stored_black) {
     return (uint8_t)(value < 0 ? 0 : (value > 255 ? 255 : value));
 }
 
-int onnxrun_jpeg_decode_rgb(const uint8_t *data, size_t size, uint64_t max_pixels, uint8_t *output,
-                            size_t output_size, char *message, size_t message_capacity) {
+/// Columns decoded on each side of a window beyond it (when the image has them): libjpeg-turbo's fancy
+/// upsampling treats the edges of a cropped scanline like the image's edges, so the window's own pixels match a
+/// full decode only when the crop reaches at least one chroma sample (2 pixels) past them; 16 is an iMCU.
+#define JPEG_WINDOW_MARGIN 16
+
+int onnxrun_jpeg_decode_rgb(const uint8_t *data, size_t size, uint64_t max_pixels, int scale_denominator,
+                            uint32_t first_column, uint32_t column_count, uint8_t *output, size_t output_size,
+                            char *message, size_t message_capacity) {
     int status = jpeg_precheck_size(data, size, max_pixels, message, message_capacity);
     if (status != ONNXRUN_IMAGE_OK) return status;
 
@@ -252,10 +258,24 @@ int onnxrun_jpeg_decode_rgb(const uint8_t *data, size_t size, uint64_t max_pixel
         jpeg_destroy_decompress(&decompressor);
         return status;
     }
-    size_t width = decompressor.image_width;
-    size_t height = decompressor.image_height;
-    if (output == NULL || output_size != width * height * 3) {
-        copy_message(message, message_capacity, "output buffer does not match the JPEG header");
+    if (scale_denominator != 1 && scale_denominator != 2 && scale_denominator != 4 && scale_denominator != 8) {
+        copy_message(message, message_capacity, "the JPEG scale denominator must be 1, 2, 4 or 8");
+        jpeg_destroy_decompress(&decompressor);
+        return ONNXRUN_IMAGE_BAD_ARGUMENT;
+    }
+    // Pillow's settings, which libjpeg-turbo defaults to: the accurate integer IDCT (JDCT_ISLOW) and fancy
+    // (triangle-filter) chroma upsampling. DCT scaling (1/2, 1/4, 1/8) changes the pixels; only opted-in callers
+    // ask for it.
+    decompressor.dct_method = JDCT_ISLOW;
+    decompressor.do_fancy_upsampling = TRUE;
+    decompressor.scale_num = 1;
+    decompressor.scale_denom = (unsigned int)scale_denominator;
+    // ceil(size / denominator), as jpeg_calc_output_dimensions computes it for these scales.
+    size_t width = (decompressor.image_width + (size_t)scale_denominator - 1) / (size_t)scale_denominator;
+    size_t height = (decompressor.image_height + (size_t)scale_denominator - 1) / (size_t)scale_denominator;
+    if (output == NULL || column_count == 0 || (size_t)first_column + column_count > width ||
+        output_size != (size_t)column_count * height * 3) {
+        copy_message(message, message_capacity, "output buffer or window does not match the JPEG header");
         jpeg_destroy_decompress(&decompressor);
         return ONNXRUN_IMAGE_BAD_ARGUMENT;
     }
@@ -283,30 +303,44 @@ int onnxrun_jpeg_decode_rgb(const uint8_t *data, size_t size, uint64_t max_pixel
         jpeg_destroy_decompress(&decompressor);
         return ONNXRUN_IMAGE_CORRUPT;
     }
-    if (source_components != 3) {
-        row = malloc(width * (size_t)source_components);
+    // Only the iMCU columns around the window go through the IDCT, upsampling and colour conversion
+    // (jpeg_crop_scanline moves the start down to an iMCU boundary). Every row is still read, so truncated data
+    // fails as in a full decode.
+    JDIMENSION crop_start = first_column > JPEG_WINDOW_MARGIN ? first_column - JPEG_WINDOW_MARGIN : 0;
+    size_t crop_end = (size_t)first_column + column_count + JPEG_WINDOW_MARGIN;
+    JDIMENSION crop_width = (JDIMENSION)((crop_end < width ? crop_end : width) - crop_start);
+    jpeg_crop_scanline(&decompressor, &crop_start, &crop_width);
+    size_t skipped = first_column - crop_start;  // decoded columns left of the window
+    int direct = source_components == 3 && crop_width == column_count;
+    if (!direct) {
+        row = malloc((size_t)crop_width * (size_t)source_components);
         if (row == NULL) {
             copy_message(message, message_capacity, "out of memory for a JPEG row");
             jpeg_destroy_decompress(&decompressor);
             return ONNXRUN_IMAGE_CORRUPT;
         }
     }
+    size_t row_bytes = (size_t)column_count * 3;
     while (decompressor.output_scanline < height) {
-        uint8_t *destination = output + (size_t)decompressor.output_scanline * width * 3;
-        JSAMPROW target = source_components == 3 ? destination : row;
+        uint8_t *destination = output + (size_t)decompressor.output_scanline * row_bytes;
+        JSAMPROW target = direct ? destination : row;
         if (jpeg_read_scanlines(&decompressor, &target, 1) != 1) {
             copy_message(message, message_capacity, "libjpeg returned no scanline (suspended input)");
             free(row);
             jpeg_destroy_decompress(&decompressor);
             return ONNXRUN_IMAGE_CORRUPT;
         }
-        if (source_components == 1) {
-            for (size_t x = 0; x < width; x++) {
-                destination[3 * x] = destination[3 * x + 1] = destination[3 * x + 2] = row[x];
+        if (direct) continue;
+        const uint8_t *source = row + skipped * (size_t)source_components;
+        if (source_components == 3) {
+            memcpy(destination, source, row_bytes);
+        } else if (source_components == 1) {
+            for (size_t x = 0; x < column_count; x++) {
+                destination[3 * x] = destination[3 * x + 1] = destination[3 * x + 2] = source[x];
             }
-        } else if (source_components == 4) {
-            for (size_t x = 0; x < width; x++) {
-                const uint8_t *pixel = row + 4 * x;
+        } else {
+            for (size_t x = 0; x < column_count; x++) {
+                const uint8_t *pixel = source + 4 * x;
                 destination[3 * x] = cmyk_channel(pixel[0], pixel[3]);
                 destination[3 * x + 1] = cmyk_channel(pixel[1], pixel[3]);
                 destination[3 * x + 2] = cmyk_channel(pixel[2], pixel[3]);

@@ -9,6 +9,7 @@ static const ork_kernel_table portable = {
     .convolution = ork_convolution_portable,
     .max_pool = ork_max_pool_portable,
     .average_pool = ork_average_pool_portable,
+    .layer_norm = ork_layer_norm_portable,
 };
 
 #if ORK_X86
@@ -20,6 +21,7 @@ static const ork_kernel_table avx2 = {
     .convolution = ork_convolution_avx2,
     .max_pool = ork_max_pool_avx2,
     .average_pool = ork_average_pool_avx2,
+    .layer_norm = ork_layer_norm_avx2,
 };
 
 static const ork_kernel_table avx512 = {
@@ -30,6 +32,7 @@ static const ork_kernel_table avx512 = {
     .convolution = ork_convolution_avx512,
     .max_pool = ork_max_pool_avx512,
     .average_pool = ork_average_pool_avx512,
+    .layer_norm = ork_layer_norm_avx512,
 };
 #endif
 

@@ -1,5 +1,6 @@
 // Pillow-exact bilinear resize (antialiased when shrinking) and torchvision-exact centre crop of RGBImage.
 
+import CImageCodecs
 import ONNXRun
 
 /// Geometry operations that reproduce Pillow and torchvision bit for bit, so a model sees the pixels it was
@@ -28,16 +29,52 @@ public enum ImageResampler {
     /// `image` resized to `width` x `height` exactly as Pillow's `Image.resize((width, height), Image.BILINEAR)`:
     /// a triangle filter whose support grows with the shrink factor (so shrinking averages, i.e. antialiases),
     /// separable, one pass per axis in Pillow 13's order, each in 22-bit fixed point rounded and clamped to 8 bits.
-    public static func resizeBilinear(_ image: RGBImage, width: Int, height: Int) throws -> RGBImage {
+    public static func resizeBilinear(_ image: RGBImage, width: Int, height: Int,
+                                      kernels: ResamplingKernels = .best) throws -> RGBImage {
         try resizeBilinear(image, width: width, height: height,
-                           region: Region(x: 0, y: 0, width: width, height: height))
+                           region: Region(x: 0, y: 0, width: width, height: height), kernels: kernels)
     }
 
     /// The part `region` of `image` resized to `width` x `height`: the same pixels as `resizeBilinear` followed by
-    /// a crop, without computing (or allocating) the rest. Each output pixel of a pass depends only on its own
-    /// coefficients and one input row or column, so restricting the passes to the region is exact.
-    public static func resizeBilinear(_ image: RGBImage, width: Int, height: Int,
-                                      region: Region) throws -> RGBImage {
+    /// a crop, without computing (or allocating) the rest.
+    public static func resizeBilinear(_ image: RGBImage, width: Int, height: Int, region: Region,
+                                      kernels: ResamplingKernels = .best) throws -> RGBImage {
+        let rowLength = region.width * 3
+        var pixels = [UInt8](repeating: 0, count: max(region.width * region.height * 3, 0))
+        try pixels.withUnsafeMutableBufferPointer { output in
+            guard let destination = output.baseAddress else { return }
+            try resample(image, width: width, height: height, region: region, kernels: kernels) { y, row in
+                (destination + y * rowLength).update(from: row, count: rowLength)
+            }
+        }
+        return RGBImage(checkedWidth: region.width, height: region.height, pixels: pixels)
+    }
+
+    /// Resizes `image` to `width` x `height` like `resizeBilinear` and hands each row of `region` (RGB,
+    /// `region.width * 3` bytes, valid during the call) to `row` with its index in the region, top to bottom:
+    /// the place to convert rows into a tensor without storing the resized image. Each output pixel of a pass
+    /// depends only on its own coefficients and one input row or column, so restricting the passes to the
+    /// region is exact.
+    public static func resample(_ image: RGBImage, width: Int, height: Int, region: Region,
+                                kernels: ResamplingKernels = .best,
+                                row: (Int, UnsafePointer<UInt8>) throws -> Void) throws {
+        try resample(image, firstColumn: 0, fullWidth: image.width, width: width, height: height, region: region,
+                     kernels: kernels, row: row)
+    }
+
+    /// The input columns resizing an image `imageWidth` pixels wide to `width` reads for the columns of `region`
+    /// (what a decoder must provide, see `resample(_:firstColumn:fullWidth:...)`).
+    static func inputColumns(imageWidth: Int, width: Int, region: Region) -> Range<Int> {
+        let columns = region.x..<region.x + region.width
+        guard width != imageWidth else { return columns }
+        return Coefficients(inputSize: imageWidth, outputSize: width, outputs: columns).inputRange
+    }
+
+    /// `resample` of an image `fullWidth` pixels wide of which `image` holds the columns
+    /// `firstColumn ..< firstColumn + image.width` (all rows), which must include the `inputColumns` of the resize.
+    static func resample(_ image: RGBImage, firstColumn: Int, fullWidth: Int, width: Int, height: Int,
+                         region: Region, kernels: ResamplingKernels = .best,
+                         row: (Int, UnsafePointer<UInt8>) throws -> Void) throws {
         guard width > 0, height > 0, width <= 1 << 30, height <= 1 << 30 else {
             throw ONNXRunError(.invalidArgument, "cannot resize to \(width)x\(height)")
         }
@@ -48,67 +85,97 @@ public enum ImageResampler {
             throw ONNXRunError(.invalidArgument,
                                "region \(region.width)x\(region.height) at (\(region.x), \(region.y)) is outside \(width)x\(height)")
         }
+        guard kernels.isSupported else {
+            throw ONNXRunError(.unsupported, "the \(kernels.rawValue) resampling kernels need a CPU this one is not")
+        }
         let columns = region.x..<region.x + region.width
         let rows = region.y..<region.y + region.height
         // Pillow skips a pass whose size does not change (the identity pass would reproduce the input anyway).
-        let horizontal = width != image.width
-            ? Coefficients(inputSize: image.width, outputSize: width, outputs: columns) : nil
+        let horizontal = width != fullWidth
+            ? Coefficients(inputSize: fullWidth, outputSize: width, outputs: columns) : nil
         let vertical = height != image.height
             ? Coefficients(inputSize: image.height, outputSize: height, outputs: rows) : nil
-        // Only the input rows and columns the passes read.
+        // Only the input rows and columns the passes read; the coefficients count from the first of them.
         let inputColumns = horizontal?.inputRange ?? columns
         let inputRows = vertical?.inputRange ?? rows
-        var current = try crop(image, Region(x: inputColumns.lowerBound, y: inputRows.lowerBound,
-                                             width: inputColumns.count, height: inputRows.count))
-        let shiftedHorizontal = horizontal?.shifted(by: inputColumns.lowerBound)
-        let shiftedVertical = vertical?.shifted(by: inputRows.lowerBound)
+        guard inputColumns.lowerBound >= firstColumn, inputColumns.upperBound <= firstColumn + image.width else {
+            throw ONNXRunError(.invalidArgument, "the resize reads columns \(inputColumns) but the image holds "
+                               + "\(firstColumn)..<\(firstColumn + image.width)")
+        }
+        horizontal?.shift(by: inputColumns.lowerBound)
+        vertical?.shift(by: inputRows.lowerBound)
         // The order of the passes matters by one level in a few pixels because of the 8-bit rounding between
         // them: Pillow 13 (python-pillow/Pillow#9549) runs the vertical pass first when the height shrinks by
         // more than twice as many pixels as the width does; earlier Pillows always went horizontal first.
-        let verticalFirst = width != image.width && height < image.height
-            && image.height - height > 2 * (image.width - width)
-        if verticalFirst, let shiftedVertical {
-            current = resampleVertically(current, coefficients: shiftedVertical)
-        }
-        if let shiftedHorizontal {
-            current = resampleHorizontally(current, coefficients: shiftedHorizontal)
-        }
-        if !verticalFirst, let shiftedVertical {
-            current = resampleVertically(current, coefficients: shiftedVertical)
-        }
-        return current
-    }
-
-    /// The pixels of `region`, which must lie inside `image`.
-    private static func crop(_ image: RGBImage, _ region: Region) throws -> RGBImage {
-        guard region.x >= 0, region.y >= 0, region.width > 0, region.height > 0,
-              region.x + region.width <= image.width, region.y + region.height <= image.height
-        else {
-            throw ONNXRunError(.invalidArgument, "crop region outside the \(image.width)x\(image.height) image")
-        }
-        if region.width == image.width, region.height == image.height { return image }
+        let verticalFirst = width != fullWidth && height < image.height
+            && image.height - height > 2 * (fullWidth - width)
         let rowLength = region.width * 3
-        let pixels = [UInt8](unsafeUninitializedCapacity: rowLength * region.height) { output, initialized in
-            image.pixels.withUnsafeBufferPointer { input in
-                guard let source = input.baseAddress, let destination = output.baseAddress else { return }
-                for y in 0..<region.height {
-                    let from = source + ((region.y + y) * image.width + region.x) * 3
-                    (destination + y * rowLength).initialize(from: from, count: rowLength)
+        let inputStride = image.width * 3
+        try image.pixels.withUnsafeBufferPointer { pixels in
+            guard let base = pixels.baseAddress else { return }
+            let originOffset = inputRows.lowerBound * inputStride + (inputColumns.lowerBound - firstColumn) * 3
+            let origin = base + originOffset
+            let originSize = pixels.count - originOffset
+            var scratch = [UInt8](repeating: 0, count: rowLength)
+            try scratch.withUnsafeMutableBufferPointer { scratch in
+                guard let output = scratch.baseAddress else { return }
+                switch (horizontal, vertical) {
+                case (nil, nil):
+                    for y in 0..<region.height { try row(y, origin + y * inputStride) }
+                case (let horizontal?, nil):
+                    for y in 0..<region.height {
+                        kernels.horizontal(origin + y * inputStride, inputStride, originSize - y * inputStride, 1,
+                                           horizontal, output, rowLength)
+                        try row(y, output)
+                    }
+                case (nil, let vertical?):
+                    for y in 0..<region.height {
+                        vertical.row(y, from: origin, stride: inputStride, bytes: rowLength, into: output,
+                                     kernels: kernels)
+                        try row(y, output)
+                    }
+                case (let horizontal?, let vertical?) where verticalFirst:
+                    // Per output row: the vertical pass over the input columns, then the horizontal one.
+                    let wideLength = inputColumns.count * 3
+                    var wide = [UInt8](repeating: 0, count: wideLength)
+                    try wide.withUnsafeMutableBufferPointer { wide in
+                        guard let wideRow = wide.baseAddress else { return }
+                        for y in 0..<region.height {
+                            vertical.row(y, from: origin, stride: inputStride, bytes: wideLength, into: wideRow,
+                                         kernels: kernels)
+                            kernels.horizontal(wideRow, wideLength, wideLength, 1, horizontal, output, rowLength)
+                            try row(y, output)
+                        }
+                    }
+                case (let horizontal?, let vertical?):
+                    // The horizontal pass over every input row the vertical pass reads, then one row at a time.
+                    let intermediateRows = inputRows.count
+                    // Not zeroed first: the horizontal pass writes every byte before the vertical one reads.
+                    let intermediate = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: intermediateRows * rowLength)
+                    defer { intermediate.deallocate() }
+                    guard let resized = intermediate.baseAddress else { return }
+                    kernels.horizontal(origin, inputStride, originSize, intermediateRows, horizontal, resized,
+                                       rowLength)
+                    for y in 0..<region.height {
+                        vertical.row(y, from: resized, stride: rowLength, bytes: rowLength, into: output,
+                                     kernels: kernels)
+                        try row(y, output)
+                    }
                 }
             }
-            initialized = rowLength * region.height
         }
-        return RGBImage(checkedWidth: region.width, height: region.height, pixels: pixels)
     }
 
-    /// Per output position in a range: the first input index, the number of taps, and `kernelSize` fixed-point
-    /// weights. Mirrors Pillow's `precompute_coeffs` and `normalize_coeffs_8bpc` operation for operation (double
-    /// precision, the same rounding of bounds and weights).
-    struct Coefficients {
-        let kernelSize: Int
-        let starts: [Int]
-        let counts: [Int]
-        let weights: [Int32]
+    /// Per output position in a range: the first input index, the number of taps, and `weightStride` fixed-point
+    /// weights (zero past the count). Mirrors Pillow's `precompute_coeffs` and `normalize_coeffs_8bpc` operation
+    /// for operation (double precision, the same rounding of bounds and weights). A class so the C kernels can
+    /// borrow its storage for as long as it lives.
+    final class Coefficients {
+        let outputs: Int
+        let weightStride: Int
+        private let starts: UnsafeMutableBufferPointer<Int32>
+        private let counts: UnsafeMutableBufferPointer<Int32>
+        private let weights: UnsafeMutableBufferPointer<Int32>
 
         /// Coefficients of `outputs` (a range of `0..<outputSize`) for resampling `inputSize` to `outputSize`.
         init(inputSize: Int, outputSize: Int, outputs: Range<Int>) {
@@ -116,10 +183,16 @@ public enum ImageResampler {
             let filterScale = max(scale, 1.0)
             let support = 1.0 * filterScale  // the bilinear (triangle) filter has support 1
             let kernelSize = Int(support.rounded(.up)) * 2 + 1
+            // The vector kernels read weights in groups of ONNXRUN_RESAMPLE_WEIGHT_ALIGNMENT.
+            let alignment = Int(ONNXRUN_RESAMPLE_WEIGHT_ALIGNMENT)
+            let weightStride = (kernelSize + alignment - 1) / alignment * alignment
             let inverseFilterScale = 1.0 / filterScale
-            var starts = [Int](repeating: 0, count: outputs.count)
-            var counts = [Int](repeating: 0, count: outputs.count)
-            var weights = [Int32](repeating: 0, count: outputs.count * kernelSize)
+            self.outputs = outputs.count
+            self.weightStride = weightStride
+            starts = .allocate(capacity: outputs.count)
+            counts = .allocate(capacity: outputs.count)
+            weights = .allocate(capacity: outputs.count * weightStride)
+            weights.initialize(repeating: 0)
             var taps = [Double](repeating: 0, count: kernelSize)
             for (slot, output) in outputs.enumerated() {
                 let center = (Double(output) + 0.5) * scale
@@ -141,34 +214,88 @@ public enum ImageResampler {
                     let fixed = weight < 0
                         ? -0.5 + weight * Double(1 << ImageResampler.precisionBits)
                         : 0.5 + weight * Double(1 << ImageResampler.precisionBits)
-                    weights[slot * kernelSize + tap] = Int32(fixed)
+                    weights[slot * weightStride + tap] = Int32(fixed)
                 }
-                starts[slot] = start
-                counts[slot] = count
+                starts[slot] = Int32(start)
+                counts[slot] = Int32(count)
             }
-            self.kernelSize = kernelSize
-            self.starts = starts
-            self.counts = counts
-            self.weights = weights
         }
 
-        private init(kernelSize: Int, starts: [Int], counts: [Int], weights: [Int32]) {
-            self.kernelSize = kernelSize
-            self.starts = starts
-            self.counts = counts
-            self.weights = weights
+        deinit {
+            starts.deallocate()
+            counts.deallocate()
+            weights.deallocate()
         }
 
         /// The input indices any tap reads.
         var inputRange: Range<Int> {
-            let lower = zip(starts, counts).filter { $0.1 > 0 }.map(\.0).min() ?? 0
-            let upper = zip(starts, counts).map { $0.0 + $0.1 }.max() ?? 0
+            var lower = Int.max, upper = 0
+            for slot in 0..<outputs {
+                if counts[slot] > 0 { lower = min(lower, Int(starts[slot])) }
+                upper = max(upper, Int(starts[slot] + counts[slot]))
+            }
+            if lower == Int.max { lower = 0 }
             return lower..<max(upper, lower + 1)
         }
 
-        /// The same coefficients reading an input that starts at `offset`.
-        func shifted(by offset: Int) -> Coefficients {
-            Coefficients(kernelSize: kernelSize, starts: starts.map { $0 - offset }, counts: counts, weights: weights)
+        /// Makes the coefficients read an input that starts at `offset`.
+        func shift(by offset: Int) {
+            for slot in 0..<outputs { starts[slot] -= Int32(offset) }
+        }
+
+        /// The C kernels' view; valid while `self` lives.
+        var view: onnxrun_resample_coefficients {
+            onnxrun_resample_coefficients(starts: starts.baseAddress, counts: counts.baseAddress,
+                                          weights: weights.baseAddress, outputs: outputs,
+                                          weight_stride: weightStride)
+        }
+
+        /// Output row `slot` of a vertical pass over `input` (rows `stride` bytes apart), `bytes` bytes long.
+        func row(_ slot: Int, from input: UnsafePointer<UInt8>, stride: Int, bytes: Int,
+                 into output: UnsafeMutablePointer<UInt8>, kernels: ResamplingKernels) {
+            guard let weightBase = weights.baseAddress else { return }
+            kernels.verticalRow(input + Int(starts[slot]) * stride, stride, weightBase + slot * weightStride,
+                                Int(counts[slot]), bytes, output)
+        }
+
+        // MARK: Swift reference passes (the oracle of the C kernels)
+
+        /// The horizontal pass as plain Swift loops, with the C kernels' signature.
+        static func referenceHorizontal(_ input: UnsafePointer<UInt8>, _ inputStride: Int, _ rows: Int,
+                                        _ coefficients: onnxrun_resample_coefficients,
+                                        _ output: UnsafeMutablePointer<UInt8>, _ outputStride: Int) {
+            let half = 1 << (precisionBits - 1)
+            for y in 0..<rows {
+                let inputRow = input + y * inputStride
+                let outputRow = output + y * outputStride
+                for x in 0..<coefficients.outputs {
+                    let start = Int(coefficients.starts[x])
+                    let kernel = coefficients.weights + x * coefficients.weight_stride
+                    var red = half, green = half, blue = half
+                    for tap in 0..<Int(coefficients.counts[x]) {
+                        let weight = Int(kernel[tap])
+                        let source = (start + tap) * 3
+                        red += Int(inputRow[source]) * weight
+                        green += Int(inputRow[source + 1]) * weight
+                        blue += Int(inputRow[source + 2]) * weight
+                    }
+                    outputRow[x * 3] = clip8(red)
+                    outputRow[x * 3 + 1] = clip8(green)
+                    outputRow[x * 3 + 2] = clip8(blue)
+                }
+            }
+        }
+
+        /// One row of the vertical pass as plain Swift loops, with the C kernels' signature.
+        static func referenceVerticalRow(_ input: UnsafePointer<UInt8>, _ inputStride: Int,
+                                         _ weights: UnsafePointer<Int32>, _ count: Int, _ rowBytes: Int,
+                                         _ output: UnsafeMutablePointer<UInt8>) {
+            let half = 1 << (precisionBits - 1)
+            for index in 0..<rowBytes {
+                var sum = half
+                for tap in 0..<count { sum += Int(input[tap * inputStride + index]) * Int(weights[tap]) }
+                output[index] = clip8(sum)
+            }
         }
     }
 
@@ -178,81 +305,6 @@ public enum ImageResampler {
         if sum >= (1 << precisionBits) << 8 { return 255 }
         if sum <= 0 { return 0 }
         return UInt8(truncatingIfNeeded: sum >> precisionBits)
-    }
-
-    private static func resampleHorizontally(_ image: RGBImage, coefficients: Coefficients) -> RGBImage {
-        let inputWidth = image.width
-        let outputWidth = coefficients.starts.count
-        let height = image.height
-        let kernelSize = coefficients.kernelSize
-        let half = 1 << (precisionBits - 1)
-        let pixels = [UInt8](unsafeUninitializedCapacity: outputWidth * height * 3) { output, initialized in
-            image.pixels.withUnsafeBufferPointer { input in
-                coefficients.weights.withUnsafeBufferPointer { weights in
-                    coefficients.starts.withUnsafeBufferPointer { starts in
-                        coefficients.counts.withUnsafeBufferPointer { counts in
-                            for y in 0..<height {
-                                let inputRow = y * inputWidth * 3
-                                let outputRow = y * outputWidth * 3
-                                for x in 0..<outputWidth {
-                                    let start = starts[x]
-                                    let kernel = x * kernelSize
-                                    var red = half, green = half, blue = half
-                                    for tap in 0..<counts[x] {
-                                        let weight = Int(weights[kernel + tap])
-                                        let source = inputRow + (start + tap) * 3
-                                        red += Int(input[source]) * weight
-                                        green += Int(input[source + 1]) * weight
-                                        blue += Int(input[source + 2]) * weight
-                                    }
-                                    output[outputRow + x * 3] = clip8(red)
-                                    output[outputRow + x * 3 + 1] = clip8(green)
-                                    output[outputRow + x * 3 + 2] = clip8(blue)
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            initialized = outputWidth * height * 3
-        }
-        return RGBImage(checkedWidth: outputWidth, height: height, pixels: pixels)
-    }
-
-    private static func resampleVertically(_ image: RGBImage, coefficients: Coefficients) -> RGBImage {
-        let width = image.width
-        let outputHeight = coefficients.starts.count
-        let rowLength = width * 3
-        let kernelSize = coefficients.kernelSize
-        let half = 1 << (precisionBits - 1)
-        let pixels = [UInt8](unsafeUninitializedCapacity: rowLength * outputHeight) { output, initialized in
-            image.pixels.withUnsafeBufferPointer { input in
-                coefficients.weights.withUnsafeBufferPointer { weights in
-                    var sums = [Int](repeating: 0, count: rowLength)
-                    sums.withUnsafeMutableBufferPointer { sums in
-                        for y in 0..<outputHeight {
-                            let start = coefficients.starts[y]
-                            let kernel = y * kernelSize
-                            for index in 0..<rowLength { sums[index] = half }
-                            // Row by row so the inner loop runs over contiguous bytes.
-                            for tap in 0..<coefficients.counts[y] {
-                                let weight = Int(weights[kernel + tap])
-                                let inputRow = (start + tap) * rowLength
-                                for index in 0..<rowLength {
-                                    sums[index] += Int(input[inputRow + index]) * weight
-                                }
-                            }
-                            let outputRow = y * rowLength
-                            for index in 0..<rowLength {
-                                output[outputRow + index] = clip8(sums[index])
-                            }
-                        }
-                    }
-                }
-            }
-            initialized = rowLength * outputHeight
-        }
-        return RGBImage(checkedWidth: width, height: outputHeight, pixels: pixels)
     }
 
     // MARK: - Shorter-side resize and centre crop (torchvision)

@@ -9,9 +9,11 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Benchmark a model on seeded random inputs: load, first run, median/p90/min latency, throughput.",
         discussion: """
-            A symbolic first (batch) dimension takes --batch; other symbolic dimensions take --dim NAME=SIZE. \
-            Float inputs are uniform in [-1, 1), others zero. --profile times every executed step (fused steps \
-            name their nodes) over the measured runs.
+            Inputs come from --input files (.npy or .pb, like `run`), else are seeded random: float inputs \
+            uniform in [-1, 1), others zero, shaped by --shape NAME=d0,d1,... or the declared shape, where a \
+            symbolic or unknown first (batch) dimension takes --batch and other symbolic dimensions take \
+            --dim NAME=SIZE. --profile times every executed step (fused steps name their nodes) over the measured \
+            runs.
             """
     )
 
@@ -34,6 +36,14 @@ struct BenchCommand: ParsableCommand {
                                                           valueName: "NAME=SIZE"))
     var dimensions: [String] = []
 
+    @Option(name: .customLong("shape"), help: ArgumentHelp("The whole shape of a random input; repeatable.",
+                                                            valueName: "NAME=d0,d1,..."))
+    var shapes: [String] = []
+
+    @Option(name: [.short, .long], help: ArgumentHelp("An input tensor (.npy or .pb) instead of a random one; "
+                                                          + "repeat for each input.", valueName: "[NAME=]FILE"))
+    var input: [String] = []
+
     @Option(help: ArgumentHelp("Seed of the random inputs.", valueName: "SEED"))
     var seed: UInt64 = 42
 
@@ -51,7 +61,7 @@ struct BenchCommand: ParsableCommand {
         if warmup < 0 { throw ValidationError("--warmup must not be negative") }
         if runs < 1 { throw ValidationError("--runs must be at least 1") }
         if batch < 1 { throw ValidationError("--batch must be at least 1") }
-        _ = try InputShapes(batch: batch, dimensionArguments: dimensions)
+        _ = try InputShapes(batch: batch, dimensionArguments: dimensions, shapeArguments: shapes)
     }
 
     // MARK: - Running
@@ -63,14 +73,20 @@ struct BenchCommand: ParsableCommand {
         let session = try InferenceSession(contentsOf: model, options: options)
         let loadSeconds = (clock.now - loadStart).seconds
 
-        let shapes = try InputShapes(batch: batch, dimensionArguments: dimensions)
+        let inputShapes = try InputShapes(batch: batch, dimensionArguments: dimensions, shapeArguments: shapes)
+        let inputNames = session.inputs.map(\.name)
+        let unknownNames = inputShapes.unknownShapeNames(among: inputNames)
+        guard unknownNames.isEmpty else {
+            throw CommandLineError("--shape names no input of the model: \(TensorFiles.list(unknownNames)) "
+                                       + "(inputs: \(TensorFiles.list(inputNames)))")
+        }
+        var feeds = try TensorFiles.assign(input, to: inputNames, role: "input").mapValues(\.tensor)
         var generator = SeededGenerator(seed: seed)
-        var feeds: [String: Tensor] = [:]
-        for input in session.inputs {
+        for input in session.inputs where feeds[input.name] == nil {
             guard let type = input.type else {
                 throw ONNXRunError(.unsupported, "input '\(input.name)' is not a tensor", file: model)
             }
-            feeds[input.name] = try Tensor.random(type.elementType, shape: shapes.shape(of: input),
+            feeds[input.name] = try Tensor.random(type.elementType, shape: inputShapes.shape(of: input),
                                                   generator: &generator)
         }
 

@@ -1,4 +1,5 @@
-// Concrete input shapes from declared ones: a symbolic batch from --batch, other symbols from --dim NAME=SIZE.
+// Concrete input shapes from declared ones: a symbolic batch from --batch, other symbols from --dim NAME=SIZE,
+// whole shapes from --shape NAME=d0,d1,...
 
 import ArgumentParser
 import ONNXRun
@@ -8,9 +9,11 @@ struct InputShapes {
     var batch: Int
     /// Sizes of named dimensions, from `--dim NAME=SIZE`.
     var namedSizes: [String: Int]
+    /// Whole shapes of inputs, by input name, from `--shape NAME=d0,d1,...`.
+    var inputShapes: [String: [Int]]
 
-    /// Parses `NAME=SIZE` arguments.
-    init(batch: Int, dimensionArguments: [String]) throws {
+    /// Parses `NAME=SIZE` and `NAME=d0,d1,...` arguments.
+    init(batch: Int, dimensionArguments: [String], shapeArguments: [String] = []) throws {
         self.batch = batch
         var sizes: [String: Int] = [:]
         for argument in dimensionArguments {
@@ -21,15 +24,47 @@ struct InputShapes {
             sizes[parts[0]] = size
         }
         namedSizes = sizes
+        var shapes: [String: [Int]] = [:]
+        for argument in shapeArguments {
+            // The last '=' splits, so input names may contain '='.
+            guard let equals = argument.lastIndex(of: "="), equals != argument.startIndex else {
+                throw ValidationError("--shape expects NAME=d0,d1,... got '\(argument)'")
+            }
+            let dimensions = argument[argument.index(after: equals)...].split(separator: ",", omittingEmptySubsequences: false)
+                .map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !dimensions.isEmpty, dimensions.allSatisfy({ ($0 ?? -1) >= 0 }) else {
+                throw ValidationError("--shape expects NAME=d0,d1,... with non-negative sizes, got '\(argument)'")
+            }
+            shapes[String(argument[..<equals])] = dimensions.compactMap { $0 }
+        }
+        inputShapes = shapes
     }
 
-    /// The shape to feed `input`: fixed dimensions as declared, the first symbolic one is the batch.
+    /// Input names given to --shape that are not among `names`.
+    func unknownShapeNames(among names: [String]) -> [String] {
+        inputShapes.keys.filter { !names.contains($0) }.sorted()
+    }
+
+    /// The shape to feed `input`: --shape's when given (checked against the declared rank and fixed dimensions),
+    /// else fixed dimensions as declared, the first symbolic one is the batch.
     func shape(of input: ValueInfo) throws -> [Int] {
         guard let type = input.type else {
             throw ONNXRunError(.unsupported, "input '\(input.name)' is not a tensor")
         }
+        if let given = inputShapes[input.name] {
+            if let declared = type.shape {
+                let fits = declared.count == given.count
+                    && zip(declared, given).allSatisfy { dimension, size in dimension.value.map { $0 == size } ?? true }
+                guard fits else {
+                    throw CommandLineError("--shape \(input.name)=\(given.map(String.init).joined(separator: ",")) does "
+                                               + "not fit the declared \(type)")
+                }
+            }
+            return given
+        }
         guard let declared = type.shape else {
-            throw CommandLineError("input '\(input.name)' has no declared rank; cannot make an input for it")
+            throw CommandLineError("input '\(input.name)' has no declared rank; give its shape with "
+                                       + "--shape \(input.name)=d0,d1,...")
         }
         return try declared.enumerated().map { axis, dimension in
             switch dimension {
@@ -38,11 +73,12 @@ struct InputShapes {
                 if let size = namedSizes[name] { return size }
                 if axis == 0 { return batch }
                 throw CommandLineError("input '\(input.name)' has the symbolic dimension '\(name)' at axis \(axis); "
-                                           + "give its size with --dim \(name)=SIZE")
+                                           + "give its size with --dim \(name)=SIZE or the input's shape with "
+                                           + "--shape \(input.name)=d0,d1,...")
             case .unknown:
                 if axis == 0 { return batch }
                 throw CommandLineError("input '\(input.name)' has an unknown dimension at axis \(axis) "
-                                           + "(\(type)); cannot make an input for it")
+                                           + "(\(type)); give its shape with --shape \(input.name)=d0,d1,...")
             }
         }
     }

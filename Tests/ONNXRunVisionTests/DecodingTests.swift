@@ -96,4 +96,60 @@ final class DecodingTests: XCTestCase {
         XCTAssertEqual(try ImageDecoder.decode(contentsOf: path), try ImageDecoder.decode(contentsOf: Fixtures.path("rgb.png")))
         XCTAssertEqual(try ImageDecoder.info(bytes: bytes).format, .png)
     }
+
+    // MARK: Reduced-scale JPEG decoding (--fast-decode) and the one-call path
+
+    func testReducedJPEGDecodeMatchesPillowDraftMode() throws {
+        let bytes = try Fixtures.bytes("baseline.jpg")  // 64x48
+        // The shorter side 48 allows 1/2 for 24 (and up to 1/8 for 6), as Pillow's draft picks the scale.
+        for (shorterSide, scale) in [(24, 2), (13, 2), (12, 4), (6, 8), (1, 8)] {
+            let image = try ImageDecoder.decode(bytes: bytes, minimumShorterSide: shorterSide)
+            let expected = try Fixtures.reference("baseline_jpg_draft\(scale).rgb", width: 64 / scale,
+                                                  height: 48 / scale)
+            XCTAssertEqual(image, expected, "minimum shorter side \(shorterSide): 1/\(scale) scale")
+        }
+        // No reduction when it would go below the minimum, and PNGs are always decoded in full.
+        XCTAssertEqual(try ImageDecoder.decode(bytes: bytes, minimumShorterSide: 25),
+                       try ImageDecoder.decode(bytes: bytes))
+        XCTAssertEqual(try ImageDecoder.decode(contentsOf: Fixtures.path("rgb.png"), minimumShorterSide: 6),
+                       try ImageDecoder.decode(contentsOf: Fixtures.path("rgb.png")))
+    }
+
+    func testFileContentsAreReadWhole() throws {
+        for name in ["baseline.jpg", "rgb16.png", "manifest.json"] {
+            XCTAssertEqual(try ImageDecoder.contents(ofFile: Fixtures.path(name)), try Fixtures.bytes(name), name)
+        }
+        let empty = try Fixtures.temporaryFile([], name: "empty.jpg")
+        defer { try? FileManager.default.removeItem(atPath: empty) }
+        XCTAssertEqual(try ImageDecoder.contents(ofFile: empty), [])
+        XCTAssertThrowsError(try ImageDecoder.contents(ofFile: Fixtures.directory.path)) { error in
+            XCTAssertEqual((error as? ONNXRunError)?.kind, .io)
+        }
+    }
+
+    func testEncodedBytesToTensorEqualsDecodeThenPreprocess() throws {
+        let preprocessor = try ImagePreprocessor(configuration: .init(inputHeight: 20, inputWidth: 18,
+                                                                      resizeShorterSide: 22, layout: .nhwc))
+        for name in ["baseline.jpg", "progressive.jpg", "palette.png", "rgb16.png"] {
+            let bytes = try Fixtures.bytes(name)
+            for fastDecode in [false, true] {
+                // 48 / 22 = 2: the fast path decodes these JPEGs at half size.
+                let image = try ImageDecoder.decode(bytes: bytes, minimumShorterSide: fastDecode ? 22 : nil)
+                let expected = try preprocessor.tensor(for: image).floats
+                var output = [Float](repeating: .nan, count: preprocessor.elementCount)
+                try bytes.withUnsafeBytes { encoded in
+                    try output.withUnsafeMutableBufferPointer {
+                        _ = try preprocessor.write(encoded: encoded, source: name, into: $0, fastDecode: fastDecode)
+                    }
+                }
+                XCTAssertEqual(output, expected, "\(name), fast decode \(fastDecode)")
+            }
+        }
+        var output = [Float](repeating: 0, count: preprocessor.elementCount)
+        XCTAssertThrowsError(try [UInt8](repeating: 7, count: 10).withUnsafeBytes { encoded in
+            try output.withUnsafeMutableBufferPointer { try preprocessor.write(encoded: encoded, source: "x.jpg", into: $0) }
+        }) { error in
+            XCTAssertEqual((error as? ONNXRunError)?.file, "x.jpg")
+        }
+    }
 }

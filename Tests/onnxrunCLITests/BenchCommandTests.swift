@@ -54,6 +54,25 @@ final class BenchCommandTests: XCTestCase {
         XCTAssertTrue(totalLine.contains("100.0%"), String(totalLine))
     }
 
+    /// Inputs from a file (the .pb's batch of 3 decides the shape) or shaped by --shape, in the text report.
+    func testInputFromAFileAndAGivenShape() throws {
+        let folder = TestPaths.models.appendingPathComponent("mobilenetv2-0.35-96")
+        let model = folder.appendingPathComponent("model.onnx").path
+        let file = folder.appendingPathComponent("test_data_set_1/input_0.pb").path
+        let fromFile = try CommandLineProcess.run(["bench", model, "--runs", "1", "--warmup", "0", "--threads", "1",
+                                                   "--input", file])
+        XCTAssertEqual(fromFile.status, 0, fromFile.standardError)
+        XCTAssertTrue(fromFile.standardOutput.contains("input input: float[3,3,96,96]"), fromFile.standardOutput)
+        let shaped = try CommandLineProcess.run(["bench", model, "--runs", "1", "--warmup", "0", "--threads", "1",
+                                                 "--shape", "input=2,3,96,96"])
+        XCTAssertEqual(shaped.status, 0, shaped.standardError)
+        XCTAssertTrue(shaped.standardOutput.contains("input input: float[2,3,96,96]"), shaped.standardOutput)
+        assertCleanFailure(try CommandLineProcess.run(["bench", model, "--shape", "input=2,4,96,96"]),
+                           mentioning: ["--shape input=2,4,96,96", "does not fit"])
+        assertCleanFailure(try CommandLineProcess.run(["bench", model, "--shape", "image=1,3,96,96"]),
+                           mentioning: ["'image'", "'input'"])
+    }
+
     func testMissingModelFailsWithOneLine() throws {
         assertCleanFailure(try CommandLineProcess.run(["bench", "/nonexistent.onnx"]))
     }

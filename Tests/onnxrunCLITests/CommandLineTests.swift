@@ -17,6 +17,7 @@ final class CommandLineTests: XCTestCase {
 
     func testUsageErrorsExitWithArgumentParsersStatus() throws {
         for arguments in [["bench"], ["bench", "model.onnx", "--runs", "0"], ["bench", "model.onnx", "--dim", "h"],
+                          ["bench", "model.onnx", "--shape", "x=1,a"],
                           ["inspect", "--json", "--dot", "model.onnx"], ["model.onnx"],
                           ["model.onnx", "image.png", "--mean", "0.5,x,0.5", "--std", "0.2"]] {
             let result = try CommandLineProcess.run(arguments)

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "CImageResample.h"  // the resampling kernels (this header is the module's umbrella)
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -39,11 +41,16 @@ typedef struct {
 int onnxrun_jpeg_read_info(const uint8_t *data, size_t size, uint64_t max_pixels, onnxrun_image_info *info,
                            char *message, size_t message_capacity);
 
-/// Decodes a JPEG into `output` as 8-bit RGB interleaved, `output_size` = width * height * 3 of the header.
-/// Gray is replicated; CMYK/YCCK are converted as Pillow's convert("RGB") does (Adobe-inverted storage).
-/// Premature end of data is an error, not a grey image.
-int onnxrun_jpeg_decode_rgb(const uint8_t *data, size_t size, uint64_t max_pixels, uint8_t *output,
-                            size_t output_size, char *message, size_t message_capacity);
+/// Decodes the columns first_column ..< first_column + column_count of a JPEG into `output` as 8-bit RGB
+/// interleaved, `output_size` = column_count * height * 3, where width and height are the header's divided by
+/// `scale_denominator` (1, 2, 4 or 8), rounded up: libjpeg-turbo's DCT scaling, faster for large images but not
+/// the same pixels as a full decode; 1 decodes exactly as Pillow does. The window's pixels are those of a full
+/// decode (only the columns around it are inverse-transformed, upsampled and converted). Gray is replicated;
+/// CMYK/YCCK are converted as Pillow's convert("RGB") does (Adobe-inverted storage). Premature end of data is
+/// an error, not a grey image.
+int onnxrun_jpeg_decode_rgb(const uint8_t *data, size_t size, uint64_t max_pixels, int scale_denominator,
+                            uint32_t first_column, uint32_t column_count, uint8_t *output, size_t output_size,
+                            char *message, size_t message_capacity);
 
 /// Reads a PNG header (signature, IHDR and the chunks before the first IDAT).
 int onnxrun_png_read_info(const uint8_t *data, size_t size, uint64_t max_pixels, onnxrun_image_info *info,

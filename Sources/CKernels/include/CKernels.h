@@ -40,6 +40,7 @@ typedef struct ork_gemm_args ork_gemm_args;
 typedef struct ork_depthwise_args ork_depthwise_args;
 typedef struct ork_convolution_args ork_convolution_args;
 typedef struct ork_pool_args ork_pool_args;
+typedef struct ork_layer_norm_args ork_layer_norm_args;
 
 /// One ISA level's variant of every kernel family (XNNPACK's gemm-config, for all families at once).
 typedef struct {
@@ -50,6 +51,7 @@ typedef struct {
     void (*convolution)(const ork_convolution_args *args, size_t pixel_begin, size_t pixel_end, float *scratch);
     void (*max_pool)(const ork_pool_args *args, size_t row_begin, size_t row_end);
     void (*average_pool)(const ork_pool_args *args, size_t row_begin, size_t row_end);
+    void (*layer_norm)(const ork_layer_norm_args *args, size_t row_begin, size_t row_end);
 } ork_kernel_table;
 
 /// The best level this CPU (and OS) supports.
@@ -234,6 +236,23 @@ void ork_nchw_to_nhwc(const float *input, size_t channels, size_t pixels, float 
 /// [batch, pixels, channels] -> [batch, channels, pixels], for images [image_begin, image_end).
 void ork_nhwc_to_nchw(const float *input, size_t channels, size_t pixels, float *output, size_t image_begin,
                       size_t image_end);
+
+// MARK: - Layer normalization over the last axis
+
+struct ork_layer_norm_args {
+    size_t size;            // elements per row (the normalized axes flattened), >= 1
+    const float *input;     // row r at input + r * size
+    const float *scale;     // size floats
+    const float *bias;      // size floats, or NULL
+    float *output;          // row r at output + r * size; may equal input
+    float epsilon;
+};
+
+/// output = (x - mean) / sqrt(variance + epsilon) * scale + bias per row, for rows [row_begin, row_end).
+void ork_layer_norm(const ork_layer_norm_args *args, size_t row_begin, size_t row_end);
+void ork_layer_norm_portable(const ork_layer_norm_args *args, size_t row_begin, size_t row_end);
+void ork_layer_norm_avx2(const ork_layer_norm_args *args, size_t row_begin, size_t row_end);
+void ork_layer_norm_avx512(const ork_layer_norm_args *args, size_t row_begin, size_t row_end);
 
 #ifdef __cplusplus
 }

@@ -184,14 +184,13 @@ extension LoadContext {
             guard let dimension = shapeProto.pointee.dim[index] else { shape.append(.unknown); continue }
             switch dimension.pointee.value_case {
             case ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE:
+                // Exporters write -1 (and some 0) for a dynamic dimension; onnxruntime reads any value <= 0 as
+                // unknown, and so does onnxrun: the fed tensor's shape decides.
                 let value = dimension.pointee.dim_value
-                guard value >= 0 else {
-                    throw invalid("\(role) '\(name)' has a negative dimension \(value)")
-                }
-                shape.append(.fixed(Int(value)))
+                shape.append(value > 0 ? .fixed(Int(value)) : .unknown)
             case ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM:
                 let symbol = string(dimension.pointee.dim_param)
-                shape.append(symbol.isEmpty ? .unknown : .symbolic(symbol))
+                shape.append(symbol.isEmpty || symbol == "?" ? .unknown : .symbolic(symbol))
             default:
                 shape.append(.unknown)
             }

@@ -82,3 +82,17 @@ extension BatchNormalizationOperator: ChannelAffineOperator {
         return (scale, shift)
     }
 }
+
+extension BatchNormalizationOperator: ConstantInputPacking {
+    /// With constant statistics and no convolution before it to fold into: one pass of `x * s + t` per channel,
+    /// which may absorb the Relu after it and has an NHWC variant.
+    func packingConstantInputs(_ inputs: [InferenceValue?]) throws -> PackedOperator? {
+        guard let x = inputs.first??.type, x.elementType == .float, let shape = x.shape, shape.count >= 2,
+              let channels = shape[1].value, channels > 0,
+              let (scale, shift) = channelAffine(inputs, producedInput: 0, channels: channels, rank: shape.count)
+        else { return nil }
+        return PackedOperator(op: ChannelAffine(scale: scale ?? [Float](repeating: 1, count: channels), shift: shift),
+                              opType: "ChannelAffine", remainingInputs: [0])
+    }
+}
+

@@ -18,6 +18,11 @@ struct ConcatOperator: Operator {
         }
     }
 
+    /// Concat along `axis` (the fast channels-last variant infers its output with this).
+    init(axis: Int) {
+        self.axis = axis
+    }
+
     func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
         let types = try inputs.indices.map { try requiredInput(inputs, $0, "inputs").type }
         let elementType = types[0].elementType
@@ -80,5 +85,18 @@ struct ConcatOperator: Operator {
             }
         }
         return [result]
+    }
+}
+
+// MARK: - Optimizer hooks
+
+extension ConcatOperator: ChannelsLastAdaptable {
+    /// Concat of 4-D tensors, some already NHWC (DenseNet's, GoogLeNet's and SqueezeNet's channel concats of conv
+    /// outputs): all read NHWC and joined along the remapped axis, so the chain stays channels-last.
+    func channelsLastVariant(_ inputs: [InferenceValue?], channelsLast: [Bool]) -> ChannelsLastVariant? {
+        guard channelsLast.contains(true), inputs.allSatisfy({ $0?.type.shape?.count == 4 }),
+              let axis = normalizedAxis(axis, rank: 4) else { return nil }
+        return ChannelsLastVariant(op: AxisConcat(axis: channelsLastAxis(axis)), opType: "ConcatNHWC",
+                                   channelsLastInputs: Array(inputs.indices), outputIsChannelsLast: true)
     }
 }

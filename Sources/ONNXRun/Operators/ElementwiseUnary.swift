@@ -8,13 +8,15 @@
 
 import Foundation
 
-struct ElementwiseUnaryOperator: Operator {
+struct ElementwiseUnaryOperator: ElementwiseFunctionOperator {
     let function: @Sendable (Float) -> Float
     /// For the operators that are also defined on integers.
     let integerFunction: (@Sendable (Int64) -> Int64)?
+    let elementwiseFunction: ElementwiseFunction?
 
     init(_ context: OperatorContext, _ opType: String) throws {
         try context.expectInputs(1...1)
+        elementwiseFunction = opType == "Sqrt" ? .squareRoot : nil
         integerFunction = switch opType {
         case "Neg": { 0 &- $0 }
         case "Abs": { $0 < 0 ? 0 &- $0 : $0 }

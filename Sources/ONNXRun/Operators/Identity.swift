@@ -12,6 +12,9 @@ struct IdentityOperator: Operator {
         try context.expectInputs(1...1)
     }
 
+    /// The optimizer's pass-through (its output shares the input's storage).
+    init() {}
+
     func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
         [try requiredInput(inputs, 0, "input").type]
     }

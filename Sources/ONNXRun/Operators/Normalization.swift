@@ -81,6 +81,27 @@ struct LayerNormalizationOperator: Operator {
     }
 }
 
+extension LayerNormalizationOperator: ConstantInputPacking {
+    /// With constant Scale (and B) of exactly the normalized shape and only Y used: the fused kernel.
+    func packingConstantInputs(_ inputs: [InferenceValue?]) throws -> PackedOperator? {
+        guard !isRootMeanSquare, outputCount == 1, let x = inputs.first??.type, x.elementType == .float,
+              let shape = x.shape, let first = normalizedAxis(axis, rank: shape.count),
+              let scale = optionalInput(inputs, 1)?.constant, scale.elementType == .float else { return nil }
+        let normalized = shape[first...].compactMap(\.value)
+        guard normalized.count == shape.count - first, scale.shape == normalized else { return nil }
+        var bias: [Float]?
+        if let b = optionalInput(inputs, 2) {
+            guard let constant = b.constant, constant.elementType == .float, constant.shape == normalized else {
+                return nil
+            }
+            bias = constant.floats
+        }
+        return PackedOperator(op: try FusedLayerNormalization(axis: axis, epsilon: epsilon, scale: scale.floats,
+                                                              bias: bias),
+                              opType: "FusedLayerNorm", remainingInputs: [0])
+    }
+}
+
 struct InstanceNormalizationOperator: Operator {
     let epsilon: Float
 

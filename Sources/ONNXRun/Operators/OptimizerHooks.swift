@@ -46,6 +46,43 @@ protocol BinaryArithmeticOperator: Operator {
     var operation: ArithmeticOperation { get }
 }
 
+// MARK: - Recognizing decomposed operators
+
+/// A reduction over axes known at load (ReduceMean...): LayerNormalization's decomposition is found by it.
+protocol ReductionOperator: Operator {
+    var reduction: Reduction { get }
+    var keepDimensions: Bool { get }
+    /// The reduced axes (normalized, ascending) for an input of `rank`, when known at load; nil otherwise.
+    func reducedAxes(_ inputs: [InferenceValue?], rank: Int) -> [Int]?
+}
+
+/// Elementwise math a pattern rewrite recognizes inside a decomposed operator.
+enum ElementwiseFunction: Sendable, Hashable {
+    case squareRoot
+}
+
+/// A unary elementwise operator, telling which function it computes when a rewrite may need to know.
+protocol ElementwiseFunctionOperator: Operator {
+    var elementwiseFunction: ElementwiseFunction? { get }
+}
+
+/// Keeps its input's elements in order and changes only the shape (Reshape, Flatten, Squeeze, Unsqueeze): the
+/// output type says which shape.
+protocol ElementOrderPreservingOperator: Operator {}
+
+/// Permutes the axes of its input (Transpose).
+protocol AxisPermutingOperator: Operator {
+    /// The permutation for an input of `rank`, when valid for it.
+    func axisPermutation(rank: Int) -> [Int]?
+}
+
+/// A matrix product that can read an operand whose last two axes a Transpose swapped from the Transpose's input
+/// instead (packing it the other way round): attention's `Q @ K.transpose(-2, -1)`.
+protocol MatrixTransposeAbsorbing: Operator {
+    /// The operator reading input `position` untransposed; nil when it cannot.
+    func absorbingMatrixTranspose(ofInput position: Int) -> (any Operator)?
+}
+
 // MARK: - Folding into a convolution
 
 /// An inference-time per-channel affine `y[c] = x[c] * scale[c] + shift[c]` over axis 1 of its first input

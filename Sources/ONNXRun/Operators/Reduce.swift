@@ -150,3 +150,13 @@ extension Double: ReferenceFloatingPoint {
     static func exponential(_ value: Double) -> Double { exp(value) }
     static func logarithm(_ value: Double) -> Double { log(value) }
 }
+
+// MARK: - Optimizer hooks
+
+extension ReduceOperator: ReductionOperator {
+    func reducedAxes(_ inputs: [InferenceValue?], rank: Int) -> [Int]? {
+        guard let axes = try? reducedAxes(rank: rank, axesFromInput ? optionalInput(inputs, 1)?.constant : nil)
+        else { return nil }
+        return axes.sorted()
+    }
+}

@@ -263,3 +263,9 @@ struct SqueezeOperator: Operator {
         }
     }
 }
+
+// MARK: - Optimizer hooks
+
+extension ReshapeOperator: ElementOrderPreservingOperator {}
+extension FlattenOperator: ElementOrderPreservingOperator {}
+extension SqueezeOperator: ElementOrderPreservingOperator {}

@@ -52,7 +52,7 @@ struct ResizeOperator: Operator {
 
     // MARK: Output size
 
-    private struct Layout {
+    struct Layout {
         var outputShape: [Int]
         /// Per axis: the scale the coordinate transformation uses.
         var scales: [Double]
@@ -61,7 +61,7 @@ struct ResizeOperator: Operator {
         var roiEnd: [Double]
     }
 
-    private func layout(_ shape: [Int], roi: [Double]?, scales: [Double]?, sizes: [Int]?) throws -> Layout {
+    func layout(_ shape: [Int], roi: [Double]?, scales: [Double]?, sizes: [Int]?) throws -> Layout {
         let rank = shape.count
         let axes = try normalizedAxes(self.axes ?? Array(0..<rank), rank: rank)
         var layout = Layout(outputShape: shape, scales: Array(repeating: 1, count: rank),
@@ -113,7 +113,7 @@ struct ResizeOperator: Operator {
     }
 
     /// roi, scales and sizes from the inputs ("" or empty tensors count as absent).
-    private func parameters(_ inputs: [Tensor?]) throws -> (roi: [Double]?, scales: [Double]?, sizes: [Int]?) {
+    func parameters(_ inputs: [Tensor?]) throws -> (roi: [Double]?, scales: [Double]?, sizes: [Int]?) {
         func doubles(_ tensor: Tensor?) -> [Double]? {
             guard let tensor, tensor.elementCount > 0 else { return nil }
             return (0..<tensor.elementCount).map { tensor.doubleValue(at: $0) ?? .nan }
@@ -146,7 +146,7 @@ struct ResizeOperator: Operator {
     // MARK: One-dimensional filters
 
     /// Taps (input index, weight) for one output coordinate, or nil when it lies outside the crop (extrapolated).
-    private func taps(output: Int, inputLength: Int, outputLength: Int, scale: Double, roiStart: Double,
+    func taps(output: Int, inputLength: Int, outputLength: Int, scale: Double, roiStart: Double,
                       roiEnd: Double) -> [(index: Int, weight: Double)]? {
         let x = Double(output), inLength = Double(inputLength), outLength = Double(outputLength)
         let original: Double
@@ -295,5 +295,33 @@ struct ResizeOperator: Operator {
             }
         }
         return [Tensor(shape: layout.outputShape, computed: values)]
+    }
+}
+
+// MARK: - Optimizer hooks
+
+extension ResizeOperator: ConstantInputPacking {
+    /// Nearest or linear (no antialias) resizing of the two spatial axes of a 4-D float tensor by constant scales or
+    /// sizes, in any coordinate mode but tf_crop_and_resize: the fast kernel, which also has an NHWC variant.
+    func packingConstantInputs(_ inputs: [InferenceValue?]) throws -> PackedOperator? {
+        guard mode != .cubic, !antialias, !excludeOutside, coordinateMode != .tfCropAndResize,
+              aspectRatioPolicy == .stretch, let x = inputs.first??.type, x.elementType == .float,
+              x.shape?.count == 4 else { return nil }
+        var constants: [Tensor?] = [nil]
+        for index in 1..<max(inputs.count, 1) {
+            guard let value = inputs[index] else { constants.append(nil); continue }
+            guard let constant = value.constant else { return nil }
+            constants.append(constant)
+        }
+        guard let (_, scales, sizes) = try? parameters(constants) else { return nil }
+        let axes = (try? normalizedAxes(self.axes ?? [0, 1, 2, 3], rank: 4)) ?? []
+        // Batch and channel axes must stay as they are (scale 1, or their own fixed size).
+        guard (scales?.count ?? sizes?.count) == axes.count, let shape = x.shape else { return nil }
+        for (position, axis) in axes.enumerated() where axis < 2 {
+            if let scales, scales[position] != 1 { return nil }
+            if let sizes, shape[axis].value != sizes[position] { return nil }
+        }
+        let resize = FastResize(resize: self, scales: scales, sizes: sizes)
+        return PackedOperator(op: resize, opType: "FastResize", remainingInputs: [0])
     }
 }

@@ -123,3 +123,29 @@ struct SliceOperator: Operator {
         return [data.gathering(offsets: offsets, shape: shape)]
     }
 }
+
+// MARK: - Optimizer hooks
+
+extension SliceOperator: ChannelsLastAdaptable {
+    /// Slice of an NHWC 4-D tensor along one axis with step 1 and constant bounds (ShuffleNet's channel halves):
+    /// one block copy along the remapped axis, staying NHWC.
+    func channelsLastVariant(_ inputs: [InferenceValue?], channelsLast: [Bool]) -> ChannelsLastVariant? {
+        guard channelsLast.first == true, let shape = inputs.first??.type.fixedShape, shape.count == 4 else {
+            return nil
+        }
+        var constants: [Tensor?] = [nil]
+        for index in 1..<max(inputs.count, 1) {
+            guard let value = inputs[index] else { constants.append(nil); continue }
+            guard let constant = value.constant else { return nil }
+            constants.append(constant)
+        }
+        guard let ranges = try? ranges(shape: shape, constants) else { return nil }
+        let sliced = ranges.indices.filter { ranges[$0].start != 0 || ranges[$0].count != shape[$0] }
+        guard sliced.count <= 1 else { return nil }
+        let axis = sliced.first ?? 1
+        guard ranges[axis].step == 1 || ranges[axis].count <= 1 else { return nil }
+        return ChannelsLastVariant(
+            op: AxisSlice(axis: channelsLastAxis(axis), start: ranges[axis].start, count: ranges[axis].count),
+            opType: "SliceNHWC", channelsLastInputs: [0], outputIsChannelsLast: true)
+    }
+}

@@ -86,3 +86,18 @@ struct SplitOperator: Operator {
         }
     }
 }
+
+// MARK: - Optimizer hooks
+
+extension SplitOperator: ChannelsLastAdaptable {
+    /// Split of an NHWC 4-D tensor by sizes known at load: pieces cut along the remapped axis, staying NHWC.
+    func channelsLastVariant(_ inputs: [InferenceValue?], channelsLast: [Bool]) -> ChannelsLastVariant? {
+        guard channelsLast.first == true, let shape = inputs.first??.type.shape, shape.count == 4,
+              let axis = normalizedAxis(axis, rank: 4), let length = shape[axis].value else { return nil }
+        let splitConstant = splitFromInput ? optionalInput(inputs, 1)?.constant : nil
+        guard !splitFromInput || splitConstant != nil, let pieces = try? sizes(length: length, splitConstant)
+        else { return nil }
+        return ChannelsLastVariant(op: AxisSplit(axis: channelsLastAxis(axis), sizes: pieces), opType: "SplitNHWC",
+                                   channelsLastInputs: [0], outputIsChannelsLast: true)
+    }
+}

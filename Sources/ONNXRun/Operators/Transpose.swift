@@ -42,6 +42,23 @@ struct TransposeOperator: Operator {
 
 // MARK: - Optimizer hooks
 
+extension TransposeOperator: AxisPermutingOperator {
+    func axisPermutation(rank: Int) -> [Int]? {
+        try? resolvedPermutation(rank: rank)
+    }
+}
+
+extension TransposeOperator: ChannelsLastAdaptable {
+    /// Transpose(0, 2, 3, 1) of a tensor that is NHWC inside a channels-last chain (torch's permute before a
+    /// channels-last LayerNorm or Linear, as in ConvNeXt) is that NHWC tensor itself: passed through, sharing storage.
+    func channelsLastVariant(_ inputs: [InferenceValue?], channelsLast: [Bool]) -> ChannelsLastVariant? {
+        guard channelsLast.first == true, permutation == [0, 2, 3, 1], inputs.first??.type.shape?.count == 4
+        else { return nil }
+        return ChannelsLastVariant(op: IdentityOperator(), opType: "ChannelsLastAsIs", channelsLastInputs: [0],
+                                   outputIsChannelsLast: false)
+    }
+}
+
 extension TransposeOperator: ChannelsLastView {
     /// Transpose(0, 3, 1, 2) of a 4-D tensor makes NCHW of an NHWC tensor (how tf2onnx feeds a Keras model's NHWC
     /// input to Conv): that NHWC tensor is already the channels-last form of the output.

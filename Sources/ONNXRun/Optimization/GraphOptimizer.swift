@@ -14,6 +14,12 @@ protocol GraphRewrite: Sendable {
 enum GraphOptimizer {
     /// The rewrites, in order, and why there.
     static let rewrites: [any GraphRewrite] = [
+        // LayerNormalization written out as ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div(/Mul/Add) becomes one
+        // kernel. First: it matches plain ONNX nodes, and its scale/bias Mul/Add must not be taken for other fusions.
+        FuseLayerNormalization(),
+        // ShuffleNet's Reshape-Transpose-Reshape channel shuffle becomes one pass with an NHWC variant, so the
+        // channels-last chain goes through it. Before layout assignment, which needs the fused node.
+        FuseChannelShuffle(),
         // BatchNormalization and per-channel Mul/Add/Sub into the weights of the Conv before them. First: it works
         // on ONNX Conv nodes (constant weights as inputs), before packing hides them.
         FoldChannelAffineIntoConvolution(),
@@ -21,6 +27,9 @@ enum GraphOptimizer {
         FoldPadIntoConvolution(),
         // Operators with constant weights become their fast kernels (Conv -> FusedConv, Gemm/MatMul -> PackedGemm).
         PackConstantInputs(),
+        // Attention's K transposed for Q @ K^T: the batched MatMul packs K the other way instead. After packing:
+        // the batched MatMul is what absorbs it.
+        AbsorbMatrixTransposes(),
         // Fast kernels absorb what reads their output: activations, residual Adds, bias Adds, and the depthwise
         // conv after a pointwise expansion. After packing: the fused operators declare these fusions.
         FuseWithConsumers(),

@@ -41,6 +41,12 @@ struct GraphRewriter {
         !graphOutputs.contains(value) && consumers(of: value).count == 1
     }
 
+    /// The node reading `value` and its index, when `value` has a single use (`hasSingleUse`).
+    func soleConsumer(of value: String) -> (index: Int, node: TypedNode)? {
+        guard hasSingleUse(value), let index = consumers(of: value).first, let node = nodes[index] else { return nil }
+        return (index, node)
+    }
+
     /// Whether `value` is a graph input, a constant, or produced by a node before `index`.
     func isAvailable(_ value: String, before index: Int) -> Bool {
         guard let producerIndex = producer(of: value) else { return true }

@@ -193,4 +193,236 @@ final class OptimizerTests: XCTestCase {
         XCTAssertNil(steps["ConvTranspose"], "\(steps)")
         XCTAssertNil(steps["Relu"], "\(steps)")
     }
+
+    func testLinearOnChannelsLastTensorRunsAsOnePackedGemmWithBiasAndRelu() throws {
+        // ConvNeXt's Linear layers: MatMul of a 4-D NHWC tensor by a constant [K, N], then Add(bias), then Relu.
+        let graph = Graph(
+            name: "linear", inputs: [info("x", [1, 5, 7, 12])], outputs: [info("y", [1, 5, 7, 19])],
+            initializers: ["w": try tensor([12, 19], seed: 70), "b": try tensor([19], seed: 71)], valueInfo: [],
+            nodes: [
+                Node(name: "matmul", opType: "MatMul", inputs: ["x", "w"], outputs: ["m"]),
+                Node(name: "add", opType: "Add", inputs: ["m", "b"], outputs: ["a"]),
+                Node(name: "relu", opType: "Relu", inputs: ["a"], outputs: ["y"]),
+            ])
+        let steps = try checkOptimized(graph)
+        XCTAssertEqual(steps, ["PackedGemm": 1], "\(steps)")
+    }
+
+    func testMatMulOfTwoComputedTensorsRunsBatched() throws {
+        // Attention's scores: [batch, heads, tokens, d] x [batch, 1, d, tokens] (a broadcast head axis).
+        let graph = Graph(
+            name: "attention", inputs: [info("q", [2, 3, 9, 8]), info("k", [2, 1, 8, 9])],
+            outputs: [info("y", [2, 3, 9, 9])], initializers: [:], valueInfo: [],
+            nodes: [Node(name: "matmul", opType: "MatMul", inputs: ["q", "k"], outputs: ["y"])])
+        let steps = try checkOptimized(graph)
+        XCTAssertEqual(steps, ["BatchedMatMul": 1], "\(steps)")
+    }
+
+    /// torch's F.layer_norm at opset < 17, over the last axis, as ConvNeXt writes it.
+    private func decomposedLayerNormalization(squaredBy square: String, scaleAndBias: Bool) throws -> Graph {
+        var nodes = [
+            Node(name: "mean", opType: "ReduceMean", inputs: ["x"], outputs: ["mean"], attributes: ["axes": .ints([-1])]),
+            Node(name: "sub", opType: "Sub", inputs: ["x", "mean"], outputs: ["d"]),
+            square == "Pow" ? Node(name: "pow", opType: "Pow", inputs: ["d", "two"], outputs: ["sq"])
+                : Node(name: "mul", opType: "Mul", inputs: ["d", "d"], outputs: ["sq"]),
+            Node(name: "variance", opType: "ReduceMean", inputs: ["sq"], outputs: ["var"], attributes: ["axes": .ints([3])]),
+            Node(name: "eps", opType: "Add", inputs: ["var", "epsilon"], outputs: ["v"]),
+            Node(name: "sqrt", opType: "Sqrt", inputs: ["v"], outputs: ["s"]),
+            Node(name: "div", opType: "Div", inputs: ["d", "s"], outputs: [scaleAndBias ? "n" : "y"]),
+        ]
+        if scaleAndBias {
+            nodes += [Node(name: "gamma", opType: "Mul", inputs: ["n", "scale"], outputs: ["g"]),
+                      Node(name: "beta", opType: "Add", inputs: ["bias", "g"], outputs: ["y"])]
+        }
+        return Graph(
+            name: "layernorm", inputs: [info("x", [2, 3, 4, 13])], outputs: [info("y", [2, 3, 4, 13])],
+            initializers: ["two": try Tensor(shape: [], floats: [2]), "epsilon": try Tensor(shape: [], floats: [1e-6]),
+                           "scale": try tensor([13], seed: 80), "bias": try tensor([1, 13], seed: 81)],
+            valueInfo: [], nodes: nodes)
+    }
+
+    func testDecomposedLayerNormalizationRunsAsOneKernel() throws {
+        for square in ["Pow", "Mul"] {
+            for scaleAndBias in [true, false] {
+                let steps = try checkOptimized(try decomposedLayerNormalization(squaredBy: square,
+                                                                                scaleAndBias: scaleAndBias))
+                XCTAssertEqual(steps, ["FusedLayerNorm": 1], "\(square) \(scaleAndBias): \(steps)")
+            }
+        }
+    }
+
+    func testDecomposedLayerNormalizationWithAVisibleIntermediateStaysAsItIs() throws {
+        var graph = try decomposedLayerNormalization(squaredBy: "Pow", scaleAndBias: true)
+        graph.outputs.append(info("var", [2, 3, 4, 1]))
+        let steps = try checkOptimized(graph)
+        XCTAssertNil(steps["FusedLayerNorm"], "\(steps)")
+    }
+
+    func testLayerNormalizationWithConstantScaleRunsFused() throws {
+        let graph = Graph(
+            name: "layernorm17", inputs: [info("x", [3, 5, 6])], outputs: [info("y", [3, 5, 6])],
+            initializers: ["scale": try tensor([5, 6], seed: 90), "bias": try tensor([5, 6], seed: 91)], valueInfo: [],
+            nodes: [Node(name: "ln", opType: "LayerNormalization", inputs: ["x", "scale", "bias"], outputs: ["y"],
+                         attributes: ["axis": .int(1), "epsilon": .float(1e-4)])])
+        let steps = try checkOptimized(graph, opset: 17)
+        XCTAssertEqual(steps, ["FusedLayerNorm": 1], "\(steps)")
+    }
+
+    func testChannelConcatSplitAndSliceStayChannelsLast() throws {
+        // Two convs concatenated on channels, split, sliced, each piece read by a conv: no layout transform
+        // between the convs, only at the graph's input and outputs.
+        let graph = Graph(
+            name: "copies", inputs: [info("x", [1, 3, 6, 5])],
+            outputs: [info("y0", [1, 2, 6, 5]), info("y1", [1, 2, 6, 5]), info("y2", [1, 2, 6, 5])],
+            initializers: [
+                "w1": try tensor([4, 3, 1, 1], seed: 100), "w2": try tensor([5, 3, 3, 3], seed: 101),
+                "w3": try tensor([2, 3, 1, 1], seed: 102), "w4": try tensor([2, 6, 1, 1], seed: 103),
+                "w5": try tensor([2, 5, 1, 1], seed: 104),
+                "split": try Tensor(shape: [2], scalars: [Int64(3), 6]),
+                "starts": try Tensor(shape: [1], scalars: [Int64(4)]), "ends": try Tensor(shape: [1], scalars: [Int64(9)]),
+                "axes": try Tensor(shape: [1], scalars: [Int64(1)]),
+            ],
+            valueInfo: [],
+            nodes: [
+                Node(name: "c1", opType: "Conv", inputs: ["x", "w1"], outputs: ["a"]),
+                Node(name: "c2", opType: "Conv", inputs: ["x", "w2"], outputs: ["b"], attributes: ["pads": .ints([1, 1, 1, 1])]),
+                Node(name: "concat", opType: "Concat", inputs: ["a", "b"], outputs: ["c"], attributes: ["axis": .int(-3)]),
+                Node(name: "split", opType: "Split", inputs: ["c", "split"], outputs: ["s0", "s1"], attributes: ["axis": .int(1)]),
+                Node(name: "slice", opType: "Slice", inputs: ["c", "starts", "ends", "axes"], outputs: ["t"]),
+                Node(name: "c3", opType: "Conv", inputs: ["s0", "w3"], outputs: ["y0"]),
+                Node(name: "c4", opType: "Conv", inputs: ["s1", "w4"], outputs: ["y1"]),
+                Node(name: "c5", opType: "Conv", inputs: ["t", "w5"], outputs: ["y2"]),
+            ])
+        let steps = try checkOptimized(graph)
+        XCTAssertEqual(steps["ConcatNHWC"], 1, "\(steps)")
+        XCTAssertEqual(steps["SplitNHWC"], 1, "\(steps)")
+        XCTAssertEqual(steps["SliceNHWC"], 1, "\(steps)")
+        XCTAssertEqual(steps["ToNHWC"], 1, "\(steps)")
+        XCTAssertEqual(steps["ToNCHW"], 3, "\(steps)")
+    }
+
+    /// torchvision's channel_shuffle between convs (runs NHWC) and on a graph input (runs NCHW).
+    func testChannelShuffleRunsAsOnePass() throws {
+        let shapes: [String: Tensor] = [
+            "grouped": try Tensor(shape: [5], scalars: [Int64(1), 3, 2, 4, 5]),
+            "merged": try Tensor(shape: [4], scalars: [Int64(1), 6, 4, 5]),
+        ]
+        func shuffle(_ input: String, _ output: String) -> [Node] {
+            [Node(name: "split_" + output, opType: "Reshape", inputs: [input, "grouped"], outputs: [output + "_g"]),
+             Node(name: "transpose_" + output, opType: "Transpose", inputs: [output + "_g"], outputs: [output + "_t"],
+                  attributes: ["perm": .ints([0, 2, 1, 3, 4])]),
+             Node(name: "merge_" + output, opType: "Reshape", inputs: [output + "_t", "merged"], outputs: [output])]
+        }
+        let betweenConvs = Graph(
+            name: "shuffle", inputs: [info("x", [1, 3, 4, 5])], outputs: [info("y", [1, 2, 4, 5])],
+            initializers: shapes.merging(["w1": try tensor([6, 3, 1, 1], seed: 110),
+                                          "w2": try tensor([2, 6, 1, 1], seed: 111)]) { $1 },
+            valueInfo: [],
+            nodes: [Node(name: "c1", opType: "Conv", inputs: ["x", "w1"], outputs: ["a"])] + shuffle("a", "s")
+                + [Node(name: "c2", opType: "Conv", inputs: ["s", "w2"], outputs: ["y"])])
+        let steps = try checkOptimized(betweenConvs)
+        XCTAssertEqual(steps, ["ToNHWC": 1, "FusedConv": 2, "ChannelShuffleNHWC": 1, "ToNCHW": 1], "\(steps)")
+
+        let alone = Graph(name: "shuffle", inputs: [info("x", [1, 6, 4, 5])], outputs: [info("y", [1, 6, 4, 5])],
+                          initializers: shapes, valueInfo: [], nodes: shuffle("x", "y"))
+        XCTAssertEqual(try checkOptimized(alone), ["ChannelShuffle": 1])
+    }
+
+    /// Resize in the forms exporters write (scales or sizes; nearest and linear; their coordinate modes), on a
+    /// graph input (NCHW) and between convs (NHWC), against the reference.
+    func testResizeRunsFastInEitherLayout() throws {
+        let forms: [(mode: String, coordinates: String, nearest: String)] = [
+            ("nearest", "asymmetric", "floor"), ("nearest", "half_pixel", "round_prefer_floor"),
+            ("nearest", "align_corners", "round_prefer_ceil"), ("nearest", "pytorch_half_pixel", "ceil"),
+            ("linear", "half_pixel", "floor"), ("linear", "pytorch_half_pixel", "floor"),
+            ("linear", "align_corners", "floor"), ("linear", "asymmetric", "floor"),
+            ("linear", "half_pixel_symmetric", "floor"),
+        ]
+        let resizeInputs: [(name: String, inputs: [String], initializers: [String: Tensor])] = [
+            ("scales", ["", "scales"], ["scales": try Tensor(shape: [4], floats: [1, 1, 2, 1.5])]),
+            ("downscales", ["", "scales"], ["scales": try Tensor(shape: [4], floats: [1, 1, 0.6, 0.5])]),
+            ("sizes", ["", "", "sizes"], ["sizes": try Tensor(shape: [4], scalars: [Int64(1), 3, 11, 4])]),
+        ]
+        for form in forms {
+            for parameters in resizeInputs {
+                let attributes: [String: AttributeValue] = [
+                    "mode": .string(form.mode), "coordinate_transformation_mode": .string(form.coordinates),
+                    "nearest_mode": .string(form.nearest),
+                ]
+                let message = "\(form) \(parameters.name)"
+                let alone = Graph(
+                    name: "resize", inputs: [info("x", [1, 3, 5, 7])], outputs: [info("y", [])],
+                    initializers: parameters.initializers, valueInfo: [],
+                    nodes: [Node(name: "resize", opType: "Resize", inputs: ["x"] + parameters.inputs, outputs: ["y"],
+                                 attributes: attributes)])
+                XCTAssertEqual(try checkOptimized(alone, opset: 19), ["FastResize": 1], message)
+                let betweenConvs = Graph(
+                    name: "resize", inputs: [info("x", [1, 2, 5, 7])], outputs: [info("y", [])],
+                    initializers: parameters.initializers.merging(
+                        ["w1": try tensor([3, 2, 1, 1], seed: 120), "w2": try tensor([2, 3, 1, 1], seed: 121)]) { $1 },
+                    valueInfo: [],
+                    nodes: [Node(name: "c1", opType: "Conv", inputs: ["x", "w1"], outputs: ["a"]),
+                            Node(name: "resize", opType: "Resize", inputs: ["a"] + parameters.inputs, outputs: ["r"],
+                                 attributes: attributes),
+                            Node(name: "c2", opType: "Conv", inputs: ["r", "w2"], outputs: ["y"])])
+                let steps = try checkOptimized(betweenConvs, opset: 19)
+                XCTAssertEqual(steps["FastResizeNHWC"], 1, "\(message): \(steps)")
+                XCTAssertEqual(steps["ToNCHW"], 1, "\(message): \(steps)")
+            }
+        }
+    }
+
+    func testPermuteToChannelsLastAfterAConvIsNoCopy() throws {
+        // ConvNeXt: depthwise conv, permute(0, 2, 3, 1), Linear on the channels-last tensor.
+        let graph = Graph(
+            name: "permute", inputs: [info("x", [1, 4, 5, 6])], outputs: [info("y", [1, 5, 6, 3])],
+            initializers: ["w": try tensor([4, 1, 3, 3], seed: 130), "m": try tensor([4, 3], seed: 131)],
+            valueInfo: [],
+            nodes: [Node(name: "dw", opType: "Conv", inputs: ["x", "w"], outputs: ["c"],
+                         attributes: ["group": .int(4), "pads": .ints([1, 1, 1, 1])]),
+                    Node(name: "permute", opType: "Transpose", inputs: ["c"], outputs: ["p"],
+                         attributes: ["perm": .ints([0, 2, 3, 1])]),
+                    Node(name: "linear", opType: "MatMul", inputs: ["p", "m"], outputs: ["y"])])
+        let steps = try checkOptimized(graph)
+        XCTAssertEqual(steps, ["ToNHWC": 1, "FusedConv": 1, "ChannelsLastAsIs": 1, "PackedGemm": 1], "\(steps)")
+    }
+
+    /// DenseNet's norm + relu after a concat (no conv before it to fold into): one pass, NHWC between convs.
+    func testBatchNormalizationWithoutAConvRunsAsOneChannelAffine() throws {
+        let statistics: [String: Tensor] = [
+            "scale": try tensor([5], seed: 140), "shift": try tensor([5], seed: 141), "mean": try tensor([5], seed: 142),
+            "var": try Tensor(shape: [5], floats: [0.5, 1, 2, 4, 0.25]),
+        ]
+        func normalize(_ input: String, _ output: String) -> [Node] {
+            [Node(name: "bn", opType: "BatchNormalization", inputs: [input, "scale", "shift", "mean", "var"],
+                  outputs: [output + "_bn"]),
+             Node(name: "relu", opType: "Relu", inputs: [output + "_bn"], outputs: [output])]
+        }
+        let alone = Graph(name: "bn", inputs: [info("x", [2, 5, 3, 4])], outputs: [info("y", [2, 5, 3, 4])],
+                          initializers: statistics, valueInfo: [], nodes: normalize("x", "y"))
+        XCTAssertEqual(try checkOptimized(alone), ["ChannelAffine": 1])
+        let afterConcat = Graph(
+            name: "bn", inputs: [info("x", [1, 3, 4, 6])], outputs: [info("y", [1, 2, 4, 6])],
+            initializers: statistics.merging(["w1": try tensor([2, 3, 1, 1], seed: 143),
+                                              "w2": try tensor([2, 5, 1, 1], seed: 144)]) { $1 },
+            valueInfo: [],
+            nodes: [Node(name: "c1", opType: "Conv", inputs: ["x", "w1"], outputs: ["a"]),
+                    Node(name: "concat", opType: "Concat", inputs: ["a", "x"], outputs: ["c"],
+                         attributes: ["axis": .int(1)])]
+                + normalize("c", "n") + [Node(name: "c2", opType: "Conv", inputs: ["n", "w2"], outputs: ["y"])])
+        let steps = try checkOptimized(afterConcat)
+        XCTAssertEqual(steps, ["ToNHWC": 1, "FusedConv": 2, "ConcatNHWC": 1, "ChannelAffineNHWC": 1, "ToNCHW": 1],
+                       "\(steps)")
+    }
+
+    func testTransposedKeyIsPackedInsteadOfTransposed() throws {
+        // scores = q @ k.transpose(-2, -1) with k [batch, heads, tokens, d].
+        let graph = Graph(
+            name: "scores", inputs: [info("q", [2, 3, 7, 5]), info("k", [2, 3, 6, 5])],
+            outputs: [info("y", [2, 3, 7, 6])], initializers: [:], valueInfo: [],
+            nodes: [Node(name: "kt", opType: "Transpose", inputs: ["k"], outputs: ["t"],
+                         attributes: ["perm": .ints([0, 1, 3, 2])]),
+                    Node(name: "matmul", opType: "MatMul", inputs: ["q", "t"], outputs: ["y"])])
+        XCTAssertEqual(try checkOptimized(graph), ["BatchedMatMul": 1])
+    }
 }

@@ -131,10 +131,21 @@ final class MalformedModelTests: XCTestCase {
         assertRefused(P.reluModel(nodes: [relu]), .invalidModel, "node 'leaky'", "'alpha' is given twice")
     }
 
+    func testDynamicDimensionsAsExportersWriteThemAreUnknown() throws {
+        // dim_value -1 or 0, and dim_param "" or "?": onnxruntime reads each as an unknown dimension.
+        let dynamic = P.model(P.graph(nodes: [P.node("Relu", ["X"], ["Y"])],
+                                      inputs: [P.value("X", dims: [-1, 0, "?", "", 2, "batch"])],
+                                      outputs: [P.value("Y", dims: [-1, 0, "?", "", 2, "batch"])]))
+        let model = try ModelLoader.load(bytes: dynamic)
+        let expected: [ONNXRun.Dimension] = [.unknown, .unknown, .unknown, .unknown, .fixed(2), .symbolic("batch")]
+        XCTAssertEqual(model.graph.inputs[0].type?.shape, expected)
+        XCTAssertEqual(model.graph.outputs[0].type?.shape, expected)
+        let session = try InferenceSession(model: model)
+        let input = try Tensor(shape: [1, 3, 1, 1, 2, 1], floats: [-1, 2, -3, 4, -5, 6])
+        XCTAssertEqual(try session.run(["X": input])["Y"]?.floats, [0, 2, 0, 4, 0, 6])
+    }
+
     func testDeclaredShapes() {
-        let negative = P.model(P.graph(nodes: [P.node("Relu", ["X"], ["Y"])], inputs: [P.value("X", dims: [1, -2])],
-                                       outputs: [P.value("Y")]))
-        assertRefused(negative, .invalidModel, "graph input 'X'", "negative dimension")
         let untyped = P.model(P.graph(nodes: [P.node("Relu", ["X"], ["Y"])],
                                       inputs: [P.value("X", elementType: 0)], outputs: [P.value("Y")]))
         assertRefused(untyped, .invalidModel, "graph input 'X'", "no element type")

@@ -1,8 +1,10 @@
-// The optimizer's Gemm/MatMul with constant B: Y = A * B + bias, B packed once for the GEMM micro-kernel.
+// The optimizer's Gemm/MatMul with constant B: Y = clamp(A * B + bias), B packed once for the GEMM micro-kernel.
 
-/// `Y[M, N] = A[M, K] * B[K, N] + bias[N]`, A float 2-D, B packed at load (alpha folded into B, beta * C into bias).
+/// `Y[..., N] = clamp(A[..., K] * B[K, N] + bias[N])`, A float of rank >= 2 whose leading axes are all rows of one
+/// GEMM (a Linear layer on an NHWC tensor), B packed at load (alpha folded into B, beta * C into the bias).
 struct PackedGemm: KernelOperator {
     let weights: PackedMatrixWeights
+    var clamp = ClampBounds.none
 
     /// - Parameters:
     ///   - b: the constant B as ONNX gives it; `transposed` when it is [N, K] (Gemm transB = 1).
@@ -18,42 +20,56 @@ struct PackedGemm: KernelOperator {
     /// `gemm` with `bias` added.
     init(adding bias: [Float], to gemm: PackedGemm) throws {
         weights = try PackedMatrixWeights(gemm.weights, addingBias: bias)
+        clamp = gemm.clamp
     }
 
     func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
         let a = try requiredInput(inputs, 0, "A").type
-        guard a.elementType == .float, let shape = a.shape, shape.count == 2 else {
-            throw ONNXRunError(.invalidModel, "packed Gemm expects a float 2-D A, got \(a)")
+        guard a.elementType == .float, let shape = a.shape, shape.count >= 2 else {
+            throw ONNXRunError(.invalidModel, "packed Gemm expects a float A of rank 2 or more, got \(a)")
         }
-        if let k = shape[1].value, k != weights.reductionCount {
+        if let k = shape[shape.count - 1].value, k != weights.reductionCount {
             throw ONNXRunError(.invalidModel, "A has \(k) columns, B has \(weights.reductionCount) rows")
         }
-        return [TensorType(elementType: .float, shape: [shape[0], .fixed(weights.outputCount)])]
+        return [TensorType(elementType: .float, shape: Array(shape.dropLast()) + [.fixed(weights.outputCount)])]
     }
 
     func execute(_ inputs: [Tensor?], into outputs: [Tensor], pool: ThreadPool) throws {
         let a = try requiredInput(inputs, 0, "A")
         let (depth, columns) = (weights.reductionCount, weights.outputCount)
-        guard a.elementType == .float, a.rank == 2, a.shape[1] == depth, outputs[0].shape == [a.shape[0], columns]
+        guard a.elementType == .float, a.rank >= 2, a.shape[a.rank - 1] == depth,
+              outputs[0].shape == Array(a.shape.dropLast()) + [columns]
         else {
             throw ONNXRunError(.invalidModel, "packed Gemm shapes do not fit", shapes: [a.description])
         }
         let input = UnsafePointer(a.storage.bytes.assumingMemoryBound(to: Float.self))
         let output = outputs[0].storage.bytes.assumingMemoryBound(to: Float.self)
-        let rows = a.shape[0]
+        let rows = a.elementCount / depth
+        let work = rows * depth * columns
+        if rows >= Self.rowsToSplitByRow {
+            let tasks = Parallelism.taskCount(work: work, granularity: .dense, threads: pool.threadCount, units: rows)
+            pool.parallelFor(tasks) { task in
+                weights.run(input: input, inputRowStride: depth, output: output, outputRowStride: columns,
+                            clamp: clamp, rows: Parallelism.split(rows, task, tasks))
+            }
+            return
+        }
         // The classifier has one row per image: split the columns instead, in whole packed panels.
         let block = PackedMatrixWeights.columnBlock
         let panels = (columns + block - 1) / block
-        let tasks = Parallelism.taskCount(work: rows * depth * columns, granularity: .matrixVector, threads: pool.threadCount,
+        let tasks = Parallelism.taskCount(work: work, granularity: .matrixVector, threads: pool.threadCount,
                                           units: panels)
         pool.parallelFor(tasks) { task in
             let panelRange = Parallelism.split(panels, task, tasks)
             let columnRange = (panelRange.lowerBound * block)..<min(columns, panelRange.upperBound * block)
             guard !columnRange.isEmpty else { return }
             weights.run(input: input, inputRowStride: depth, output: output, outputRowStride: columns,
-                        rows: 0..<rows, columns: columnRange)
+                        clamp: clamp, rows: 0..<rows, columns: columnRange)
         }
     }
+
+    /// From this many rows on, threads take rows (each reads all of B from cache); below, packed column panels.
+    static let rowsToSplitByRow = 32
 }
 
 // MARK: - Optimizer hooks
@@ -63,11 +79,19 @@ extension PackedGemm: CostReporting, ConsumerFusing {
         outputs.first?.fixedShape.flatMap { checkedElementCount($0) }.map { $0 * weights.reductionCount }
     }
 
-    /// Keras/tf2onnx classifiers are MatMul -> Add(bias): a constant bias over the columns joins the packed
-    /// weights (when none is there yet).
+    /// Keras/tf2onnx classifiers and torch's Linear on N-D tensors are MatMul -> Add(bias): a constant bias over
+    /// the columns joins the packed weights (when none is there yet and no clamp follows it). A clamp (Relu) goes
+    /// into the store.
     func fusing(_ consumer: FusionCandidate) throws -> FusedOperator? {
-        guard !weights.hasBias, let arithmetic = consumer.op as? BinaryArithmeticOperator, arithmetic.operation == .add,
-              let bias = consumer.otherInput?.value.constant, bias.elementType == .float,
+        if let activation = consumer.op as? ActivationOperator, consumer.producedInput == 0,
+           case .clamp(let bounds)? = activation.activation(consumer.inputs), clamp.isNone {
+            var fused = self
+            fused.clamp = bounds
+            return FusedOperator(op: fused, opType: "PackedGemm")
+        }
+        // The output has rank 2 or more, so a bias of rank <= 2 never grows it.
+        guard !weights.hasBias, clamp.isNone, let arithmetic = consumer.op as? BinaryArithmeticOperator,
+              arithmetic.operation == .add, let bias = consumer.otherInput?.value.constant, bias.elementType == .float,
               bias.shape == [weights.outputCount] || bias.shape == [1, weights.outputCount] else { return nil }
         return FusedOperator(op: try PackedGemm(adding: bias.floats, to: self), opType: "PackedGemm")
     }

@@ -1,0 +1,81 @@
+// The optimizer's per-channel affine with a clamp: a BatchNormalization no convolution absorbed (DenseNet's norm
+// after each concat) and the Relu after it, in one pass, NCHW or NHWC.
+
+/// `y[n, c, ...] = clamp(x[n, c, ...] * scale[c] + shift[c])` over a tensor of rank >= 2 (channels on axis 1, or
+/// last when `isChannelsLast`, then 4-D).
+struct ChannelAffine: KernelOperator {
+    let scale: [Float]
+    let shift: [Float]
+    var clamp = ClampBounds.none
+    var isChannelsLast = false
+
+    func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
+        let x = try requiredInput(inputs, 0, "X").type
+        try requireFloat(x, "X")
+        if let shape = x.shape {
+            let axis = isChannelsLast ? shape.count - 1 : 1
+            guard shape.count >= 2, shape[axis].value.map({ $0 == scale.count }) ?? true else {
+                throw ONNXRunError(.invalidModel, "a per-channel affine of \(scale.count) channels does not fit \(x)")
+            }
+        }
+        return [x]
+    }
+
+    func execute(_ inputs: [Tensor?], into outputs: [Tensor], pool: ThreadPool) throws {
+        let x = try requiredInput(inputs, 0, "X")
+        let channels = scale.count
+        guard x.elementType == .float, x.rank >= 2, x.shape[isChannelsLast ? x.rank - 1 : 1] == channels,
+              outputs[0].shape == x.shape else {
+            throw runtimeError("a per-channel affine of \(channels) channels does not fit", [x])
+        }
+        let input = UnsafePointer(x.storage.bytes.assumingMemoryBound(to: Float.self))
+        let output = outputs[0].storage.bytes.assumingMemoryBound(to: Float.self)
+        // Rows of `channels` values (NHWC pixels) or planes of one channel (NCHW).
+        let (units, unitLength) = isChannelsLast ? (x.elementCount / channels, channels)
+                                                 : (x.elementCount / product(x.shape[2...]), product(x.shape[2...]))
+        let tasks = max(1, min(pool.threadCount * 2, units, x.elementCount / 32_768))
+        let (minimum, maximum) = (clamp.minimum, clamp.maximum)
+        scale.withUnsafeBufferPointer { scale in
+            shift.withUnsafeBufferPointer { shift in
+                pool.parallelFor(tasks) { task in
+                    for unit in Parallelism.split(units, task, tasks) {
+                        let source = input + unit * unitLength, destination = output + unit * unitLength
+                        if isChannelsLast {
+                            for channel in 0..<unitLength {
+                                destination[channel] = Swift.min(Swift.max(
+                                    source[channel] * scale[channel] + shift[channel], minimum), maximum)
+                            }
+                        } else {
+                            let (factor, offset) = (scale[unit % channels], shift[unit % channels])
+                            for index in 0..<unitLength {
+                                destination[index] = Swift.min(Swift.max(source[index] * factor + offset, minimum),
+                                                               maximum)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+// MARK: - Optimizer hooks
+
+extension ChannelAffine: ConsumerFusing, ChannelsLastAdaptable {
+    /// A clamp (Relu) goes into the store.
+    func fusing(_ consumer: FusionCandidate) throws -> FusedOperator? {
+        guard clamp.isNone, let activation = consumer.op as? ActivationOperator, consumer.producedInput == 0,
+              case .clamp(let bounds)? = activation.activation(consumer.inputs) else { return nil }
+        var fused = self
+        fused.clamp = bounds
+        return FusedOperator(op: fused, opType: "ChannelAffine")
+    }
+
+    func channelsLastVariant(_ inputs: [InferenceValue?], channelsLast: [Bool]) -> ChannelsLastVariant? {
+        guard !isChannelsLast, channelsLast.first == true, inputs.first??.type.shape?.count == 4 else { return nil }
+        var variant = self
+        variant.isChannelsLast = true
+        return ChannelsLastVariant(op: variant, opType: "ChannelAffineNHWC", channelsLastInputs: [0],
+                                   outputIsChannelsLast: true)
+    }
+}

@@ -1,0 +1,69 @@
+// Small torch exports holding the patterns the optimizer rewrites (models/patterns, tools/make_pattern_models.py):
+// optimized at 1 and 2 threads they must match onnxruntime's outputs, with the rewrites visible in the steps.
+
+import ONNXRunTestSupport
+import XCTest
+
+@testable import ONNXRun
+
+final class PatternModelTests: XCTestCase {
+    /// Runs the case optimized; checks the output against onnxruntime within 1e-4 x max(1, max |reference|) and
+    /// returns the executed op types with their counts.
+    private func run(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> [String: Int] {
+        let folder = TestPaths.models.appendingPathComponent("patterns/\(name)")
+        let input = try ModelLoader.loadTensor(contentsOf: folder.appendingPathComponent("test_data_set_0/input_0.pb").path)
+        let expected = try ModelLoader.loadTensor(
+            contentsOf: folder.appendingPathComponent("test_data_set_0/output_0.pb").path).tensor
+        var steps: [String: Int] = [:]
+        for threads in [1, 2] {
+            let session = try InferenceSession(contentsOf: folder.appendingPathComponent("model.onnx").path,
+                                               options: SessionOptions(threadCount: threads))
+            var timings: [NodeTiming] = []
+            let outputs = try session.run([session.inputs[0].name: input.tensor], timings: &timings)
+            let output = try XCTUnwrap(outputs[session.outputs[0].name])
+            steps = timings.reduce(into: [:]) { $0[$1.opType, default: 0] += 1 }
+            XCTAssertEqual(output.shape, expected.shape, file: file, line: line)
+            let scale = max(1, expected.floats.map(abs).max() ?? 0)
+            let difference = zip(output.floats, expected.floats).map { abs($0 - $1) }.max() ?? .infinity
+            XCTAssertLessThanOrEqual(difference, 1e-4 * scale, "\(name) at \(threads) threads, steps \(steps)",
+                                     file: file, line: line)
+        }
+        return steps
+    }
+
+    func testConvNeXtBlock() throws {
+        let steps = try run("convnext_block")
+        XCTAssertEqual(steps["FusedLayerNorm"], 2, "\(steps)")
+        XCTAssertEqual(steps["PackedGemm"], 2, "\(steps)")
+        XCTAssertEqual(steps["ChannelsLastAsIs"], 1, "\(steps)")
+        XCTAssertNil(steps["ReduceMean"], "\(steps)")
+    }
+
+    func testShuffleNetUnits() throws {
+        let steps = try run("shufflenet_units")
+        XCTAssertEqual(steps["ChannelShuffleNHWC"], 2, "\(steps)")
+        XCTAssertEqual(steps["ConcatNHWC"], 2, "\(steps)")
+        XCTAssertEqual(steps["SliceNHWC"], 2, "\(steps)")
+        XCTAssertNil(steps["Transpose"], "\(steps)")
+        XCTAssertEqual(steps["ToNCHW"], 1, "\(steps)")
+    }
+
+    func testDenseNetBlock() throws {
+        let steps = try run("densenet_block")
+        XCTAssertEqual(steps["ChannelAffineNHWC"], 3, "\(steps)")
+        XCTAssertEqual(steps["ConcatNHWC"], 4, "\(steps)")
+        XCTAssertEqual(steps["ToNCHW"], 1, "\(steps)")
+    }
+
+    func testUpsampling() throws {
+        let steps = try run("upsampling")
+        XCTAssertEqual(steps["FastResizeNHWC"], 2, "\(steps)")
+    }
+
+    func testAttention() throws {
+        let steps = try run("attention")
+        XCTAssertEqual(steps["BatchedMatMul"], 2, "\(steps)")
+        XCTAssertEqual(steps["PackedGemm"], 2, "\(steps)")
+        XCTAssertNil(steps["MatMul"], "\(steps)")
+    }
+}
