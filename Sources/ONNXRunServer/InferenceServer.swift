@@ -15,6 +15,8 @@ public struct ServerConfiguration: Sendable {
     public var models: [(name: String, path: String)]
     /// Threads per model run (nil: all cores).
     public var threadCount: Int?
+    /// `.bf16`: the models' GEMMs multiply in bfloat16 where the CPU can (`SessionOptions.precision`).
+    public var precision: Precision
     /// Largest batch dynamic batching forms; 1 turns it off.
     public var maxBatch: Int
     public var batchWindowMilliseconds: Double
@@ -22,12 +24,13 @@ public struct ServerConfiguration: Sendable {
     public var maxBodyBytes: Int
 
     public init(host: String = "127.0.0.1", port: Int = 8000, models: [(name: String, path: String)],
-                threadCount: Int? = nil, maxBatch: Int = 1, batchWindowMilliseconds: Double = 2,
-                maxBodyBytes: Int = 64 << 20) {
+                threadCount: Int? = nil, precision: Precision = .fp32, maxBatch: Int = 1,
+                batchWindowMilliseconds: Double = 2, maxBodyBytes: Int = 64 << 20) {
         self.host = host
         self.port = port
         self.models = models
         self.threadCount = threadCount
+        self.precision = precision
         self.maxBatch = maxBatch
         self.batchWindowMilliseconds = batchWindowMilliseconds
         self.maxBodyBytes = maxBodyBytes
@@ -63,7 +66,8 @@ public final class InferenceServer: Sendable {
         }
         let metrics = ServerMetrics()
         var models: [String: ServedModel] = [:]
-        let options = ModelServingOptions(threadCount: configuration.threadCount, maxBatch: configuration.maxBatch,
+        let options = ModelServingOptions(threadCount: configuration.threadCount, precision: configuration.precision,
+                                          maxBatch: configuration.maxBatch,
                                           batchWindowSeconds: configuration.batchWindowMilliseconds / 1000)
         for (name, path) in configuration.models {
             guard models[name] == nil else {

@@ -8,6 +8,7 @@ import ONNXRunVision
 /// How the server runs one model.
 struct ModelServingOptions: Sendable {
     var threadCount: Int?
+    var precision: Precision = .fp32
     /// Largest batch dynamic batching forms (1: no batching).
     var maxBatch: Int = 1
     /// How long the first request of a batch waits for others.
@@ -30,7 +31,8 @@ final class ServedModel: @unchecked Sendable {
         self.name = name
         self.path = path
         self.metrics = metrics
-        session = try InferenceSession(contentsOf: path, options: SessionOptions(threadCount: options.threadCount))
+        session = try InferenceSession(contentsOf: path, options: SessionOptions(threadCount: options.threadCount,
+                                                                                precision: options.precision))
         var types: [String: ElementType] = [:]
         for input in session.inputs {
             types[input.name] = input.type?.elementType ?? .float

@@ -53,6 +53,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Per-step time table (aggregated over the timed runs, slowest first) with share and GFLOP/s.")
     var profile = false
 
+    @Option(help: PrecisionOption.help)
+    var precision: Precision = .fp32
+
     @Flag(help: "Benchmark the reference kernels without graph optimization.")
     var noOptimize = false
 
@@ -67,7 +70,7 @@ struct BenchCommand: ParsableCommand {
     // MARK: - Running
 
     func run() throws {
-        let options = SessionOptions(threadCount: threads, optimizationLevel: noOptimize ? .none : .all)
+        let options = PrecisionOption.sessionOptions(threads: threads, noOptimize: noOptimize, precision: precision)
         let clock = ContinuousClock()
         let loadStart = clock.now
         let session = try InferenceSession(contentsOf: model, options: options)
@@ -124,6 +127,8 @@ struct BenchCommand: ParsableCommand {
                 "threads": threadCount,
                 "batch": batch,
                 "optimized": !noOptimize,
+                "precision": session.precision.rawValue,
+                "kernels": session.kernelDescription,
                 "inferences_per_second": Double(batch) / statistics.median,
                 "inputs": feeds.mapValues { $0.shape },
             ]
@@ -136,7 +141,9 @@ struct BenchCommand: ParsableCommand {
         for input in session.inputs {
             if let tensor = feeds[input.name] { print("input \(Formatting.printable(input.name)): \(tensor)") }
         }
-        print("threads: \(threadCount), optimization: \(noOptimize ? "none (reference kernels)" : "all")")
+        print("threads: \(threadCount), optimization: \(noOptimize ? "none (reference kernels)" : "all"), "
+            + "precision: \(session.precision)")
+        print("kernels: \(session.kernelDescription)")
         print("load: \(Formatting.milliseconds(loadSeconds)) ms")
         print("first run: \(Formatting.milliseconds(firstRunSeconds)) ms")
         print("latency over \(runs) runs (after \(warmup) warmup): median \(Formatting.milliseconds(statistics.median)) ms, "

@@ -66,6 +66,9 @@ struct ClassifyCommand: ParsableCommand {
     @Flag(help: "Per-step time table over all inferences (on stderr with --json).")
     var profile = false
 
+    @Option(help: PrecisionOption.help)
+    var precision: Precision = .fp32
+
     @Flag(help: ArgumentHelp("Decode large JPEGs at 1/2, 1/4 or 1/8 scale (faster; moves scores slightly).",
                              discussion: "Keeps the decoded shorter side at least the resize size, as Pillow's draft mode."))
     var fastDecode = false
@@ -93,7 +96,7 @@ struct ClassifyCommand: ParsableCommand {
     // MARK: - Running
 
     func run() throws {
-        let sessionOptions = SessionOptions(threadCount: threads, optimizationLevel: noOptimize ? .none : .all)
+        let sessionOptions = PrecisionOption.sessionOptions(threads: threads, noOptimize: noOptimize, precision: precision)
         let session = try InferenceSession(contentsOf: model, options: sessionOptions)
         let classifier: ImageClassifier
         do {

@@ -24,6 +24,9 @@ struct InspectCommand: ParsableCommand {
     @Flag(help: "Print the graph in Graphviz DOT (render with `dot -Tsvg`); initializers are listed inside their nodes.")
     var dot = false
 
+    @Option(help: PrecisionOption.help)
+    var precision: Precision = .fp32
+
     func validate() throws {
         if json && dot { throw ValidationError("--json and --dot are exclusive") }
         if models.isEmpty { throw ValidationError("missing MODEL") }
@@ -36,7 +39,7 @@ struct InspectCommand: ParsableCommand {
         var failures = 0
         for (position, path) in models.enumerated() {
             do {
-                let description = try Self.describe(path)
+                let description = try Self.describe(path, precision: precision)
                 if json {
                     descriptions.append(Self.jsonObject(description))
                 } else if dot {
@@ -59,14 +62,18 @@ struct InspectCommand: ParsableCommand {
     }
 
     /// Loads the model and, when its ops are supported, builds a session for shapes and MACs.
-    static func describe(_ path: String) throws -> ModelDescription {
+    static func describe(_ path: String, precision: Precision = .fp32) throws -> ModelDescription {
         let model = try ModelLoader.load(contentsOf: path)
         var analysis: [NodeAnalysis]?
         var note: String?
         var macsNote: String?
+        var kernels: String?
         do {
-            let session = try InferenceSession(model: model, options: SessionOptions(threadCount: 1))
+            let session = try InferenceSession(
+                model: model,
+                options: PrecisionOption.sessionOptions(threads: 1, noOptimize: false, precision: precision))
             analysis = session.nodeAnalysis
+            kernels = session.kernelDescription
             // MACs need fixed shapes: with a symbolic batch, count them for a batch of 1 (shapes stay symbolic).
             if let batchOne = Self.withBatchOfOne(model), analysis?.contains(where: { $0.macs == nil }) == true,
                let fixed = try? InferenceSession(model: batchOne, options: SessionOptions(threadCount: 1)).nodeAnalysis,
@@ -83,6 +90,7 @@ struct InspectCommand: ParsableCommand {
         }
         var description = ModelDescription(model: model, analysis: analysis, analysisNote: note)
         description.macsNote = macsNote
+        description.kernels = kernels
         return description
     }
 
@@ -152,6 +160,7 @@ struct InspectCommand: ParsableCommand {
         if !description.unsupportedOps.isEmpty {
             lines.append("Unsupported ops: " + description.unsupportedOps.map(Formatting.printable).joined(separator: ", "))
         }
+        if let kernels = description.kernels { lines.append("Kernels: \(kernels)") }
         if let note = description.analysisNote {
             let oneLine = note.split(whereSeparator: \.isNewline).joined(separator: " ")
             lines.append("No shapes or MACs: \(oneLine)")
@@ -252,6 +261,7 @@ struct InspectCommand: ParsableCommand {
             if let note = description.macsNote { object["macs_note"] = note }
         }
         if let note = description.analysisNote { object["analysis_error"] = note }
+        if let kernels = description.kernels { object["kernels"] = kernels }
         return object
     }
 }

@@ -38,6 +38,8 @@ struct ModelDescription {
     var analysisNote: String?
     /// What the MACs were counted for, when not the declared shapes (a symbolic batch counted as 1).
     var macsNote: String?
+    /// The kernels an optimized session runs (ISA, precision), when the session could be built.
+    var kernels: String?
 
     // MARK: - Building
 

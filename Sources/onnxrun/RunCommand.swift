@@ -36,6 +36,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Threads for the kernels (default: all cores).", valueName: "N"))
     var threads: Int?
 
+    @Option(help: PrecisionOption.help)
+    var precision: Precision = .fp32
+
     @Flag(help: "Run the reference kernels without graph optimization (the oracle).")
     var noOptimize = false
 
@@ -47,7 +50,7 @@ struct RunCommand: ParsableCommand {
     // MARK: - Running
 
     func run() throws {
-        let options = SessionOptions(threadCount: threads, optimizationLevel: noOptimize ? .none : .all)
+        let options = PrecisionOption.sessionOptions(threads: threads, noOptimize: noOptimize, precision: precision)
         let session = try InferenceSession(contentsOf: model, options: options)
         let inputNames = session.inputs.map(\.name)
         let feeds = try TensorFiles.assign(input, to: inputNames, role: "input")

@@ -33,6 +33,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Threads per model run (default: all cores).", valueName: "N"))
     var threads: Int?
 
+    @Option(help: PrecisionOption.help)
+    var precision: Precision = .fp32
+
     @Option(name: .customLong("max-batch"), help: ArgumentHelp(
         "Dynamic batching: concurrent requests to a model with a symbolic batch dimension run as one batch of up to B rows (1: off).",
         valueName: "B"))
@@ -63,8 +66,9 @@ struct ServeCommand: ParsableCommand {
             }
             list.append((String(entry[..<separator]), String(entry[entry.index(after: separator)...])))
         }
+        PrecisionOption.noteIfUnavailable(precision)
         let configuration = ServerConfiguration(
-            host: host, port: port, models: list, threadCount: threads, maxBatch: maxBatch,
+            host: host, port: port, models: list, threadCount: threads, precision: precision, maxBatch: maxBatch,
             batchWindowMilliseconds: batchWindow, maxBodyBytes: maxBodyMegabytes << 20)
         let outcome = ServeOutcome()
         let finished = DispatchSemaphore(value: 0)

@@ -1,6 +1,7 @@
 // `onnxrun bench`: the JSON report has its keys with consistent values.
 
 import Foundation
+import ONNXRun
 import ONNXRunTestSupport
 import XCTest
 
@@ -23,6 +24,31 @@ final class BenchCommandTests: XCTestCase {
         XCTAssertEqual(object["runs"] as? Int, 3)
         XCTAssertEqual(object["threads"] as? Int, 1)
         XCTAssertEqual(object["batch"] as? Int, 1)
+    }
+
+    /// `--precision bf16` says what ran: bf16 with AVX512-BF16 where the CPU has it, else one note and fp32.
+    func testPrecisionIsReported() throws {
+        let model = TestPaths.models.appendingPathComponent("mobilenetv2-0.35-96/model.onnx").path
+        let result = try CommandLineProcess.run(["bench", model, "--runs", "1", "--warmup", "0", "--threads", "1",
+                                                 "--precision", "bf16"])
+        XCTAssertEqual(result.status, 0, result.standardError)
+        if Precision.bfloat16Instructions != nil {
+            XCTAssertTrue(result.standardOutput.contains("precision: bf16"), result.standardOutput)
+            XCTAssertTrue(result.standardOutput.contains("kernels: bf16 AVX512-BF16"), result.standardOutput)
+        } else {
+            XCTAssertTrue(result.standardError.contains("needs AVX512-BF16, which this CPU lacks; running fp32"),
+                          result.standardError)
+            XCTAssertTrue(result.standardOutput.contains("precision: fp32"), result.standardOutput)
+        }
+        let reference = try CommandLineProcess.run(["bench", model, "--runs", "1", "--warmup", "0", "--json",
+                                                    "--no-optimize", "--precision", "bf16"])
+        XCTAssertEqual(reference.status, 0, reference.standardError)
+        XCTAssertTrue(reference.standardError.contains("no effect with --no-optimize"), reference.standardError)
+        let object = try XCTUnwrap(try CommandLineProcess.json(reference) as? [String: Any])
+        XCTAssertEqual(object["precision"] as? String, "fp32")
+        XCTAssertEqual(object["kernels"] as? String, "fp32 reference kernels")
+        let invalid = try CommandLineProcess.run(["bench", model, "--precision", "fp16"])
+        XCTAssertNotEqual(invalid.status, 0)
     }
 
     func testProfileTableSumsToTheWhole() throws {

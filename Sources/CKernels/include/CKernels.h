@@ -257,3 +257,6 @@ void ork_layer_norm_avx512(const ork_layer_norm_args *args, size_t row_begin, si
 #ifdef __cplusplus
 }
 #endif
+
+// The bfloat16 GEMM (`--precision bf16`).
+#include "CKernelsBFloat16.h"

@@ -133,6 +133,15 @@ protocol ConstantInputPacking: Operator {
     func packingConstantInputs(_ inputs: [InferenceValue?]) throws -> PackedOperator?
 }
 
+// MARK: - Reduced precision
+
+/// Has a variant that multiplies in bfloat16 (weights rounded once, activations as the kernel reads them, float32
+/// sums): what `Precision.bf16` runs.
+protocol BFloat16Convertible: Operator {
+    /// The bfloat16 variant, or nil when this instance has no bfloat16 kernel (it then stays float32).
+    func bfloat16Variant() -> (any Operator)?
+}
+
 // MARK: - Fusing with a consumer
 
 /// The node that reads a producer's output, offered to the producer for fusion. The optimizer offers it only when

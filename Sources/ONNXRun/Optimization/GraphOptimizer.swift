@@ -38,9 +38,13 @@ enum GraphOptimizer {
         AssignChannelsLastLayout(),
     ]
 
-    static func optimize(_ graph: TypedGraph, registry: OperatorRegistry) throws -> OptimizedGraph {
+    /// Applied after `rewrites` in `.bf16` precision: last, so the weights are in their final fused form.
+    static let bfloat16Rewrites: [any GraphRewrite] = [ConvertToBFloat16()]
+
+    static func optimize(_ graph: TypedGraph, registry: OperatorRegistry, precision: Precision = .fp32) throws
+        -> OptimizedGraph {
         var rewriter = GraphRewriter(graph, registry: registry)
-        for rewrite in rewrites {
+        for rewrite in rewrites + (precision == .bf16 ? bfloat16Rewrites : []) {
             try rewrite.apply(to: &rewriter)
         }
         rewriter.removeDeadNodes()

@@ -15,10 +15,14 @@ public struct SessionOptions: Sendable {
     /// Threads per run, the caller included; nil means the available cores.
     public var threadCount: Int?
     public var optimizationLevel: OptimizationLevel
+    /// `.bf16` takes effect only with `optimizationLevel: .all` on a CPU with bfloat16 instructions
+    /// (`Precision.bfloat16Instructions`); otherwise the session runs `.fp32` (`InferenceSession.precision` says).
+    public var precision: Precision
 
-    public init(threadCount: Int? = nil, optimizationLevel: OptimizationLevel = .all) {
+    public init(threadCount: Int? = nil, optimizationLevel: OptimizationLevel = .all, precision: Precision = .fp32) {
         self.threadCount = threadCount
         self.optimizationLevel = optimizationLevel
+        self.precision = precision
     }
 }
 
@@ -32,6 +36,9 @@ public final class InferenceSession: Sendable {
     /// in the folded, packed form it runs, so they are not resident twice. (`ModelLoader` gives the whole model.)
     public let model: Model
     public let options: SessionOptions
+    /// The precision the session computes in: `options.precision` where this CPU and the optimization level
+    /// allow it, `.fp32` otherwise.
+    public let precision: Precision
     /// Per node of the original graph: output types as inferred at load (symbolic dims kept) and MACs.
     public let nodeAnalysis: [NodeAnalysis]
 
@@ -56,10 +63,12 @@ public final class InferenceSession: Sendable {
         nodeAnalysis = typed.analysis
         switch options.optimizationLevel {
         case .none:
+            precision = .fp32
             nodes = typed.nodes
             constants = typed.constants
         case .all:
-            let optimized = try GraphOptimizer.optimize(typed, registry: registry)
+            precision = options.precision == .bf16 && Precision.bfloat16Instructions != nil ? .bf16 : .fp32
+            let optimized = try GraphOptimizer.optimize(typed, registry: registry, precision: precision)
             nodes = optimized.nodes
             constants = optimized.constants
         }

@@ -21,7 +21,7 @@ struct FusedConvolution: KernelOperator {
     let kernelWidth: Int
     var bounds = ClampBounds()
     var hasResidual = false
-    private let kernel: Kernel
+    private var kernel: Kernel
 
     init(window: WindowAttributes, group: Int, weights: Tensor, bias: Tensor?) throws {
         guard weights.elementType == .float, weights.rank == 4 else {
@@ -156,13 +156,24 @@ struct FusedConvolution: KernelOperator {
 
 // MARK: - Optimizer hooks
 
-extension FusedConvolution: ChannelsLastOperator, CostReporting, ConsumerFusing {
+extension FusedConvolution: ChannelsLastOperator, CostReporting, ConsumerFusing, BFloat16Convertible {
     /// The input and the residual are NHWC.
     var channelsLastInputs: [Int] { hasResidual ? [0, 1] : [0] }
 
     func multiplyAccumulates(inputs: [TensorType?], outputs: [TensorType]) -> Int? {
         outputs.first?.fixedShape.flatMap { checkedElementCount($0) }
             .map { $0 * inputChannelsPerGroup * kernelHeight * kernelWidth }
+    }
+
+    /// Only the pointwise GEMM has a bfloat16 kernel (depthwise and general convolutions stay float32).
+    func bfloat16Variant() -> (any Operator)? { bfloat16Pointwise }
+
+    /// This convolution with bfloat16 pointwise weights; nil unless it runs as a pointwise GEMM in float32.
+    var bfloat16Pointwise: FusedConvolution? {
+        guard let weights = pointwiseWeights, weights.precision == .fp32 else { return nil }
+        var converted = self
+        converted.kernel = .pointwise(PackedMatrixWeights(bfloat16: weights))
+        return converted
     }
 
     /// Absorbs, as onnxruntime's conv_activation_fusion does: a residual Add whose other operand has the output's

@@ -10,7 +10,7 @@
 /// over those pixel rows of the input), runs the depthwise kernel on the buffer as a "virtual image" whose top
 /// is the first buffered row, then moves the rows still needed to the top of the buffer. Only the rows at task
 /// boundaries are computed twice. The two FusedConvolutions it was built from are the oracle.
-struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, CostReporting {
+struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, CostReporting, BFloat16Convertible {
     let expand: FusedConvolution
     let depthwise: FusedConvolution
     private let expandWeights: PackedMatrixWeights
@@ -32,6 +32,14 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         self.depthwise = depthwise
         self.expandWeights = expandWeights
         self.depthwiseWeights = depthwiseWeights
+    }
+
+    /// The expansion GEMM in bfloat16; the depthwise conv stays float32.
+    func bfloat16Variant() -> (any Operator)? {
+        guard let expand = expand.bfloat16Pointwise,
+              var converted = FusedExpandDepthwiseConvolution(expand: expand, depthwise: depthwise) else { return nil }
+        converted.bandBytes = bandBytes
+        return converted
     }
 
     // MARK: - Operator

@@ -17,6 +17,11 @@ struct PackedGemm: KernelOperator {
             bias: bias)
     }
 
+    /// `gemm` with bfloat16 weights.
+    init(bfloat16 gemm: PackedGemm) {
+        weights = PackedMatrixWeights(bfloat16: gemm.weights)
+    }
+
     /// `gemm` with `bias` added.
     init(adding bias: [Float], to gemm: PackedGemm) throws {
         weights = try PackedMatrixWeights(gemm.weights, addingBias: bias)
@@ -74,7 +79,11 @@ struct PackedGemm: KernelOperator {
 
 // MARK: - Optimizer hooks
 
-extension PackedGemm: CostReporting, ConsumerFusing {
+extension PackedGemm: CostReporting, ConsumerFusing, BFloat16Convertible {
+    func bfloat16Variant() -> (any Operator)? {
+        weights.precision == .fp32 ? PackedGemm(bfloat16: self) : nil
+    }
+
     func multiplyAccumulates(inputs: [TensorType?], outputs: [TensorType]) -> Int? {
         outputs.first?.fixedShape.flatMap { checkedElementCount($0) }.map { $0 * weights.reductionCount }
     }

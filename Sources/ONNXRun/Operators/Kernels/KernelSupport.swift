@@ -50,6 +50,11 @@ final class AlignedFloatBuffer: @unchecked Sendable {
     deinit {
         pointer.deallocate()
     }
+
+    /// The storage as 32-bit words, for packed layouts that are not floats (bfloat16 pairs).
+    var words: UnsafeMutablePointer<UInt32> {
+        UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: UInt32.self)
+    }
 }
 
 // MARK: - Convolution shape

@@ -12,6 +12,8 @@ enum WeightMatrixLayout: Sendable {
 
 /// Weights (and bias) of `output[m][n] = clamp(sum_k input[m][k] * weights[k][n] + bias[n] + residual[m][n])`,
 /// packed once. A 1x1 NHWC convolution is this with `m` = pixel, `k` = input channel, `n` = output channel.
+/// In `.bf16` precision the weights are stored rounded to bfloat16 and the kernel rounds the input the same way
+/// as it reads it (products exact, sums and bias, residual, clamp in float32).
 final class PackedMatrixWeights: Sendable {
     /// K: input channels / reduction length.
     let reductionCount: Int
@@ -19,6 +21,9 @@ final class PackedMatrixWeights: Sendable {
     let outputCount: Int
     /// Whether a bias was packed in (the fusion of a following bias Add needs to know).
     let hasBias: Bool
+    /// The number format of the stored weights and of the kernel's inputs.
+    let precision: Precision
+    /// `.fp32`: `ork_gemm_pack` floats; `.bf16`: `ork_gemm_bfloat16_pack` 32-bit words (bfloat16 pairs).
     private let packed: AlignedFloatBuffer
 
     init(weights: UnsafeBufferPointer<Float>, layout: WeightMatrixLayout, reductionCount: Int, outputCount: Int,
@@ -33,6 +38,7 @@ final class PackedMatrixWeights: Sendable {
         self.reductionCount = reductionCount
         self.outputCount = outputCount
         hasBias = bias != nil
+        precision = .fp32
         packed = AlignedFloatBuffer(count: ork_gemm_packed_size(reductionCount, outputCount))
         switch layout {
         case .outputMajor:
@@ -49,9 +55,27 @@ final class PackedMatrixWeights: Sendable {
         reductionCount = weights.reductionCount
         outputCount = weights.outputCount
         hasBias = true
+        precision = weights.precision
         packed = AlignedFloatBuffer(count: weights.packed.count)
         packed.pointer.update(from: weights.packed.pointer, count: weights.packed.count)
-        ork_gemm_packed_add_bias(packed.pointer, reductionCount, outputCount, bias)
+        switch precision {
+        case .fp32: ork_gemm_packed_add_bias(packed.pointer, reductionCount, outputCount, bias)
+        case .bf16: ork_gemm_bfloat16_packed_add_bias(packed.words, reductionCount, outputCount, bias)
+        }
+    }
+
+    /// `weights` rounded to bfloat16 (itself when it already is).
+    init(bfloat16 weights: PackedMatrixWeights) {
+        reductionCount = weights.reductionCount
+        outputCount = weights.outputCount
+        hasBias = weights.hasBias
+        precision = .bf16
+        guard weights.precision == .fp32 else {
+            packed = weights.packed
+            return
+        }
+        packed = AlignedFloatBuffer(count: ork_gemm_bfloat16_packed_size(reductionCount, outputCount))
+        ork_gemm_bfloat16_pack(weights.packed.pointer, reductionCount, outputCount, packed.words)
     }
 
     /// Packs copies of Swift arrays (tests, small models).
@@ -65,13 +89,14 @@ final class PackedMatrixWeights: Sendable {
         }
     }
 
-    /// Computes output rows `rows`. Row `m` of the input starts at `input + m * inputRowStride` (>= reductionCount),
-    /// of the output at `output + m * outputRowStride` (>= outputCount); `residual` (may equal `output`) likewise.
-    /// `level`: the ISA variant to run (tests run each one the CPU has).
-    func run(input: UnsafePointer<Float>, inputRowStride: Int, output: UnsafeMutablePointer<Float>,
-             outputRowStride: Int, residual: UnsafePointer<Float>? = nil, residualRowStride: Int = 0,
-             clamp: ClampBounds = .none, rows: Range<Int>, using level: KernelInstructionSet = .detected) {
-        precondition(inputRowStride >= reductionCount && outputRowStride >= outputCount && rows.lowerBound >= 0,
+    /// Calls `body` with the kernel arguments for these buffers. Row `m` of the input starts at
+    /// `input + m * inputRowStride` (>= reductionCount), of the output at `output + m * outputRowStride`
+    /// (>= outputCount); `residual` (may equal `output`) likewise. Tests call each kernel variant by name with them.
+    func withArguments<Result>(input: UnsafePointer<Float>, inputRowStride: Int, output: UnsafeMutablePointer<Float>,
+                               outputRowStride: Int, residual: UnsafePointer<Float>?, residualRowStride: Int,
+                               clamp: ClampBounds, _ body: (UnsafePointer<ork_gemm_args>) throws -> Result) rethrows
+        -> Result {
+        precondition(inputRowStride >= reductionCount && outputRowStride >= outputCount,
                      "GEMM strides smaller than the matrix")
         precondition(residual == nil || residualRowStride >= outputCount,
                      "GEMM residual stride smaller than the matrix")
@@ -79,7 +104,22 @@ final class PackedMatrixWeights: Sendable {
             k: reductionCount, n: outputCount, a: input, a_row_stride: inputRowStride, packed_b: packed.pointer,
             residual: residual, residual_row_stride: residualRowStride, c: output, c_row_stride: outputRowStride,
             min: clamp.minimum, max: clamp.maximum)
-        level.kernels.gemm(&arguments, rows.lowerBound, rows.upperBound)
+        return try body(&arguments)
+    }
+
+    /// Computes output rows `rows` (see `withArguments` for the buffers). `level`: the ISA variant of the float32
+    /// GEMM to run (tests run each one the CPU has); bfloat16 weights take the bfloat16 kernel.
+    func run(input: UnsafePointer<Float>, inputRowStride: Int, output: UnsafeMutablePointer<Float>,
+             outputRowStride: Int, residual: UnsafePointer<Float>? = nil, residualRowStride: Int = 0,
+             clamp: ClampBounds = .none, rows: Range<Int>, using level: KernelInstructionSet = .detected) {
+        precondition(rows.lowerBound >= 0, "GEMM rows \(rows) negative")
+        withArguments(input: input, inputRowStride: inputRowStride, output: output, outputRowStride: outputRowStride,
+                      residual: residual, residualRowStride: residualRowStride, clamp: clamp) { arguments in
+            switch precision {
+            case .fp32: level.kernels.gemm(arguments, rows.lowerBound, rows.upperBound)
+            case .bf16: ork_gemm_bfloat16(arguments, rows.lowerBound, rows.upperBound)
+            }
+        }
     }
 
     /// Output columns are split between threads in multiples of this (one packed panel).
@@ -91,21 +131,22 @@ final class PackedMatrixWeights: Sendable {
              outputRowStride: Int, residual: UnsafePointer<Float>? = nil, residualRowStride: Int = 0,
              clamp: ClampBounds = .none, rows: Range<Int>, columns: Range<Int>,
              using level: KernelInstructionSet = .detected) {
-        precondition(inputRowStride >= reductionCount && outputRowStride >= outputCount && rows.lowerBound >= 0,
-                     "GEMM strides smaller than the matrix")
-        precondition(residual == nil || residualRowStride >= outputCount,
-                     "GEMM residual stride smaller than the matrix")
+        precondition(rows.lowerBound >= 0, "GEMM rows \(rows) negative")
         precondition(columns.lowerBound >= 0 && columns.lowerBound % Self.columnBlock == 0
                          && columns.upperBound <= outputCount
                          && (columns.upperBound % Self.columnBlock == 0 || columns.upperBound == outputCount),
                      "GEMM columns \(columns) not aligned to \(Self.columnBlock)")
-        var arguments = ork_gemm_args(
-            k: reductionCount, n: outputCount, a: input, a_row_stride: inputRowStride, packed_b: packed.pointer,
-            residual: residual, residual_row_stride: residualRowStride, c: output, c_row_stride: outputRowStride,
-            min: clamp.minimum, max: clamp.maximum)
-        var slice = arguments
-        if ork_gemm_column_slice(&arguments, columns.lowerBound, columns.upperBound, &slice) != 0 {
-            level.kernels.gemm(&slice, rows.lowerBound, rows.upperBound)
+        withArguments(input: input, inputRowStride: inputRowStride, output: output, outputRowStride: outputRowStride,
+                      residual: residual, residualRowStride: residualRowStride, clamp: clamp) { arguments in
+            let (begin, end) = (rows.lowerBound, rows.upperBound)
+            switch precision {
+            case .fp32:
+                var slice = arguments.pointee
+                if ork_gemm_column_slice(arguments, columns.lowerBound, columns.upperBound, &slice) != 0 {
+                    level.kernels.gemm(&slice, begin, end)
+                }
+            case .bf16: ork_gemm_bfloat16_columns(arguments, begin, end, columns.lowerBound, columns.upperBound)
+            }
         }
     }
 }
