@@ -874,6 +874,84 @@ def single_node_cases() -> None:
     single("qlinearmatmul_batched", "QLinearMatMul", 10,
            [qa, np.array(0.03, np.float32), np.array(11, np.uint8), qb, np.array(0.02, np.float32),
             np.array(130, np.uint8), np.array(0.4, np.float32), np.array(128, np.uint8)])
+# MARK: - Blocks: small multi-node graphs whose optimized form chains fast kernels
+
+
+def block_cases() -> None:
+    """A few layers of the networks issue 8 names (ResNet, RegNet, GoogLeNet, decoders), shrunk to kilobytes: the
+    optimized session runs them as NHWC chains (pools, grouped/dilated convolutions, ConvTranspose in the chain)."""
+
+    def weights(r: Random, *shape) -> np.ndarray:
+        fan_in = int(np.prod(shape[1:]))
+        return r.normal(*shape) * np.float32(1.5 / np.sqrt(fan_in))
+
+    name = "block_resnet_stem_maxpool_basic_block"
+    r = Random(name)
+    nodes = [
+        node("Conv", ["X", "W1", "B1"], ["stem"], kernel_shape=[7, 7], strides=[2, 2], pads=[3, 3, 3, 3]),
+        node("Relu", ["stem"], ["stem_relu"]),
+        node("MaxPool", ["stem_relu"], ["pooled"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
+        node("Conv", ["pooled", "W2", "B2"], ["a"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        node("Relu", ["a"], ["a_relu"]),
+        node("Conv", ["a_relu", "W3", "B3"], ["b"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        node("Add", ["b", "pooled"], ["sum"]),
+        node("Relu", ["sum"], ["block"]),
+        node("Conv", ["block", "W4", "B4"], ["down"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
+        node("GlobalAveragePool", ["down"], ["Y"]),
+    ]
+    add(name, 13, nodes, {"X": r.normal(1, 3, 29, 31)},
+        {"W1": weights(r, 8, 3, 7, 7), "B1": r.normal(8) * 0.1, "W2": weights(r, 8, 8, 3, 3), "B2": r.normal(8) * 0.1,
+         "W3": weights(r, 8, 8, 3, 3), "B3": r.normal(8) * 0.1, "W4": weights(r, 12, 8, 3, 3), "B4": r.normal(12)},
+        description="ResNet's 7x7 stride-2 stem, MaxPool, a basic block with its residual, a stride-2 3x3")
+
+    name = "block_regnet_grouped_dilated"
+    r = Random(name)
+    nodes = [
+        node("Conv", ["X", "W1", "B1"], ["expand"], kernel_shape=[1, 1]),
+        node("Relu", ["expand"], ["expand_relu"]),
+        node("Conv", ["expand_relu", "W2", "B2"], ["group8"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1],
+             group=3),
+        node("Relu", ["group8"], ["group8_relu"]),
+        node("Conv", ["group8_relu", "W3", "B3"], ["group12"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], group=2),
+        node("Relu", ["group12"], ["group12_relu"]),
+        node("Conv", ["group12_relu", "W4", "B4"], ["Y"], kernel_shape=[3, 3], dilations=[2, 2], pads=[2, 2, 2, 2]),
+    ]
+    add(name, 13, nodes, {"X": r.normal(2, 5, 13, 12)},
+        {"W1": weights(r, 24, 5, 1, 1), "B1": r.normal(24) * 0.1, "W2": weights(r, 24, 8, 3, 3),
+         "B2": r.normal(24) * 0.1, "W3": weights(r, 24, 12, 3, 3), "B3": r.normal(24) * 0.1,
+         "W4": weights(r, 7, 24, 3, 3), "B4": r.normal(7)},
+        description="RegNet-like grouped 3x3 (group widths 8 and 12), then a dilated 3x3; batch 2")
+
+    name = "block_googlenet_pools"
+    r = Random(name)
+    nodes = [
+        node("Conv", ["X", "W1", "B1"], ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        node("Relu", ["c"], ["c_relu"]),
+        node("MaxPool", ["c_relu"], ["ceil"], kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1),
+        node("AveragePool", ["ceil"], ["average"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        node("AveragePool", ["average"], ["included"], kernel_shape=[2, 3], strides=[2, 1], pads=[0, 1, 1, 1],
+             count_include_pad=1, ceil_mode=1),
+        node("MaxPool", ["included"], ["same"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        node("GlobalMaxPool", ["same"], ["Y"]),
+    ]
+    add(name, 13, nodes, {"X": r.normal(1, 3, 16, 14)}, {"W1": weights(r, 19, 3, 3, 3), "B1": r.normal(19) * 0.1},
+        description="GoogLeNet/SqueezeNet pools: ceil_mode MaxPool, AveragePool with and without the pads counted")
+
+    name = "block_decoder_conv_transpose"
+    r = Random(name)
+    nodes = [
+        node("Conv", ["X", "W1", "B1"], ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        node("Relu", ["c"], ["c_relu"]),
+        node("ConvTranspose", ["c_relu", "W2", "B2"], ["up2"], kernel_shape=[2, 2], strides=[2, 2]),
+        node("Relu", ["up2"], ["up2_relu"]),
+        node("ConvTranspose", ["up2_relu", "W3"], ["up4"], kernel_shape=[4, 4], strides=[2, 2], pads=[1, 1, 1, 1],
+             group=2),
+        node("Conv", ["up4", "W4", "B4"], ["Y"], kernel_shape=[1, 1]),
+    ]
+    add(name, 13, nodes, {"X": r.normal(1, 4, 5, 6)},
+        {"W1": weights(r, 8, 4, 3, 3), "B1": r.normal(8) * 0.1, "W2": weights(r, 8, 6, 2, 2), "B2": r.normal(6) * 0.1,
+         "W3": weights(r, 6, 5, 4, 4), "W4": weights(r, 3, 10, 1, 1), "B4": r.normal(3)},
+        description="a segmentation decoder: ConvTranspose 2x2 stride 2, grouped 4x4 stride 2 pads 1")
 
 
 # MARK: - Writing
@@ -1195,7 +1273,7 @@ def main() -> int:
 
     for builder in (conv_cases, clip_cases, binary_cases, pooling_cases, matrix_cases, shape_cases,
                     cast_and_constant_cases, normalization_cases, pad_cases, activation_cases, flatten_chain_cases,
-                    quantized_cases, single_node_cases):
+                    quantized_cases, single_node_cases, block_cases):
         builder()
     selected = [case for case in CASES if arguments.only is None or arguments.only in case.name]
     if arguments.list:

@@ -6,7 +6,7 @@
 #include "elementwise_template.h"
 
 void ork_activation_apply(const ork_activation *activation, const float *input, float *output, size_t count) {
-    switch (ork_current_isa_level()) {
+    switch (ork_kernels()->isa) {
 #if ORK_X86
     case ORK_ISA_AVX512: ork_activation_apply_avx512(activation, input, output, count); return;
     case ORK_ISA_AVX2: ork_activation_apply_avx2(activation, input, output, count); return;
@@ -17,7 +17,7 @@ void ork_activation_apply(const ork_activation *activation, const float *input, 
 
 void ork_binary(int operation, const ork_broadcast *geometry, const float *a, const float *b, float *output,
                 size_t begin, size_t end) {
-    switch (ork_current_isa_level()) {
+    switch (ork_kernels()->isa) {
 #if ORK_X86
     case ORK_ISA_AVX512: ork_binary_avx512(operation, geometry, a, b, output, begin, end); return;
     case ORK_ISA_AVX2: ork_binary_avx2(operation, geometry, a, b, output, begin, end); return;
@@ -27,7 +27,7 @@ void ork_binary(int operation, const ork_broadcast *geometry, const float *a, co
 }
 
 void ork_mean_rows(const float *input, size_t rows, size_t columns, float *output) {
-    switch (ork_current_isa_level()) {
+    switch (ork_kernels()->isa) {
 #if ORK_X86
     case ORK_ISA_AVX512: ork_mean_rows_avx512(input, rows, columns, output); return;
     case ORK_ISA_AVX2: ork_mean_rows_avx2(input, rows, columns, output); return;

@@ -1,4 +1,4 @@
-// GEMM with packed B and fused bias/residual/clamp: packing, dispatch and the portable C level.
+// GEMM with packed B and fused bias/residual/clamp: packing, the entries and the portable C level.
 #include "internal.h"
 
 // MARK: - Packing
@@ -43,42 +43,40 @@ void ork_gemm_packed_add_bias(float *packed, size_t k, size_t n, const float *bi
     }
 }
 
-// MARK: - Dispatch
+// MARK: - Entries
 
-void ork_gemm(const ork_gemm_args *args, size_t m_begin, size_t m_end) {
-    ork_gemm_segmented(args, 1, 0, m_begin, m_end);
-}
+void ork_gemm(const ork_gemm_args *args, size_t m_begin, size_t m_end) { ork_kernels()->gemm(args, m_begin, m_end); }
 
-void ork_gemm_columns(const ork_gemm_args *args, size_t m_begin, size_t m_end, size_t n_begin, size_t n_end) {
-    if (n_end > args->n) n_end = args->n;
-    if (n_begin >= n_end || n_begin % ORK_TILE != 0) return;
-    // The same GEMM on a narrower matrix: panels from n_begin / 16 on, C and residual shifted by n_begin.
-    ork_gemm_args part = *args;
-    part.n = n_end - n_begin;
-    part.packed_b = args->packed_b + (n_begin / ORK_TILE) * (ORK_TILE + args->k * ORK_TILE);
-    part.c = args->c + n_begin;
-    part.residual = args->residual ? args->residual + n_begin : NULL;
-    ork_gemm_segmented(&part, 1, 0, m_begin, m_end);
-}
-
-void ork_gemm_segmented(const ork_gemm_args *args, size_t segments, size_t segment_stride, size_t m_begin,
-                        size_t m_end) {
-    if (m_begin >= m_end || args->n == 0) return;
-    switch (ork_current_isa_level()) {
-#if ORK_X86
-    case ORK_ISA_AVX512: ork_gemm_avx512(args, segments, segment_stride, m_begin, m_end); return;
-    case ORK_ISA_AVX2: ork_gemm_avx2(args, segments, segment_stride, m_begin, m_end); return;
-#endif
-    default: ork_gemm_portable(args, segments, segment_stride, m_begin, m_end); return;
+// The plain GEMM of each level: its segmented kernel with one segment.
+static const ork_segments plain = {1, 0, 1, 0};
+#define PLAIN_GEMM(LEVEL)                                                                                  \
+    void ork_gemm_##LEVEL(const ork_gemm_args *args, size_t m_begin, size_t m_end) {                       \
+        if (m_begin < m_end && args->n > 0) ork_gemm_segmented_##LEVEL(args, &plain, m_begin, m_end);      \
     }
+PLAIN_GEMM(portable)
+#if ORK_X86
+PLAIN_GEMM(avx2)
+PLAIN_GEMM(avx512)
+#endif
+
+int ork_gemm_column_slice(const ork_gemm_args *args, size_t n_begin, size_t n_end, ork_gemm_args *slice) {
+    if (n_end > args->n) n_end = args->n;
+    if (n_begin >= n_end || n_begin % ORK_TILE != 0) return 0;
+    // The same GEMM on a narrower matrix: panels from n_begin / 16 on, C and residual shifted by n_begin.
+    *slice = *args;
+    slice->n = n_end - n_begin;
+    slice->packed_b = args->packed_b + (n_begin / ORK_TILE) * (ORK_TILE + args->k * ORK_TILE);
+    slice->c = args->c + n_begin;
+    slice->residual = args->residual ? args->residual + n_begin : NULL;
+    return 1;
 }
 
 // MARK: - Portable C
 
 // Four rows at a time share each packed B row; the 16-wide inner loops auto-vectorize for the baseline ISA.
-void ork_gemm_portable(const ork_gemm_args *args, size_t segments, size_t segment_stride, size_t m_begin,
-                       size_t m_end) {
-    const size_t k = args->k, n = args->n, length = k / segments;
+void ork_gemm_segmented_portable(const ork_gemm_args *args, const ork_segments *segments, size_t m_begin,
+                                 size_t m_end) {
+    const size_t k = args->k, n = args->n, length = k / (segments->rows * segments->columns);
     const size_t panels = (n + ORK_TILE - 1) / ORK_TILE;
     for (size_t panel = 0; panel < panels; panel++) {
         const float *weights = args->packed_b + panel * (ORK_TILE + k * ORK_TILE);
@@ -91,7 +89,9 @@ void ork_gemm_portable(const ork_gemm_args *args, size_t segments, size_t segmen
                 for (size_t j = 0; j < ORK_TILE; j++) acc[r][j] = weights[j];
             for (size_t kk = 0; kk < k; kk++) {
                 const float *w = weights + ORK_TILE + kk * ORK_TILE;
-                const size_t offset = (kk / length) * segment_stride + kk % length;
+                const size_t piece = kk / length;
+                const size_t offset = (piece / segments->columns) * segments->row_stride +
+                                      (piece % segments->columns) * segments->column_stride + kk % length;
                 for (size_t r = 0; r < rows; r++) {
                     const float a = args->a[(m + r) * args->a_row_stride + offset];
                     for (size_t j = 0; j < ORK_TILE; j++) acc[r][j] += a * w[j];

@@ -24,7 +24,7 @@ ORK_INLINE ORK_TARGET_AVX2 void store(float *c, __m256 v, __m256i mask, int full
     else _mm256_maskstore_ps(c, mask, v);
 }
 
-ORK_INLINE ORK_TARGET_AVX2 void tile(const int rows, size_t k, size_t segments, size_t segment_stride,
+ORK_INLINE ORK_TARGET_AVX2 void tile(const int rows, size_t k, const ork_segments *segments,
                                      const float *a, size_t a_stride, const float *w,
                                      const float *residual, size_t residual_stride, float *c, size_t c_stride,
                                      size_t columns, __m256 vmin, __m256 vmax) {
@@ -36,17 +36,20 @@ ORK_INLINE ORK_TARGET_AVX2 void tile(const int rows, size_t k, size_t segments, 
         acc1[r] = bias1;
     }
     w += ORK_TILE;
-    const size_t length = k / segments;
-    for (size_t segment = 0; segment < segments; segment++, a += segment_stride, w += length * ORK_TILE) {
+    const size_t length = k / (segments->rows * segments->columns);
+    const float *a_row = a;
+    const float *a_piece = a;
+    for (size_t piece = 0, column = 0; piece < segments->rows * segments->columns; piece++, w += length * ORK_TILE) {
         for (size_t kk = 0; kk < length; kk++) {
             const __m256 b0 = _mm256_loadu_ps(w + kk * ORK_TILE), b1 = _mm256_loadu_ps(w + kk * ORK_TILE + 8);
             ORK_UNROLL
             for (int r = 0; r < rows; r++) {
-                const __m256 av = _mm256_broadcast_ss(a + (size_t)r * a_stride + kk);
+                const __m256 av = _mm256_broadcast_ss(a_piece + (size_t)r * a_stride + kk);
                 acc0[r] = _mm256_fmadd_ps(av, b0, acc0[r]);
                 acc1[r] = _mm256_fmadd_ps(av, b1, acc1[r]);
             }
         }
+        ork_next_piece(segments, &column, &a_row, &a_piece);
     }
     const int full0 = columns >= 8, full1 = columns >= 16;
     const __m256i mask0 = lane_mask(columns), mask1 = lane_mask(columns > 8 ? columns - 8 : 0);
@@ -63,12 +66,12 @@ ORK_INLINE ORK_TARGET_AVX2 void tile(const int rows, size_t k, size_t segments, 
 
 #define TILE_CASE(R)                                                                                    \
     case R:                                                                                             \
-        tile(R, k, segments, segment_stride, a, a_stride, w, residual, residual_stride, c, c_stride, columns, vmin, \
+        tile(R, k, segments, a, a_stride, w, residual, residual_stride, c, c_stride, columns, vmin,                  \
              vmax);                                                                                     \
         break;
 
-ORK_TARGET_AVX2 void ork_gemm_avx2(const ork_gemm_args *args, size_t segments, size_t segment_stride, size_t m_begin,
-                                   size_t m_end) {
+ORK_TARGET_AVX2 void ork_gemm_segmented_avx2(const ork_gemm_args *args, const ork_segments *segments,
+                                             size_t m_begin, size_t m_end) {
     const size_t k = args->k, n = args->n;
     const size_t panels = (n + ORK_TILE - 1) / ORK_TILE;
     const size_t panel_stride = ORK_TILE + k * ORK_TILE;

@@ -13,8 +13,8 @@ enum { ONE_PANEL = 0, TWO_PANELS = 1, PANEL_AND_HALF = 2, HALF_PANEL = 3 };
 
 // One tile: `rows` rows of A times one or two packed panels (w0, w1 = w0 + panel stride).
 // rows and shape are constants after inlining, so the accumulator arrays live in registers.
-ORK_INLINE ORK_TARGET_AVX512 void tile(const int rows, const int shape, size_t k, size_t segments,
-                                       size_t segment_stride, const float *a, size_t a_stride, const float *w0,
+ORK_INLINE ORK_TARGET_AVX512 void tile(const int rows, const int shape, size_t k, const ork_segments *segments,
+                                       const float *a, size_t a_stride, const float *w0,
                                        const float *w1, const float *residual, size_t residual_stride, float *c,
                                        size_t c_stride, __mmask16 mask0, __mmask16 mask1, __m512 vmin,
                                        __m512 vmax) {
@@ -31,9 +31,11 @@ ORK_INLINE ORK_TARGET_AVX512 void tile(const int rows, const int shape, size_t k
     }
     w0 += ORK_TILE;
     w1 += ORK_TILE;
-    const size_t length = k / segments;
-    for (size_t segment = 0; segment < segments; segment++, a += segment_stride, w0 += length * ORK_TILE,
-                w1 += length * ORK_TILE) {
+    const size_t length = k / (segments->rows * segments->columns);
+    const float *a_row = a;
+    const float *a_piece = a;
+    for (size_t piece = 0, column = 0; piece < segments->rows * segments->columns;
+         piece++, w0 += length * ORK_TILE, w1 += length * ORK_TILE) {
         for (size_t kk = 0; kk < length; kk++) {
             const __m512 b0 = full0 ? _mm512_loadu_ps(w0 + kk * ORK_TILE) : _mm512_setzero_ps();
             const __m512 b1 = full1 ? _mm512_loadu_ps(w1 + kk * ORK_TILE) : _mm512_setzero_ps();
@@ -41,13 +43,14 @@ ORK_INLINE ORK_TARGET_AVX512 void tile(const int rows, const int shape, size_t k
             const __m256 half_b1 = half1 ? _mm256_loadu_ps(w1 + kk * ORK_TILE) : _mm256_setzero_ps();
             ORK_UNROLL
             for (int r = 0; r < rows; r++) {
-                const float value = a[(size_t)r * a_stride + kk];
+                const float value = a_piece[(size_t)r * a_stride + kk];
                 if (full0) acc0[r] = _mm512_fmadd_ps(_mm512_set1_ps(value), b0, acc0[r]);
                 if (full1) acc1[r] = _mm512_fmadd_ps(_mm512_set1_ps(value), b1, acc1[r]);
                 if (half0) half_acc0[r] = _mm256_fmadd_ps(_mm256_set1_ps(value), half_b0, half_acc0[r]);
                 if (half1) half_acc1[r] = _mm256_fmadd_ps(_mm256_set1_ps(value), half_b1, half_acc1[r]);
             }
         }
+        ork_next_piece(segments, &column, &a_row, &a_piece);
     }
     const __m256 half_min = _mm512_castps512_ps256(vmin), half_max = _mm512_castps512_ps256(vmax);
     ORK_UNROLL
@@ -79,7 +82,7 @@ ORK_INLINE ORK_TARGET_AVX512 void tile(const int rows, const int shape, size_t k
 }
 
 #define TILE_CALL(R, SHAPE)                                                                                   \
-    tile(R, SHAPE, k, segments, segment_stride, a, a_stride, w0, w1, residual, residual_stride, c, c_stride,  \
+    tile(R, SHAPE, k, segments, a, a_stride, w0, w1, residual, residual_stride, c, c_stride,                 \
          mask0, mask1, vmin, vmax)
 #define TILE_CASE(R)                                                                                          \
     case R:                                                                                                   \
@@ -91,8 +94,8 @@ ORK_INLINE ORK_TARGET_AVX512 void tile(const int rows, const int shape, size_t k
         }                                                                                                     \
         break;
 
-static ORK_TARGET_AVX512 void tile_dispatch(int rows, int shape, size_t k, size_t segments,
-                                            size_t segment_stride, const float *a, size_t a_stride,
+static ORK_TARGET_AVX512 void tile_dispatch(int rows, int shape, size_t k, const ork_segments *segments,
+                                            const float *a, size_t a_stride,
                                             const float *w0, const float *w1, const float *residual,
                                             size_t residual_stride, float *c, size_t c_stride, __mmask16 mask0,
                                             __mmask16 mask1, __m512 vmin, __m512 vmax) {
@@ -143,8 +146,8 @@ ORK_INLINE ORK_TARGET_AVX512 void wide_tile(const int rows, size_t k, const floa
     }
 }
 
-ORK_TARGET_AVX512 void ork_gemm_avx512(const ork_gemm_args *args, size_t segments, size_t segment_stride,
-                                       size_t m_begin, size_t m_end) {
+ORK_TARGET_AVX512 void ork_gemm_segmented_avx512(const ork_gemm_args *args, const ork_segments *segments,
+                                                 size_t m_begin, size_t m_end) {
     const size_t k = args->k, n = args->n;
     const size_t panels = (n + ORK_TILE - 1) / ORK_TILE;
     const size_t panel_stride = ORK_TILE + k * ORK_TILE;
@@ -153,7 +156,7 @@ ORK_TARGET_AVX512 void ork_gemm_avx512(const ork_gemm_args *args, size_t segment
     size_t chunk = (16384 / (k ? k : 1)) / MAX_ROWS * MAX_ROWS;
     if (chunk < 4 * MAX_ROWS) chunk = 4 * MAX_ROWS;
     size_t first_panel = 0;
-    if (m_end - m_begin <= 3 && segments == 1) {
+    if (m_end - m_begin <= 3 && segments->rows * segments->columns == 1) {
         // Few rows: groups of 4 full panels first, the rest below.
         const size_t full_panels = n / ORK_TILE;
         for (; first_panel + WIDE_PANELS <= full_panels; first_panel += WIDE_PANELS) {
@@ -192,7 +195,7 @@ ORK_TARGET_AVX512 void ork_gemm_avx512(const ork_gemm_args *args, size_t segment
                 const int rows = (int)ORK_MIN((size_t)MAX_ROWS, chunk_end - m);
                 const float *residual =
                     args->residual ? args->residual + m * args->residual_row_stride + column0 : NULL;
-                tile_dispatch(rows, shape, k, segments, segment_stride, args->a + m * args->a_row_stride,
+                tile_dispatch(rows, shape, k, segments, args->a + m * args->a_row_stride,
                               args->a_row_stride, w0, w1,
                               residual, args->residual_row_stride, args->c + m * args->c_row_stride + column0,
                               args->c_row_stride, mask0, mask1, vmin, vmax);

@@ -21,9 +21,6 @@
 #define ORK_X86 0
 #endif
 
-/// The level in effect (detected on first call).
-int ork_current_isa_level(void);
-
 /// Clamp without libm (fminf/fmaxf may be calls); NaN propagates like in the vector paths (max/min of NaN).
 ORK_INLINE float ork_clamp(float value, float min, float max) {
     value = value < min ? min : value;
@@ -39,18 +36,34 @@ ORK_INLINE void ork_activate_rows(ork_activation_function apply, const ork_activ
     for (size_t r = 0; r < rows; r++) apply(activation, c + r * stride, c + r * stride, columns);
 }
 
-// GEMM whose A row m is `segments` pieces of k / segments contiguous floats, piece s at
-// a + m * a_row_stride + s * segment_stride: an implicit im2col for convolutions whose kernel rows are contiguous
-// in NHWC (dilation_w = 1, one group). segments = 1 is the plain GEMM.
-void ork_gemm_segmented(const ork_gemm_args *args, size_t segments, size_t segment_stride, size_t m_begin,
-                        size_t m_end);
-void ork_gemm_portable(const ork_gemm_args *args, size_t segments, size_t segment_stride, size_t m_begin, size_t m_end);
-void ork_depthwise_portable(const ork_depthwise_args *args, size_t row_begin, size_t row_end);
+// How a GEMM's A rows are laid out, for an implicit im2col: row m is rows x columns pieces of
+// k / (rows * columns) contiguous floats, piece (r, c) at a + m * a_row_stride + r * row_stride + c * column_stride
+// (a piece per kernel row when a kernel row is contiguous in NHWC, else per tap). {1, 0, 1, 0}: the plain GEMM.
+typedef struct {
+    size_t rows, row_stride, columns, column_stride;
+} ork_segments;
+
+// Walks the pieces of a segmented A row in order: `row` is the current segment row's first piece, `piece` the
+// current piece, `column` its index in the row.
+ORK_INLINE void ork_next_piece(const ork_segments *segments, size_t *column, const float **row, const float **piece) {
+    if (++*column < segments->columns) {
+        *piece += segments->column_stride;
+    } else {
+        *column = 0;
+        *row += segments->row_stride;
+        *piece = *row;
+    }
+}
+
+// The GEMM of each ISA level on A rows laid out in segments.
+typedef void (*ork_segmented_gemm)(const ork_gemm_args *args, const ork_segments *segments, size_t m_begin,
+                                   size_t m_end);
+void ork_gemm_segmented_portable(const ork_gemm_args *args, const ork_segments *segments, size_t m_begin,
+                                 size_t m_end);
 #if ORK_X86
-void ork_gemm_avx2(const ork_gemm_args *args, size_t segments, size_t segment_stride, size_t m_begin, size_t m_end);
-void ork_gemm_avx512(const ork_gemm_args *args, size_t segments, size_t segment_stride, size_t m_begin, size_t m_end);
-void ork_depthwise_avx2(const ork_depthwise_args *args, size_t row_begin, size_t row_end);
-void ork_depthwise_avx512(const ork_depthwise_args *args, size_t row_begin, size_t row_end);
+void ork_gemm_segmented_avx2(const ork_gemm_args *args, const ork_segments *segments, size_t m_begin, size_t m_end);
+void ork_gemm_segmented_avx512(const ork_gemm_args *args, const ork_segments *segments, size_t m_begin,
+                               size_t m_end);
 #endif
 
 #if defined(__clang__)

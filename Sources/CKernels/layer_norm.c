@@ -11,13 +11,7 @@
 // MARK: - Dispatch
 
 void ork_layer_norm(const ork_layer_norm_args *args, size_t row_begin, size_t row_end) {
-    switch (ork_current_isa_level()) {
-#if ORK_X86
-    case ORK_ISA_AVX512: ork_layer_norm_avx512(args, row_begin, row_end); return;
-    case ORK_ISA_AVX2: ork_layer_norm_avx2(args, row_begin, row_end); return;
-#endif
-    default: ork_layer_norm_portable(args, row_begin, row_end); return;
-    }
+    ork_kernels()->layer_norm(args, row_begin, row_end);
 }
 
 // MARK: - Portable C

@@ -11,16 +11,16 @@ int ork_int8_variant_supported(int variant) {
         __builtin_cpu_init();
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     case ORK_INT8_AVX512:
-        return ork_detected_isa_level() >= ORK_ISA_AVX512;
+        return ork_detected_isa() >= ORK_ISA_AVX512;
     case ORK_INT8_AVX512VNNI:
         __builtin_cpu_init();
-        return ork_detected_isa_level() >= ORK_ISA_AVX512 && __builtin_cpu_supports("avx512vnni");
+        return ork_detected_isa() >= ORK_ISA_AVX512 && __builtin_cpu_supports("avx512vnni");
 #endif
     default: return 0;
     }
 }
 
-// Follows the float kernels' level (so tests and benchmarks lower both at once); VNNI is checked once.
+// Follows the float kernels' detected level; VNNI is checked once.
 int ork_int8_current_variant(void) {
     static int has_vnni = -1;
     int vnni = __atomic_load_n(&has_vnni, __ATOMIC_RELAXED);
@@ -28,7 +28,7 @@ int ork_int8_current_variant(void) {
         vnni = ork_int8_variant_supported(ORK_INT8_AVX512VNNI);
         __atomic_store_n(&has_vnni, vnni, __ATOMIC_RELAXED);
     }
-    switch (ork_current_isa_level()) {
+    switch (ork_kernels()->isa) {
     case ORK_ISA_AVX512: return vnni ? ORK_INT8_AVX512VNNI : ORK_INT8_AVX512;
     case ORK_ISA_AVX2: return ORK_INT8_AVX2;
     default: return ORK_INT8_PORTABLE;

@@ -1,8 +1,9 @@
 // Kernel benchmark and quick self-check for Sources/CKernels on MobileNetV2 shapes (GFLOP/s, one thread).
 // Build and run from the package root:
 //   clang -O2 -ISources/CKernels/include Sources/CKernels/*.c tools/kernel-bench/bench.c -lm -o /tmp/kernel-bench
-//   /tmp/kernel-bench [isa-level 0|1|2 [net|int8]]   ("net": whole MobileNetV2 networks; "int8": the int8
-//   pointwise GEMM's GOP/s next to the fp32 GEMM's GFLOP/s on the same shapes, and int8 vs fp32 depthwise)
+//   /tmp/kernel-bench [isa-level 0|1|2 [net|conv|int8]]   ("net": only whole MobileNetV2 networks; "conv": only
+//   the convolution table, GFLOP/s and the ratio to a 1x1 conv; "int8": the int8 pointwise GEMM's GOP/s next to
+//   the fp32 GEMM's GFLOP/s on the same shapes, and int8 vs fp32 depthwise)
 #include "CKernels.h"
 
 #include <math.h>
@@ -11,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+// The variants measured: the best level, or the one named on the command line.
+static const ork_kernel_table *kernels;
 
 static double now(void) {
     struct timespec t;
@@ -24,7 +28,8 @@ static float *buffer(size_t count) {
     return p;
 }
 
-// Median of `runs` timings of fn, each repeated enough to take ~2 ms.
+// The fastest of 15 timings of `body`, each repeated enough to take ~2 ms: on shared cores the minimum is the
+// repeatable figure (interference only ever adds time).
 #define TIME(result, body)                                                          \
     do {                                                                            \
         double times[15];                                                           \
@@ -41,7 +46,7 @@ static float *buffer(size_t count) {
         for (int i = 0; i < 15; i++)                                                \
             for (int j = i + 1; j < 15; j++)                                        \
                 if (times[j] < times[i]) { double x = times[i]; times[i] = times[j]; times[j] = x; } \
-        result = times[7];                                                          \
+        result = times[0];                                                          \
     } while (0)
 
 static void bench_gemm(size_t m, size_t k, size_t n) {
@@ -51,7 +56,7 @@ static void bench_gemm(size_t m, size_t k, size_t n) {
     ork_gemm_args args = {.k = k, .n = n, .a = a, .a_row_stride = k, .packed_b = packed, .c = c, .c_row_stride = n,
                           .min = 0.0f, .max = 6.0f};
     // Spot check against a naive product.
-    ork_gemm(&args, 0, m);
+    kernels->gemm(&args, 0, m);
     double worst = 0;
     for (size_t i = 0; i < m; i += m / 7 + 1)
         for (size_t j = 0; j < n; j++) {
@@ -62,7 +67,7 @@ static void bench_gemm(size_t m, size_t k, size_t n) {
             if (e > worst) worst = e;
         }
     double t;
-    TIME(t, ork_gemm(&args, 0, m));
+    TIME(t, kernels->gemm(&args, 0, m));
     printf("gemm   M=%6zu K=%4zu N=%4zu  %8.1f us  %6.1f GFLOP/s  (max err %.1e)\n", m, k, n, t * 1e6,
            2.0 * m * n * k / t * 1e-9, worst);
     free(a); free(w); free(bias); free(c); free(packed);
@@ -121,7 +126,7 @@ static void bench_depthwise(size_t h, size_t channels, size_t kernel, size_t str
                                .output_w = oh, .kernel_h = kernel, .kernel_w = kernel, .stride_h = stride,
                                .stride_w = stride, .dilation_h = 1, .dilation_w = 1, .pad_top = pad, .pad_left = pad,
                                .input = in, .packed_weights = packed, .output = out, .min = 0.0f, .max = 6.0f};
-    ork_depthwise(&args, 0, oh);
+    kernels->depthwise(&args, 0, oh);
     double worst = 0;
     for (size_t y = 0; y < oh; y += 3)
         for (size_t x = 0; x < oh; x++)
@@ -138,33 +143,98 @@ static void bench_depthwise(size_t h, size_t channels, size_t kernel, size_t str
                 if (e > worst) worst = e;
             }
     double t;
-    TIME(t, ork_depthwise(&args, 0, oh));
+    TIME(t, kernels->depthwise(&args, 0, oh));
     printf("dw %zux%zu s%zu %3zux%-3zu C=%4zu        %8.1f us  %6.1f GFLOP/s  (max err %.1e)\n", kernel, kernel, stride,
            h, h, channels, t * 1e6, 2.0 * oh * oh * channels * kernel * kernel / t * 1e-9, worst);
     free(in); free(w); free(bias); free(out); free(packed);
 }
 
-static void bench_stem(size_t h, size_t cin, size_t cout) {
-    size_t oh = (h + 1 - 3) / 2 + 1;
-    float *in = buffer(h * h * cin), *w = buffer(cout * cin * 9), *bias = buffer(cout), *out = buffer(oh * oh * cout);
-    float *packed = aligned_alloc(64, ork_convolution_packed_size(cout, cin, 3, 3, 1) * sizeof(float) + 64);
-    ork_convolution_pack(w, bias, cout, cin, 3, 3, 1, packed);
-    ork_convolution_args args = {.batch = 1, .input_h = h, .input_w = h, .input_channels = cin, .output_h = oh,
-                                 .output_w = oh, .output_channels = cout, .kernel_h = 3, .kernel_w = 3, .stride_h = 2,
-                                 .stride_w = 2, .dilation_h = 1, .dilation_w = 1, .pad_top = 0, .pad_left = 0,
-                                 .groups = 1, .input = in, .packed_weights = packed, .output = out,
-                                 .min = 0.0f, .max = 6.0f};
-    args.pad_top = args.pad_left = 1;  // torch: pads 1,1,1,1 -> 112 outputs
-    oh = (h + 2 - 3) / 2 + 1;
-    args.output_h = args.output_w = oh;
-    float *scratch = aligned_alloc(64, ork_convolution_scratch_size(&args) * sizeof(float) + 64);
+// The GEMM time of an M x K x N product (packed B), for the convolution table's ratio column.
+static double gemm_time(size_t m, size_t k, size_t n) {
+    float *a = buffer(m * k), *w = buffer(n * k), *c = buffer(m * n);
+    float *packed = aligned_alloc(64, ork_gemm_packed_size(k, n) * sizeof(float) + 64);
+    ork_gemm_pack_nk(w, k, n, NULL, packed);
+    ork_gemm_args args = {.k = k, .n = n, .a = a, .a_row_stride = k, .packed_b = packed, .c = c, .c_row_stride = n,
+                          .min = -INFINITY, .max = INFINITY};
     double t;
-    TIME(t, ork_convolution(&args, 0, oh * oh, scratch));
-    printf("stem 3x3 s2 %zux%zu %zu->%zu           %8.1f us  %6.1f GFLOP/s\n", h, h, cin, cout, t * 1e6,
-           2.0 * oh * oh * cout * cin * 9 / t * 1e-9);
+    TIME(t, kernels->gemm(&args, 0, m));
+    free(a); free(w); free(c); free(packed);
+    return t;
+}
+
+// A convolution NHWC (square image and kernel, symmetric pads), checked against a naive sum on a few rows, and
+// timed next to a 1x1 convolution of the same image and channels (a plain GEMM) and the GEMM of the
+// convolution's own M x K x N: "vs 1x1" is the bar (>= 0.8), "vs GEMM" what the windowing costs.
+static void bench_convolution(const char *label, size_t h, size_t cin, size_t cout, size_t kernel, size_t stride,
+                              size_t pad, size_t groups, size_t dilation) {
+    const size_t extent = (kernel - 1) * dilation + 1, oh = (h + 2 * pad - extent) / stride + 1;
+    const size_t cin_group = cin / groups, cout_group = cout / groups, k = kernel * kernel * cin_group;
+    float *in = buffer(h * h * cin), *w = buffer(cout * k), *bias = buffer(cout), *out = buffer(oh * oh * cout);
+    float *packed = aligned_alloc(64, ork_convolution_packed_size(cout, cin_group, kernel, kernel, groups) * 4 + 64);
+    ork_convolution_pack(w, bias, cout, cin_group, kernel, kernel, groups, packed);
+    ork_convolution_args args = {.batch = 1, .input_h = h, .input_w = h, .input_channels = cin, .output_h = oh,
+                                 .output_w = oh, .output_channels = cout, .kernel_h = kernel, .kernel_w = kernel,
+                                 .stride_h = stride, .stride_w = stride, .dilation_h = dilation,
+                                 .dilation_w = dilation, .pad_top = pad, .pad_left = pad, .groups = groups,
+                                 .input = in, .packed_weights = packed, .output = out, .min = 0.0f, .max = INFINITY};
+    float *scratch = aligned_alloc(64, ork_convolution_scratch_size(&args) * sizeof(float) + 64);
+    kernels->convolution(&args, 0, oh * oh, scratch);
+    double worst = 0;
+    for (size_t y = 0; y < oh; y += oh / 3 + 1)
+        for (size_t x = 0; x < oh; x++)
+            for (size_t m = 0; m < cout; m++) {
+                const size_t g = m / cout_group;
+                double sum = bias[m];
+                for (size_t ky = 0; ky < kernel; ky++)
+                    for (size_t kx = 0; kx < kernel; kx++) {
+                        long iy = (long)(y * stride + ky * dilation) - (long)pad;
+                        long ix = (long)(x * stride + kx * dilation) - (long)pad;
+                        if (iy < 0 || ix < 0 || iy >= (long)h || ix >= (long)h) continue;
+                        for (size_t c = 0; c < cin_group; c++)
+                            sum += (double)in[(iy * h + ix) * cin + g * cin_group + c] *
+                                   w[((m * cin_group + c) * kernel + ky) * kernel + kx];
+                    }
+                sum = sum < 0 ? 0 : sum;
+                double e = fabs(sum - out[(y * oh + x) * cout + m]);
+                if (e > worst) worst = e;
+            }
+    // Three interleaved rounds, the fastest of each: the ratios compare like with like on a noisy machine.
+    double t = INFINITY, pointwise = INFINITY, same_gemm = INFINITY;
+    for (int round = 0; round < 3; round++) {
+        double x;
+        TIME(x, kernels->convolution(&args, 0, oh * oh, scratch));
+        t = x < t ? x : t;
+        x = gemm_time(oh * oh, cin, cout);
+        pointwise = x < pointwise ? x : pointwise;
+        x = gemm_time(oh * oh, k, cout_group);
+        same_gemm = x < same_gemm ? x : same_gemm;
+    }
+    const double flops = 2.0 * oh * oh * cout * k;
+    const double rate = flops / t * 1e-9;
+    printf("%-26s %3zux%-3zu %4zu->%-4zu k%zu s%zu g%-3zu d%zu %8.1f us %6.1f GFLOP/s  vs 1x1 %4.2f  vs GEMM %4.2f"
+           "  (max err %.1e)\n", label, h, h, cin, cout, kernel, stride, groups, dilation, t * 1e6, rate,
+           rate / (2.0 * oh * oh * cout * cin / pointwise * 1e-9), rate / (2.0 * oh * oh * cout_group * k / same_gemm * 1e-9),
+           worst);
     free(in); free(w); free(bias); free(out); free(packed); free(scratch);
 }
 
+// ResNet-18/50, the stems, RegNet-Y 400MF's grouped 3x3 (group width 8, 16, 24) and a dilated 3x3.
+static void bench_convolutions(void) {
+    bench_convolution("resnet 3x3", 56, 64, 64, 3, 1, 1, 1, 1);
+    bench_convolution("resnet 3x3", 28, 128, 128, 3, 1, 1, 1, 1);
+    bench_convolution("resnet 3x3", 14, 256, 256, 3, 1, 1, 1, 1);
+    bench_convolution("resnet 3x3", 7, 512, 512, 3, 1, 1, 1, 1);
+    bench_convolution("resnet 3x3 s2", 56, 64, 128, 3, 2, 1, 1, 1);
+    bench_convolution("resnet 3x3 s2", 14, 256, 512, 3, 2, 1, 1, 1);
+    bench_convolution("resnet50 1x1 s2", 56, 256, 512, 1, 2, 0, 1, 1);
+    bench_convolution("resnet50 1x1 s2", 14, 1024, 2048, 1, 2, 0, 1, 1);
+    bench_convolution("resnet stem 7x7 s2", 224, 3, 64, 7, 2, 3, 1, 1);
+    bench_convolution("mobilenet stem 3x3 s2", 224, 3, 32, 3, 2, 1, 1, 1);
+    bench_convolution("regnet grouped w8", 56, 48, 48, 3, 1, 1, 6, 1);
+    bench_convolution("regnet grouped w16", 28, 112, 112, 3, 1, 1, 7, 1);
+    bench_convolution("regnet grouped w24", 14, 216, 216, 3, 1, 1, 9, 1);
+    bench_convolution("dilated 3x3", 28, 128, 128, 3, 1, 2, 1, 2);
+}
 
 // MARK: - A whole MobileNetV2 (torchvision layout) through the kernels, one thread: the kernels' share of a run.
 
@@ -249,26 +319,31 @@ static void bench_mobilenetv2(double width, size_t resolution) {
                                           .kernel_w = 3, .stride_h = 2, .stride_w = 2, .dilation_h = 1,
                                           .dilation_w = 1, .pad_top = 1, .pad_left = 1, .groups = 1, .input = in,
                                           .packed_weights = l->packed, .output = out, .min = 0, .max = 6};
-                ork_convolution(&a, 0, oh * oh, scratch);
+                kernels->convolution(&a, 0, oh * oh, scratch);
             } else if (l->kind == 1) {
                 ork_gemm_args a = {.k = l->cin, .n = l->cout, .a = in, .a_row_stride = l->cin,
                                    .packed_b = l->packed, .residual = l->residual ? block_input : NULL,
                                    .residual_row_stride = l->cout, .c = out, .c_row_stride = l->cout,
                                    .min = linear ? -INFINITY : 0, .max = linear ? INFINITY : 6};
-                ork_gemm(&a, 0, oh * oh);
+                kernels->gemm(&a, 0, oh * oh);
             } else if (l->kind == 2) {
                 ork_depthwise_args a = {.batch = 1, .input_h = l->h, .input_w = l->w, .channels = l->cin,
                                         .output_h = oh, .output_w = oh, .kernel_h = 3, .kernel_w = 3,
                                         .stride_h = l->stride, .stride_w = l->stride, .dilation_h = 1,
                                         .dilation_w = 1, .pad_top = 1, .pad_left = 1, .input = in,
                                         .packed_weights = l->packed, .output = out, .min = 0, .max = 6};
-                ork_depthwise(&a, 0, oh);
+                kernels->depthwise(&a, 0, oh);
             } else {
-                ork_global_average_pool_nhwc(in, layers[i - 1].h * layers[i - 1].w, l->cin, out, 0, 1);
+                const size_t side = layers[i - 1].h;
+                ork_pool_args pool = {.batch = 1, .input_h = side, .input_w = side, .channels = l->cin,
+                                      .output_h = 1, .output_w = 1, .kernel_h = side, .kernel_w = side,
+                                      .stride_h = 1, .stride_w = 1, .dilation_h = 1, .dilation_w = 1,
+                                      .input = in, .output = out};
+                kernels->average_pool(&pool, 0, 1);
                 ork_gemm_args a = {.k = l->cin, .n = l->cout, .a = out, .a_row_stride = l->cin,
                                    .packed_b = l->packed, .c = in, .c_row_stride = l->cout,
                                    .min = -INFINITY, .max = INFINITY};
-                ork_gemm(&a, 0, 1);
+                kernels->gemm(&a, 0, 1);
             }
             times[l->kind] += now() - t0;
             layer_time[i] = now() - t0;
@@ -304,9 +379,14 @@ static void bench_mobilenetv2(double width, size_t resolution) {
 }
 
 int main(int argc, char **argv) {
-    if (argc > 1) ork_set_isa_level(atoi(argv[1]));
-    printf("ISA level %d (detected %d)\n", ork_isa_level(), ork_detected_isa_level());
+    kernels = ork_kernels();
+    if (argc > 1 && (kernels = ork_kernel_table_for((ork_isa)atoi(argv[1]))) == NULL) {
+        fprintf(stderr, "this CPU lacks ISA level %s (detected %d)\n", argv[1], ork_detected_isa());
+        return 1;
+    }
+    printf("%s (detected level %d)\n", kernels->name, ork_detected_isa());
     if (argc > 2 && strcmp(argv[2], "int8") == 0) {  // int8 pointwise next to fp32 on MobileNetV2 shapes
+        // (the int8 kernels run the best variant of the detected level whatever level is asked)
         static const size_t shapes[][3] = {{112 * 112, 32, 16}, {112 * 112, 16, 96}, {56 * 56, 24, 144},
                                            {56 * 56, 144, 24}, {28 * 28, 192, 32}, {28 * 28, 32, 192},
                                            {14 * 14, 384, 64}, {14 * 14, 64, 384}, {14 * 14, 576, 96},
@@ -324,6 +404,10 @@ int main(int argc, char **argv) {
         bench_qdepthwise(56, 144, 1);
         bench_depthwise(14, 576, 3, 1);
         bench_qdepthwise(14, 576, 1);
+        return 0;
+    }
+    if (argc > 2 && strcmp(argv[2], "conv") == 0) {
+        bench_convolutions();
         return 0;
     }
     if (argc > 2) {  // networks only
@@ -360,6 +444,6 @@ int main(int argc, char **argv) {
     bench_depthwise(14, 480, 5, 1);
     bench_depthwise(14, 672, 5, 2);
     bench_depthwise(7, 1152, 5, 1);
-    bench_stem(224, 3, 32);
+    bench_convolutions();
     return 0;
 }

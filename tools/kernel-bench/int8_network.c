@@ -2,7 +2,7 @@
 // thread: the sum of each layer's best time over the runs, per kernel kind (the scheduler noise of a shared machine
 // mostly stays out of a per-layer minimum). Build and run from the package root:
 //   clang -O2 -ISources/CKernels/include Sources/CKernels/*.c tools/kernel-bench/int8_network.c -lm -o /tmp/int8-net
-//   /tmp/int8-net [width [resolution [runs]]]       (LEVEL=0|1|2: ISA level; LAYERS=1: per-layer times)
+//   /tmp/int8-net [width [resolution [runs]]]       (LAYERS=1: per-layer times; the detected level's variants)
 #include "CKernels.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +19,6 @@ __attribute__((noinline)) void stem(ork_qconvolution_args *a, size_t n, uint8_t 
 __attribute__((noinline)) void pointwise(ork_qgemm_args *a, size_t m) { ork_qgemm(a, 0, m); }
 __attribute__((noinline)) void depthwise(ork_qdepthwise_args *a, size_t rows) { ork_qdepthwise(a, 0, rows); }
 int main(int argc, char **argv) {
-    if (getenv("LEVEL")) ork_set_isa_level(atoi(getenv("LEVEL")));
     double width = argc > 1 ? atof(argv[1]) : 1.0; size_t res = argc > 2 ? atoi(argv[2]) : 224; int runs = argc > 3 ? atoi(argv[3]) : 1;
     static const size_t settings[7][4] = {{1, 16, 1, 1}, {6, 24, 2, 2}, {6, 32, 3, 2}, {6, 64, 4, 2}, {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
     layer L[80]; size_t count = 0, h = res, ch = make_divisible(32 * width), last = width > 1.0 ? make_divisible(1280 * width) : 1280;

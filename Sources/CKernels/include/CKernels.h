@@ -11,11 +11,11 @@
 //   none). This covers Conv, Conv->Clip/Relu/Sigmoid/HardSwish/..., Conv->Add and Conv->Add->Clip (fuse an Add
 //   only when nothing sits between the Conv and the Add).
 // - Every kernel takes a range of work ([begin, end) of output rows or pixels) so a thread pool can split one
-//   call over cores; the kernels start no threads and keep no state besides the ISA level.
+//   call over cores; the kernels start no threads and keep no state besides the resolved kernel table.
 // - The output never aliases an input, except that `residual` may equal `output` (read before written per
 //   element block).
-// - The ISA level (portable C, AVX2+FMA, AVX-512) is detected once, on first use (thread-safe);
-//   ork_set_isa_level lowers it, for tests.
+// - Each kernel exists once per ISA level (portable C, AVX2+FMA, AVX-512) under its own name; the entries without
+//   a suffix call the best level through the kernel table (below).
 #pragma once
 
 #include <stddef.h>
@@ -25,20 +25,43 @@
 extern "C" {
 #endif
 
-// MARK: - ISA level
+// MARK: - ISA levels and the kernel table
+//
+// Every kernel family has one exported function per ISA level, named with the level's suffix (`ork_gemm_avx2`,
+// `ork_max_pool_portable`, ...) so tests and benchmarks can call each variant the CPU has by name, and one
+// dispatching entry without a suffix (`ork_gemm`) that calls the best variant through a table resolved once.
+// Calling a variant the CPU lacks (`ork_kernel_table_for` returns NULL for its level) is undefined.
 
 typedef enum {
-    ORK_ISA_PORTABLE = 0,  // plain C (any architecture)
+    ORK_ISA_PORTABLE = 0,  // plain C with 4-float vectors (any architecture)
     ORK_ISA_AVX2 = 1,      // x86-64 AVX2 + FMA
     ORK_ISA_AVX512 = 2,    // x86-64 AVX-512 F/VL/BW/DQ + FMA
 } ork_isa;
 
+typedef struct ork_gemm_args ork_gemm_args;
+typedef struct ork_depthwise_args ork_depthwise_args;
+typedef struct ork_convolution_args ork_convolution_args;
+typedef struct ork_pool_args ork_pool_args;
+typedef struct ork_layer_norm_args ork_layer_norm_args;
+
+/// One ISA level's variant of every kernel family (XNNPACK's gemm-config, for all families at once).
+typedef struct {
+    ork_isa isa;
+    const char *name;  // "portable C", "AVX2+FMA", "AVX-512"
+    void (*gemm)(const ork_gemm_args *args, size_t m_begin, size_t m_end);
+    void (*depthwise)(const ork_depthwise_args *args, size_t row_begin, size_t row_end);
+    void (*convolution)(const ork_convolution_args *args, size_t pixel_begin, size_t pixel_end, float *scratch);
+    void (*max_pool)(const ork_pool_args *args, size_t row_begin, size_t row_end);
+    void (*average_pool)(const ork_pool_args *args, size_t row_begin, size_t row_end);
+    void (*layer_norm)(const ork_layer_norm_args *args, size_t row_begin, size_t row_end);
+} ork_kernel_table;
+
 /// The best level this CPU (and OS) supports.
-int ork_detected_isa_level(void);
-/// The level the kernels use now.
-int ork_isa_level(void);
-/// Uses `level` (clamped to [PORTABLE, detected]) from now on; returns the level in effect. For tests and benchmarks.
-int ork_set_isa_level(int level);
+ork_isa ork_detected_isa(void);
+/// The variants of `isa`, or NULL when this CPU (or this build's architecture) lacks it.
+const ork_kernel_table *ork_kernel_table_for(ork_isa isa);
+/// The variants of the detected level: what the dispatching entries call. Resolved on first use (thread-safe).
+const ork_kernel_table *ork_kernels(void);
 
 // MARK: - Activations (the epilogue of every kernel, and the unary elementwise kernels)
 
@@ -143,7 +166,7 @@ void ork_gemm_pack_nk(const float *b, size_t k, size_t n, const float *bias, flo
 /// Adds n bias values to the bias of a packed k x n B.
 void ork_gemm_packed_add_bias(float *packed, size_t k, size_t n, const float *bias);
 
-typedef struct {
+struct ork_gemm_args {
     size_t k;                       // reduction length
     size_t n;                       // output columns
     const float *a;                 // A[m][k] at a[m * a_row_stride + k]
@@ -155,17 +178,20 @@ typedef struct {
     size_t c_row_stride;            // >= n
     float min, max;                 // clamp bounds (-INFINITY, INFINITY for none)
     ork_activation activation;      // after the clamp
-} ork_gemm_args;
+};
 
 /// Computes rows [m_begin, m_end) of C.
 void ork_gemm(const ork_gemm_args *args, size_t m_begin, size_t m_end);
+void ork_gemm_portable(const ork_gemm_args *args, size_t m_begin, size_t m_end);
+void ork_gemm_avx2(const ork_gemm_args *args, size_t m_begin, size_t m_end);
+void ork_gemm_avx512(const ork_gemm_args *args, size_t m_begin, size_t m_end);
 
 /// Columns are split in units of this many (one packed panel).
 #define ORK_GEMM_COLUMN_BLOCK 16
-/// Computes rows [m_begin, m_end) x columns [n_begin, n_end) of C; n_begin must be a multiple of
-/// ORK_GEMM_COLUMN_BLOCK and n_end a multiple of it or n. For splitting a GEMM with few rows (the classifier,
-/// M = batch) over threads by columns.
-void ork_gemm_columns(const ork_gemm_args *args, size_t m_begin, size_t m_end, size_t n_begin, size_t n_end);
+/// The same GEMM restricted to columns [n_begin, n_end) (n_begin a multiple of ORK_GEMM_COLUMN_BLOCK, n_end a
+/// multiple of it or n), for splitting a GEMM with few rows (the classifier, M = batch) over threads by columns;
+/// any gemm variant runs the slice. Returns 0 (and leaves `slice` alone) when the range is empty or misaligned.
+int ork_gemm_column_slice(const ork_gemm_args *args, size_t n_begin, size_t n_end, ork_gemm_args *slice);
 
 // MARK: - Depthwise convolution (group = channels, one output channel per input channel), NHWC
 //
@@ -176,7 +202,7 @@ size_t ork_depthwise_packed_size(size_t channels, size_t kernel_h, size_t kernel
 void ork_depthwise_pack(const float *weights, const float *bias, size_t channels, size_t kernel_h, size_t kernel_w,
                         float *packed);
 
-typedef struct {
+struct ork_depthwise_args {
     size_t batch, input_h, input_w, channels;
     size_t output_h, output_w;
     size_t kernel_h, kernel_w;
@@ -189,11 +215,14 @@ typedef struct {
     float *output;                      // [batch, output_h, output_w, channels]
     float min, max;
     ork_activation activation;
-} ork_depthwise_args;
+};
 
 /// Computes output rows [row_begin, row_end), row = image * output_h + oh (all images in one range).
 /// kernel_h <= 64.
 void ork_depthwise(const ork_depthwise_args *args, size_t row_begin, size_t row_end);
+void ork_depthwise_portable(const ork_depthwise_args *args, size_t row_begin, size_t row_end);
+void ork_depthwise_avx2(const ork_depthwise_args *args, size_t row_begin, size_t row_end);
+void ork_depthwise_avx512(const ork_depthwise_args *args, size_t row_begin, size_t row_end);
 
 // MARK: - General convolution (any kernel, strides, dilations, pads, groups), NHWC, on the packed GEMM
 //
@@ -211,7 +240,7 @@ void ork_convolution_pack(const float *weights, const float *bias, size_t output
                           size_t input_channels_per_group, size_t kernel_h, size_t kernel_w, size_t groups,
                           float *packed);
 
-typedef struct {
+struct ork_convolution_args {
     size_t batch, input_h, input_w, input_channels;   // input_channels = groups * input_channels_per_group
     size_t output_h, output_w, output_channels;       // output_channels divisible by groups
     size_t kernel_h, kernel_w;
@@ -225,21 +254,74 @@ typedef struct {
     float *output;                      // [batch, output_h, output_w, output_channels]
     float min, max;
     ork_activation activation;
-} ork_convolution_args;
+};
 
-/// Pixels the im2col scratch holds per step.
+/// Pixels the im2col scratch holds per step, at most (fewer for long windows).
 #define ORK_CONVOLUTION_PIXELS_PER_STEP 96
 /// Floats of scratch one call needs (0 when the convolution is a plain 1x1 GEMM); one scratch per thread.
 size_t ork_convolution_scratch_size(const ork_convolution_args *args);
 /// Computes output pixels [pixel_begin, pixel_end), pixel = (image * output_h + oh) * output_w + ow.
 /// scratch: ork_convolution_scratch_size(args) floats (may be NULL when that is 0).
 void ork_convolution(const ork_convolution_args *args, size_t pixel_begin, size_t pixel_end, float *scratch);
+void ork_convolution_portable(const ork_convolution_args *args, size_t pixel_begin, size_t pixel_end, float *scratch);
+void ork_convolution_avx2(const ork_convolution_args *args, size_t pixel_begin, size_t pixel_end, float *scratch);
+void ork_convolution_avx512(const ork_convolution_args *args, size_t pixel_begin, size_t pixel_end, float *scratch);
 
-// MARK: - Pooling, elementwise, layout
+// MARK: - Pooling NHWC (MaxPool, AveragePool, and the global pools as a window over the whole image)
 
-/// output[image][c] = mean over the pixels of input[image][pixel][c], for images [image_begin, image_end).
-void ork_global_average_pool_nhwc(const float *input, size_t pixels, size_t channels, float *output,
-                                  size_t image_begin, size_t image_end);
+struct ork_pool_args {
+    size_t batch, input_h, input_w, channels;
+    size_t output_h, output_w;
+    size_t kernel_h, kernel_w;
+    size_t stride_h, stride_w;          // >= 1
+    size_t dilation_h, dilation_w;      // >= 1
+    size_t pad_top, pad_left;           // begin pads
+    size_t pad_bottom, pad_right;       // end pads: taps in them count for count_include_pad, taps beyond do not
+    int count_include_pad;              // average: divide by the taps inside input + pads, else inside the input
+    const float *input;                 // [batch, input_h, input_w, channels]
+    float *output;                      // [batch, output_h, output_w, channels]
+};
+
+/// Computes output rows [row_begin, row_end), row = image * output_h + oh: the maximum over the window's taps
+/// inside the input (-INFINITY when none is).
+void ork_max_pool(const ork_pool_args *args, size_t row_begin, size_t row_end);
+void ork_max_pool_portable(const ork_pool_args *args, size_t row_begin, size_t row_end);
+void ork_max_pool_avx2(const ork_pool_args *args, size_t row_begin, size_t row_end);
+void ork_max_pool_avx512(const ork_pool_args *args, size_t row_begin, size_t row_end);
+/// The same rows, the mean over the window's taps (0 when the divisor is 0).
+void ork_average_pool(const ork_pool_args *args, size_t row_begin, size_t row_end);
+void ork_average_pool_portable(const ork_pool_args *args, size_t row_begin, size_t row_end);
+void ork_average_pool_avx2(const ork_pool_args *args, size_t row_begin, size_t row_end);
+void ork_average_pool_avx512(const ork_pool_args *args, size_t row_begin, size_t row_end);
+
+// MARK: - Transposed convolution NHWC: a GEMM per group into columns, then col2im
+//
+// Per group g, the GEMM of the input pixels' group channels (K = input channels per group) by the weights
+// [ci][tap][co] (N = kernel_h * kernel_w * channels per group) writes each pixel's columns at
+// columns[pixel][g][tap][co]; ork_col2im sums them into the output.
+
+/// Kernel sizes up to this many per axis.
+#define ORK_COL2IM_MAX_KERNEL 64
+
+typedef struct {
+    size_t batch, input_h, input_w;
+    size_t output_h, output_w, channels, groups;  // channels: output channels, divisible by groups
+    size_t kernel_h, kernel_w;                     // <= ORK_COL2IM_MAX_KERNEL
+    size_t stride_h, stride_w, dilation_h, dilation_w;
+    ptrdiff_t pad_top, pad_left;                   // output = input * stride - pad + tap * dilation (may be < 0)
+    const float *columns;  // [batch, input_h, input_w, groups, kernel_h * kernel_w, channels / groups]
+    const float *bias;     // channels floats, or NULL
+    float *output;         // [batch, output_h, output_w, channels]
+    float min, max;        // clamp bounds (-INFINITY, INFINITY for none)
+    ork_activation activation;  // after the clamp
+} ork_col2im_args;
+
+/// Computes output rows [row_begin, row_end), row = image * output_h + oh:
+/// activation(clamp(bias + the landing columns)).
+void ork_col2im(const ork_col2im_args *args, size_t row_begin, size_t row_end);
+
+// MARK: - Layout
+
 /// [batch, channels, pixels] -> [batch, pixels, channels], for images [image_begin, image_end).
 void ork_nchw_to_nhwc(const float *input, size_t channels, size_t pixels, float *output, size_t image_begin,
                       size_t image_end);
@@ -269,7 +351,7 @@ void ork_nhwc_to_nchw(const float *input, size_t channels, size_t pixels, float 
 //                to int16 exactly where onnxruntime's do on CPUs without VNNI (documented ORT behaviour; it
 //                recommends reduce_range there); exact when |w| <= 64;
 //   _avx512vnni  vpdpbusd, exact (what onnxruntime runs on AVX-512 VNNI CPUs, so its results are exact there).
-// The entry points without suffix use the best variant the CPU has at the current ISA level (ork_set_isa_level):
+// The entry points without suffix use the best variant the CPU has at the detected ISA level (ork_detected_isa):
 // AVX-512 level + VNNI -> _avx512vnni, AVX2 or AVX-512 level -> _avx2, else _portable.
 
 typedef enum {
@@ -281,7 +363,7 @@ typedef enum {
 
 /// 1 when this CPU (and OS) can run `variant`.
 int ork_int8_variant_supported(int variant);
-/// The variant the entry points use now (follows ork_set_isa_level).
+/// The variant the entry points use: the best this CPU has.
 int ork_int8_variant(void);
 
 typedef struct {
@@ -419,14 +501,14 @@ void ork_nhwc_to_nchw_u8(const uint8_t *input, size_t channels, size_t pixels, u
 
 // MARK: - Layer normalization over the last axis
 
-typedef struct {
+struct ork_layer_norm_args {
     size_t size;            // elements per row (the normalized axes flattened), >= 1
     const float *input;     // row r at input + r * size
     const float *scale;     // size floats
     const float *bias;      // size floats, or NULL
     float *output;          // row r at output + r * size; may equal input
     float epsilon;
-} ork_layer_norm_args;
+};
 
 /// output = (x - mean) / sqrt(variance + epsilon) * scale + bias per row, for rows [row_begin, row_end).
 void ork_layer_norm(const ork_layer_norm_args *args, size_t row_begin, size_t row_end);

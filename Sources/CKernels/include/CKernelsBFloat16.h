@@ -41,7 +41,7 @@ ork_bfloat16_isa ork_bfloat16_detected_isa(void);
 
 /// Computes rows [m_begin, m_end) with the best variant (the portable reference where the CPU has none).
 void ork_gemm_bfloat16(const ork_gemm_args *args, size_t m_begin, size_t m_end);
-/// Rows [m_begin, m_end) x columns [n_begin, n_end), as ork_gemm_columns.
+/// Rows [m_begin, m_end) x columns [n_begin, n_end) (the column split of ork_gemm_column_slice).
 void ork_gemm_bfloat16_columns(const ork_gemm_args *args, size_t m_begin, size_t m_end, size_t n_begin,
                                size_t n_end);
 /// Plain C: the oracle of the vector variant, bit-compatible in rounding, not in summation order.

@@ -27,7 +27,7 @@ struct ConvTransposeOperator: Operator {
     }
 
     /// Per spatial axis: (begin pad, output size).
-    private func layout(input: [Int], weight: [Int]) throws -> (padsBegin: [Int], outputSize: [Int]) {
+    func layout(input: [Int], weight: [Int]) throws -> (padsBegin: [Int], outputSize: [Int]) {
         let rank = input.count - 2
         let kernel = Array(weight[2...])
         if let kernelShape = window.kernelShape, kernelShape != kernel {
@@ -70,7 +70,7 @@ struct ConvTransposeOperator: Operator {
         return (padsBegin, outputSize)
     }
 
-    private func check(input: [Int], weight: [Int], bias: Tensor?) throws {
+    func check(input: [Int], weight: [Int], bias: Tensor?) throws {
         guard input.count >= 3, weight.count == input.count else {
             throw ONNXRunError(.invalidModel, "X and W must have the same rank (at least 3)")
         }
@@ -164,5 +164,30 @@ struct ConvTransposeOperator: Operator {
             }
         }
         return [Tensor(shape: outputShape, computed: values)]
+    }
+}
+
+// MARK: - Optimizer hooks
+
+extension ConvTransposeOperator: ConstantInputPacking {
+    /// A 2-D float ConvTranspose with constant weights (and bias) runs channels-last on the packed GEMM + col2im.
+    func packingConstantInputs(_ inputs: [InferenceValue?]) throws -> PackedOperator? {
+        guard inputs.count >= 2, let input = inputs[0]?.type, input.elementType == .float, input.shape?.count == 4,
+              let weights = inputs[1]?.constant, weights.elementType == .float, weights.rank == 4,
+              weights.shape[2] <= TransposedConvolutionKernel.maximumKernelSize,
+              weights.shape[3] <= TransposedConvolutionKernel.maximumKernelSize,
+              weights.shape[0] % group == 0 else { return nil }
+        var bias: [Float]?
+        if let given = optionalInput(inputs, 2) {
+            guard let constant = given.constant, constant.elementType == .float,
+                  constant.elementCount == weights.shape[1] * group else { return nil }
+            bias = constant.floats
+        }
+        let kernel = try TransposedConvolutionKernel(
+            weights: weights.floats, bias: bias, inputChannels: weights.shape[0],
+            outputChannels: weights.shape[1] * group, kernelHeight: weights.shape[2], kernelWidth: weights.shape[3],
+            groups: group)
+        return PackedOperator(op: ChannelsLastConvTranspose(reference: self, kernel: kernel),
+                              opType: "ConvTransposeNHWC", remainingInputs: [0])
     }
 }

@@ -1,7 +1,7 @@
 // Sliding-window geometry shared by Conv, MaxPool, AveragePool and the fast kernels: output sizes and resolved pads.
 
 /// How ONNX `auto_pad` chooses the pads of a sliding window.
-public enum AutoPad: String, Sendable {
+enum AutoPad: String, Sendable {
     /// Explicit `pads` (default).
     case notSet = "NOTSET"
     /// No padding; the window stays inside the input.
@@ -22,21 +22,21 @@ public enum AutoPad: String, Sendable {
 
 /// The geometry of a sliding window over the spatial axes: per axis, input, kernel, stride, dilation, the resolved
 /// begin/end pads and the output size.
-public struct ConvolutionGeometry: Sendable, Hashable, CustomStringConvertible {
-    public let inputSize: [Int]
-    public let kernelSize: [Int]
-    public let strides: [Int]
-    public let dilations: [Int]
+struct ConvolutionGeometry: Sendable, Hashable, CustomStringConvertible {
+    let inputSize: [Int]
+    let kernelSize: [Int]
+    let strides: [Int]
+    let dilations: [Int]
     /// Pads before the first element of each spatial axis, after resolving `auto_pad`.
-    public let padsBegin: [Int]
+    let padsBegin: [Int]
     /// Pads after the last element of each spatial axis, after resolving `auto_pad`.
-    public let padsEnd: [Int]
-    public let outputSize: [Int]
+    let padsEnd: [Int]
+    let outputSize: [Int]
 
-    public var spatialRank: Int { inputSize.count }
+    var spatialRank: Int { inputSize.count }
 
     /// `(kernel - 1) * dilation + 1` per axis: the extent one window covers.
-    public var effectiveKernelSize: [Int] {
+    var effectiveKernelSize: [Int] {
         (0..<spatialRank).map { (kernelSize[$0] - 1) * dilations[$0] + 1 }
     }
 
@@ -45,7 +45,7 @@ public struct ConvolutionGeometry: Sendable, Hashable, CustomStringConvertible {
     ///   - pads: ONNX layout `[begin_0, begin_1, ..., end_0, end_1, ...]`; nil means all 0. Ignored unless NOTSET.
     ///   - ceilMode: pooling's `ceil_mode`: round the output size up (a window must still start inside the
     ///     input or its begin padding, as onnxruntime does).
-    public init(inputSize: [Int], kernelSize: [Int], strides: [Int]? = nil, dilations: [Int]? = nil,
+    init(inputSize: [Int], kernelSize: [Int], strides: [Int]? = nil, dilations: [Int]? = nil,
                 pads: [Int]? = nil, autoPad: AutoPad = .notSet, ceilMode: Bool = false) throws {
         let rank = inputSize.count
         let strides = strides ?? [Int](repeating: 1, count: rank)
@@ -109,7 +109,7 @@ public struct ConvolutionGeometry: Sendable, Hashable, CustomStringConvertible {
 
     /// For output position `output` on `axis`: the kernel taps `k` whose input position
     /// `output * stride - padBegin + k * dilation` lies inside the input. Lets loops run without bounds checks.
-    public func validKernelRange(axis: Int, output: Int) -> Range<Int> {
+    func validKernelRange(axis: Int, output: Int) -> Range<Int> {
         let start = output * strides[axis] - padsBegin[axis]
         let dilation = dilations[axis]
         // Smallest k with start + k*d >= 0, largest k with start + k*d < input.
@@ -121,7 +121,7 @@ public struct ConvolutionGeometry: Sendable, Hashable, CustomStringConvertible {
 
     /// For kernel tap `tap` on `axis`: the output positions `o` whose input position
     /// `o * stride - padBegin + tap * dilation` lies inside the input.
-    public func validOutputRange(axis: Int, tap: Int) -> Range<Int> {
+    func validOutputRange(axis: Int, tap: Int) -> Range<Int> {
         let shift = tap * dilations[axis] - padsBegin[axis]
         let stride = strides[axis]
         // Smallest o with o*s + shift >= 0; first o with o*s + shift >= input.
@@ -134,7 +134,7 @@ public struct ConvolutionGeometry: Sendable, Hashable, CustomStringConvertible {
         return lower < upper ? lower..<upper : lower..<lower
     }
 
-    public var description: String {
+    var description: String {
         "input \(inputSize) kernel \(kernelSize) strides \(strides) dilations \(dilations) "
             + "pads \(padsBegin)+\(padsEnd) -> output \(outputSize)"
     }

@@ -62,12 +62,14 @@ struct GlobalPoolOperator: Operator {
 }
 
 extension GlobalPoolOperator: ChannelsLastAdaptable {
-    /// GlobalAveragePool of an NHWC tensor reads it directly; its [N, C, 1, 1] result has the same bytes in either
-    /// layout, so the chain leaves channels-last here without a transform.
+    /// GlobalAveragePool / GlobalMaxPool of an NHWC tensor read it directly; the [N, C, 1, 1] result has the same
+    /// bytes in either layout, so the chain leaves channels-last here without a transform.
     func channelsLastVariant(_ inputs: [InferenceValue?], channelsLast: [Bool]) -> ChannelsLastVariant? {
-        guard !isMaximum, lpExponent == nil, channelsLast.first == true, inputs.first??.type.shape?.count == 4
-        else { return nil }
-        return ChannelsLastVariant(op: ChannelsLastGlobalAveragePool(), opType: "GlobalAveragePoolNHWC",
+        guard lpExponent == nil, channelsLast.first == true, let input = inputs.first??.type,
+              input.elementType == .float, input.shape?.count == 4 else { return nil }
+        let pooling = ChannelsLastPooling(kernel: PoolingKernel(reduction: isMaximum ? .maximum : .average),
+                                          window: .global)
+        return ChannelsLastVariant(op: pooling, opType: isMaximum ? "GlobalMaxPoolNHWC" : "GlobalAveragePoolNHWC",
                                    channelsLastInputs: [0], outputIsChannelsLast: false)
     }
 }
@@ -216,5 +218,19 @@ struct PoolOperator: Operator {
         }
         return [Tensor(shape: outputShape, computed: values)]
             + (producesIndices ? [Tensor(shape: outputShape, computed: indices)] : [])
+    }
+}
+
+extension PoolOperator: ChannelsLastAdaptable {
+    /// 2-D MaxPool (without its Indices output) and AveragePool run NHWC: after a convolution the chain goes on
+    /// through them; on an NCHW input the transform there still costs far less than the reference loops.
+    func channelsLastVariant(_ inputs: [InferenceValue?], channelsLast: [Bool]) -> ChannelsLastVariant? {
+        guard lpExponent == nil, !producesIndices, kernelShape.count == 2, let input = inputs.first??.type,
+              input.elementType == .float, input.shape?.count == 4 else { return nil }
+        let kernel = PoolingKernel(reduction: isMaximum ? .maximum : .average, countIncludePad: countIncludePad)
+        let pooling = ChannelsLastPooling(kernel: kernel,
+                                          window: .sliding(window, kernelShape: kernelShape, ceilMode: ceilMode))
+        return ChannelsLastVariant(op: pooling, opType: isMaximum ? "MaxPoolNHWC" : "AveragePoolNHWC",
+                                   channelsLastInputs: [0], outputIsChannelsLast: true)
     }
 }

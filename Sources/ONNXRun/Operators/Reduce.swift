@@ -168,7 +168,9 @@ extension ReduceOperator: ChannelsLastAdaptable {
         guard reduction == .mean, channelsLast.first == true, let data = inputs.first??.type,
               data.elementType == .float, data.shape?.count == 4,
               reducedAxes(inputs, rank: 4) == [2, 3] else { return nil }
-        return ChannelsLastVariant(op: ChannelsLastGlobalAveragePool(keepsDimensions: keepDimensions),
+        let pooling = ChannelsLastPooling(kernel: PoolingKernel(reduction: .average), window: .global,
+                                          keepsPooledAxes: keepDimensions)
+        return ChannelsLastVariant(op: pooling,
                                    opType: "GlobalAveragePoolNHWC", channelsLastInputs: [0], outputIsChannelsLast: false)
     }
 }

@@ -29,7 +29,7 @@ extension InferenceSession {
     /// Gemm/MatMul) + fp32 AVX-512 (the rest)", or "fp32 reference kernels" without optimization.
     public var kernelDescription: String {
         if options.optimizationLevel == .none { return "fp32 reference kernels" }
-        let float32 = "fp32 \(KernelInstructionSet.current)"
+        let float32 = "fp32 \(KernelInstructionSet.detected)"
         guard precision == .bf16, let instructions = Precision.bfloat16Instructions else { return float32 }
         return "bf16 \(instructions) (1x1 convolutions, Gemm/MatMul) + \(float32) (the rest)"
     }

@@ -62,6 +62,15 @@ final class ModelReferenceTests: XCTestCase {
         values.indices.max { values[$0] < values[$1] }.map { $0 - values.startIndex } ?? -1
     }
 
+    /// The multi-layer blocks of models/operators (ResNet stem + MaxPool + residual block, RegNet grouped and
+    /// dilated convolutions, GoogLeNet pools, a ConvTranspose decoder): optimized they run as NHWC chains.
+    func testConvolutionBlocksMatchOnnxruntime() throws {
+        for name in ["block_resnet_stem_maxpool_basic_block", "block_regnet_grouped_dilated", "block_googlenet_pools",
+                     "block_decoder_conv_transpose"] {
+            try Self.checkModel(at: TestPaths.models.appendingPathComponent("operators/\(name)"))
+        }
+    }
+
     func testCommittedMobileNetV2() throws {
         try Self.checkModel(at: TestPaths.models.appendingPathComponent("mobilenetv2-0.35-96"))
     }

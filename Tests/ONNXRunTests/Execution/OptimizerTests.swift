@@ -145,6 +145,55 @@ final class OptimizerTests: XCTestCase {
         XCTAssertNil(steps["Add"], "\(steps)")
     }
 
+    func testPoolingStaysChannelsLastBetweenConvolutions() throws {
+        let graph = Graph(
+            name: "pools", inputs: [info("x", [2, 3, 15, 13])], outputs: [info("y", [2, 10, 1, 1])],
+            initializers: ["w1": try tensor([8, 3, 3, 3], seed: 30), "w2": try tensor([10, 8, 3, 3], seed: 31)],
+            valueInfo: [],
+            nodes: [
+                Node(name: "conv1", opType: "Conv", inputs: ["x", "w1"], outputs: ["c1"],
+                     attributes: ["pads": .ints([1, 1, 1, 1])]),
+                Node(name: "max", opType: "MaxPool", inputs: ["c1"], outputs: ["m"],
+                     attributes: ["kernel_shape": .ints([3, 3]), "strides": .ints([2, 2]),
+                                  "pads": .ints([1, 1, 1, 1])]),
+                Node(name: "conv2", opType: "Conv", inputs: ["m", "w2"], outputs: ["c2"],
+                     attributes: ["pads": .ints([1, 1, 1, 1])]),
+                Node(name: "average", opType: "AveragePool", inputs: ["c2"], outputs: ["a"],
+                     attributes: ["kernel_shape": .ints([3, 2]), "strides": .ints([2, 2]), "ceil_mode": .int(1),
+                                  "count_include_pad": .int(1), "pads": .ints([0, 1, 1, 0])]),
+                Node(name: "global", opType: "GlobalMaxPool", inputs: ["a"], outputs: ["y"]),
+            ])
+        let steps = try checkOptimized(graph)
+        XCTAssertEqual(steps["MaxPoolNHWC"], 1, "\(steps)")
+        XCTAssertEqual(steps["AveragePoolNHWC"], 1, "\(steps)")
+        XCTAssertEqual(steps["GlobalMaxPoolNHWC"], 1, "\(steps)")
+        XCTAssertEqual(steps["ToNHWC"], 1, "\(steps)")
+        XCTAssertNil(steps["ToNCHW"], "\(steps)")
+    }
+
+    func testConvTransposeRunsPackedChannelsLast() throws {
+        let graph = Graph(
+            name: "deconv", inputs: [info("x", [2, 4, 5, 6])],
+            outputs: [info("y", [2, 6, 10, 13]), info("z", [2, 3, 9, 10])],
+            initializers: ["w": try tensor([4, 3, 3, 3], seed: 40), "b": try tensor([6], seed: 41),
+                           "v": try tensor([4, 3, 2, 3], seed: 42)],
+            valueInfo: [],
+            nodes: [
+                // Grouped, stride 2, pads and output_padding, with bias, then Relu (fused into the store).
+                Node(name: "up", opType: "ConvTranspose", inputs: ["x", "w", "b"], outputs: ["u"],
+                     attributes: ["group": .int(2), "strides": .ints([2, 2]), "pads": .ints([1, 0, 1, 1]),
+                                  "output_padding": .ints([1, 1])]),
+                Node(name: "relu", opType: "Relu", inputs: ["u"], outputs: ["y"]),
+                // Dilated, output_shape larger than the full size (negative pads: zero borders).
+                Node(name: "dilated", opType: "ConvTranspose", inputs: ["x", "v"], outputs: ["z"],
+                     attributes: ["dilations": .ints([2, 1]), "output_shape": .ints([9, 10])]),
+            ])
+        let steps = try checkOptimized(graph)
+        XCTAssertEqual(steps["ConvTransposeNHWC"], 2, "\(steps)")
+        XCTAssertNil(steps["ConvTranspose"], "\(steps)")
+        XCTAssertNil(steps["Relu"], "\(steps)")
+    }
+
     func testLinearOnChannelsLastTensorRunsAsOnePackedGemmWithBiasAndRelu() throws {
         // ConvNeXt's Linear layers: MatMul of a 4-D NHWC tensor by a constant [K, N], then Add(bias), then Relu.
         let graph = Graph(

@@ -63,7 +63,8 @@ final class ConvolutionKernelTests: XCTestCase {
         for piece in [1, 2, 3, rowCount] {
             let end = min(rowCount, begin + piece)
             kernel.run(shape: shape, input: input.pointer, output: output.pointer,
-                       residual: residualBuffer.map { UnsafePointer($0.pointer) }, activation: activation, rows: begin..<end)
+                       residual: residualBuffer.map { UnsafePointer($0.pointer) }, activation: activation, rows: begin..<end,
+                       using: level)
             begin = end
         }
         output.assertGuardIntact()
@@ -156,7 +157,7 @@ final class ConvolutionKernelTests: XCTestCase {
         for pixels in [0..<split, split..<pixelCount] {
             kernel.run(shape: shape, input: input.pointer, output: output.pointer,
                        residual: residualBuffer.map { UnsafePointer($0.pointer) }, activation: activation, pixels: pixels,
-                       scratch: scratch.pointer)
+                       scratch: scratch.pointer, using: level)
         }
         output.assertGuardIntact()
         scratch.assertGuardIntact()
@@ -194,6 +195,19 @@ final class ConvolutionKernelTests: XCTestCase {
                                      seed: 20 + UInt64(index), residual: index % 2 == 1, activation: activation,
                                      level: level)
             }
+            // Grouped with more than 8 channels per group (im2col, one GEMM segment per tap) and with exactly 8,
+            // stride 2 (windows read in place per tap).
+            try checkConvolution(shape(height: 7, width: 9, channels: 20, outputChannels: 30, kernel: (3, 3),
+                                       pads: (1, 1, 1, 1), groups: 2), seed: 8, residual: true, level: level)
+            try checkConvolution(shape(height: 9, width: 8, channels: 16, outputChannels: 16, kernel: (3, 3),
+                                       stride: (2, 2), pads: (0, 1, 1, 0), groups: 2),
+                                 seed: 9, activation: .clamp(ClampBounds(minimum: 0)), level: level)
+            // Dense with horizontal dilation (in place, a segment per tap).
+            try checkConvolution(shape(height: 8, width: 13, channels: 5, outputChannels: 9, kernel: (3, 3),
+                                       dilation: (1, 2), pads: (1, 2, 1, 2), groups: 1), seed: 10, level: level)
+            // Many output channels on a narrow image: the weights outweigh the windows (whole-range im2col steps).
+            try checkConvolution(shape(batch: 2, height: 5, width: 3, channels: 8, outputChannels: 64, kernel: (3, 3),
+                                       pads: (1, 1, 1, 1), groups: 1), seed: 11, residual: true, level: level)
             // 5x5 dense with asymmetric pads, no bias, more pixels than one step.
             try checkConvolution(shape(height: 13, width: 14, channels: 5, outputChannels: 7, kernel: (5, 5),
                                        pads: (1, 2, 3, 0), groups: 1), seed: 6, bias: false, level: level)

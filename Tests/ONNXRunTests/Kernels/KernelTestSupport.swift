@@ -1,23 +1,17 @@
-// Helpers for the C kernel tests: every ISA level in turn, seeded data, the ONNX Conv reference (NCHW), comparison.
+// Helpers for the C kernel tests: every ISA level the CPU has, seeded data, the ONNX Conv reference (NCHW), comparison.
 
-import Foundation
 import XCTest
 
 @testable import ONNXRun
 
-/// Serializes the tests that switch the process-wide ISA level.
-private let instructionSetLock = NSLock()
-
-/// Runs `body` once per ISA level this CPU supports (portable C first), restoring the detected level afterwards.
+/// Runs `body` once per ISA level this CPU has (portable C first); `body` passes the level to the kernel wrappers,
+/// which call that level's variants by name. Levels the CPU lacks are skipped with a message.
 func forEachInstructionSet(_ body: (KernelInstructionSet) throws -> Void) rethrows {
-    instructionSetLock.lock()
-    defer {
-        KernelInstructionSet.use(.detected)
-        instructionSetLock.unlock()
-    }
-    for level in KernelInstructionSet.allCases where level <= KernelInstructionSet.detected {
-        XCTAssertEqual(KernelInstructionSet.use(level), level)
-        XCTAssertEqual(KernelInstructionSet.current, level)
+    for level in KernelInstructionSet.allCases {
+        guard level <= KernelInstructionSet.detected else {
+            print("skipping the \(level) kernels: this CPU lacks them (see the lscpu flags)")
+            continue
+        }
         try body(level)
     }
 }

@@ -1,32 +1,10 @@
-// Global average pooling, add + clamp and the NCHW <-> NHWC transposes against plain loops.
+// The NCHW <-> NHWC transposes against plain loops.
 
 import XCTest
 
 @testable import ONNXRun
 
 final class LayoutKernelTests: XCTestCase {
-    func testGlobalAveragePool() {
-        var random = SeededValues(seed: 5)
-        let batch = 3, pixels = 49, channels = 37
-        let input = GuardedBuffer(random.array(batch * pixels * channels))
-        let output = GuardedBuffer(count: batch * channels)
-        LayoutKernels.globalAveragePool(input: input.pointer, pixelCount: pixels, channels: channels,
-                                        output: output.pointer, images: 0..<1)
-        LayoutKernels.globalAveragePool(input: input.pointer, pixelCount: pixels, channels: channels,
-                                        output: output.pointer, images: 1..<batch)
-        output.assertGuardIntact()
-        let values = input.values
-        var expected = [Double](repeating: 0, count: batch * channels)
-        for n in 0..<batch {
-            for c in 0..<channels {
-                var sum = 0.0
-                for p in 0..<pixels { sum += Double(values[(n * pixels + p) * channels + c]) }
-                expected[n * channels + c] = sum / Double(pixels)
-            }
-        }
-        assertClose(output.values, expected)
-    }
-
     func testTransposesRoundTrip() {
         var random = SeededValues(seed: 7)
         // 1 and 3 channels (images) take their own paths; 13 the blocked one.

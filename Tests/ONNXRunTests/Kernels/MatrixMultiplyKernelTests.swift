@@ -52,7 +52,7 @@ final class MatrixMultiplyKernelTests: XCTestCase {
         for rows in [0..<split, split..<m] {
             packed.run(input: inputBuffer.pointer, inputRowStride: inputStride, output: outputBuffer.pointer,
                        outputRowStride: outputStride, residual: residualBuffer.map { UnsafePointer($0.pointer) },
-                       residualRowStride: outputStride, activation: testCase.activation, rows: rows)
+                       residualRowStride: outputStride, activation: testCase.activation, rows: rows, using: level)
         }
         outputBuffer.assertGuardIntact()
         let actual = outputBuffer.values
@@ -104,7 +104,7 @@ final class MatrixMultiplyKernelTests: XCTestCase {
             let buffer = GuardedBuffer(start)
             let inputBuffer = GuardedBuffer(input)
             packed.run(input: inputBuffer.pointer, inputRowStride: k, output: buffer.pointer, outputRowStride: n,
-                       residual: buffer.pointer, residualRowStride: n, rows: 0..<m)
+                       residual: buffer.pointer, residualRowStride: n, rows: 0..<m, using: level)
             var expected = [Double](repeating: 0, count: m * n)
             for row in 0..<m {
                 for column in 0..<n {
@@ -128,11 +128,12 @@ final class MatrixMultiplyKernelTests: XCTestCase {
             let whole = GuardedBuffer(count: m * n), split = GuardedBuffer(count: m * n)
             let clamp = ClampBounds(minimum: -1, maximum: 1)
             packed.run(input: input.pointer, inputRowStride: k, output: whole.pointer, outputRowStride: n,
-                       residual: residual.pointer, residualRowStride: n, activation: .clamp(clamp), rows: 0..<m)
+                       residual: residual.pointer, residualRowStride: n, activation: .clamp(clamp), rows: 0..<m,
+                       using: level)
             for columns in [0..<16, 16..<48, 48..<n] {
                 packed.run(input: input.pointer, inputRowStride: k, output: split.pointer, outputRowStride: n,
                            residual: residual.pointer, residualRowStride: n, activation: .clamp(clamp), rows: 0..<m,
-                           columns: columns)
+                           columns: columns, using: level)
             }
             split.assertGuardIntact()
             XCTAssertEqual(split.values, whole.values, "column split at \(level)")
@@ -149,13 +150,11 @@ final class MatrixMultiplyKernelTests: XCTestCase {
                                                              reductionCount: 0, outputCount: 0))
     }
 
-    func testInstructionSetSelection() {
-        forEachInstructionSet { _ in }
-        XCTAssertEqual(KernelInstructionSet.current, KernelInstructionSet.detected)
-        #if arch(x86_64)
-        // The project's machines are Zen 4; a level above the detected one is clamped, never trusted.
-        XCTAssertLessThanOrEqual(KernelInstructionSet.use(.avx512), KernelInstructionSet.detected)
-        KernelInstructionSet.use(.detected)
-        #endif
+    func testKernelTables() {
+        XCTAssertEqual(KernelInstructionSet.supported.first, .portable)
+        XCTAssertEqual(KernelInstructionSet.supported.last, KernelInstructionSet.detected)
+        for level in KernelInstructionSet.supported {
+            XCTAssertEqual(level.kernels.isa.rawValue, level.rawValue, "the \(level) table")
+        }
     }
 }

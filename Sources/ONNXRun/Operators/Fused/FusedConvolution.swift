@@ -116,13 +116,8 @@ struct FusedConvolution: KernelOperator {
         guard geometry.outputSize == [output.shape[1], output.shape[2]], output.shape[0] == input.shape[0] else {
             throw ONNXRunError(.invalidModel, "fused convolution output \(output) does not match \(geometry)")
         }
-        let shape = ConvolutionShape(
-            batch: input.shape[0], inputHeight: input.shape[1], inputWidth: input.shape[2],
-            inputChannels: input.shape[3], outputHeight: output.shape[1], outputWidth: output.shape[2],
-            outputChannels: outputChannels, kernelHeight: kernelHeight, kernelWidth: kernelWidth,
-            strideHeight: geometry.strides[0], strideWidth: geometry.strides[1],
-            dilationHeight: geometry.dilations[0], dilationWidth: geometry.dilations[1],
-            padTop: geometry.padsBegin[0], padLeft: geometry.padsBegin[1], groups: group)
+        let shape = ConvolutionShape(batch: input.shape[0], inputChannels: input.shape[3],
+                                     outputChannels: outputChannels, groups: group, geometry: geometry)
         let source = UnsafePointer(input.storage.bytes.assumingMemoryBound(to: Float.self))
         let destination = output.storage.bytes.assumingMemoryBound(to: Float.self)
         let residualPointer = residual.map { UnsafePointer($0.storage.bytes.assumingMemoryBound(to: Float.self)) }

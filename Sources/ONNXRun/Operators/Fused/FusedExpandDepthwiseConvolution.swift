@@ -76,27 +76,23 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         guard geometry.outputSize == [output.shape[1], output.shape[2]] else {
             throw ONNXRunError(.invalidModel, "fused expansion + depthwise output \(output) does not match \(geometry)")
         }
-        let band = BandGeometry(
-            batch: input.shape[0], height: input.shape[1], width: input.shape[2], inputChannels: input.shape[3],
-            channels: expandedChannels, outputHeight: output.shape[1], outputWidth: output.shape[2],
-            kernelHeight: depthwise.kernelHeight, kernelWidth: depthwise.kernelWidth,
-            strideHeight: geometry.strides[0], strideWidth: geometry.strides[1],
-            dilationHeight: geometry.dilations[0], dilationWidth: geometry.dilations[1],
-            padTop: geometry.padsBegin[0], padLeft: geometry.padsBegin[1])
+        // The depthwise over the expanded tensor; the expansion reads `input.shape[3]` channels per pixel.
+        let band = ConvolutionShape(batch: input.shape[0], inputChannels: expandedChannels,
+                                    outputChannels: expandedChannels, groups: expandedChannels, geometry: geometry)
         guard band.batch > 0, band.outputHeight > 0, band.outputWidth > 0 else { return }
         let source = UnsafePointer(input.storage.bytes.assumingMemoryBound(to: Float.self))
         let destination = output.storage.bytes.assumingMemoryBound(to: Float.self)
         // Buffer rows: as many as the band budget holds, never fewer than one output row's window.
-        let rowBytes = max(1, band.width * expandedChannels * MemoryLayout<Float>.stride)
+        let rowBytes = max(1, band.inputWidth * expandedChannels * MemoryLayout<Float>.stride)
         let capacity = max(band.windowRows(outputRows: 1), bandBytes / rowBytes)
         let rows = band.batch * band.outputHeight
         // MACs, in floating point: only compared with a threshold, and no product of sizes can trap.
         let work = Double(rows) * Double(band.outputWidth) * Double(expandedChannels)
-            * Double(band.inputChannels + band.kernelHeight * band.kernelWidth)
+            * Double(expand.inputChannelsPerGroup + band.kernelHeight * band.kernelWidth)
         let threads = pool.threadCount
-        let expandedBytes = Double(band.batch) * Double(band.height) * Double(rowBytes)
+        let expandedBytes = Double(band.batch) * Double(band.inputHeight) * Double(rowBytes)
         if threads > 1 && expandedBytes <= Double(bandBytes) * Double(threads) {
-            let expandedFloats = band.batch * band.height * rowBytes / MemoryLayout<Float>.stride
+            let expandedFloats = band.batch * band.inputHeight * rowBytes / MemoryLayout<Float>.stride
             // Small images (the late blocks): splitting rows over threads would recompute a large share of the
             // expanded rows at the boundaries, and the whole expanded tensor stays in cache anyway.
             runInTwoPhases(band, source: source, destination: destination, expandedFloats: expandedFloats, pool: pool)
@@ -113,7 +109,7 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
     }
 
     /// The unfused schedule on a scratch tensor: the expansion split by pixels, then the depthwise split by rows.
-    private func runInTwoPhases(_ band: BandGeometry, source: UnsafePointer<Float>,
+    private func runInTwoPhases(_ band: ConvolutionShape, source: UnsafePointer<Float>,
                                 destination: UnsafeMutablePointer<Float>, expandedFloats: Int, pool: ThreadPool) {
         let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, expandedFloats) * MemoryLayout<Float>.stride,
                                                    alignment: 64)
@@ -121,36 +117,29 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         let expanded = raw.bindMemory(to: Float.self, capacity: max(1, expandedFloats))
         let expandActivation = expand.activation
         let depthwiseActivation = depthwise.activation
-        let pixels = band.batch * band.height * band.width
-        let expandTasks = Parallelism.taskCount(work: pixels * band.channels * band.inputChannels, granularity: .dense,
-                                              threads: pool.threadCount, units: pixels)
+        let pixels = band.batch * band.inputHeight * band.inputWidth
+        let expandTasks = Parallelism.taskCount(work: pixels * band.inputChannels * expand.inputChannelsPerGroup,
+                                                granularity: .dense, threads: pool.threadCount, units: pixels)
         pool.parallelFor(expandTasks) { task in
-            expandWeights.run(input: source, inputRowStride: band.inputChannels, output: expanded,
-                              outputRowStride: band.channels, activation: expandActivation,
+            expandWeights.run(input: source, inputRowStride: expand.inputChannelsPerGroup, output: expanded,
+                              outputRowStride: band.inputChannels, activation: expandActivation,
                               rows: Parallelism.split(pixels, task, expandTasks))
         }
-        let shape = ConvolutionShape(
-            batch: band.batch, inputHeight: band.height, inputWidth: band.width, inputChannels: band.channels,
-            outputHeight: band.outputHeight, outputWidth: band.outputWidth, outputChannels: band.channels,
-            kernelHeight: band.kernelHeight, kernelWidth: band.kernelWidth,
-            strideHeight: band.strideHeight, strideWidth: band.strideWidth,
-            dilationHeight: band.dilationHeight, dilationWidth: band.dilationWidth,
-            padTop: band.padTop, padLeft: band.padLeft, groups: band.channels)
-        let rows = shape.outputRowCount
-        let depthwiseTasks = Parallelism.taskCount(work: shape.outputElementCount * band.kernelHeight * band.kernelWidth, granularity: .depthwise,
-                                              threads: pool.threadCount, units: rows)
+        let rows = band.outputRowCount
+        let depthwiseTasks = Parallelism.taskCount(work: band.outputElementCount * band.kernelHeight * band.kernelWidth,
+                                                   granularity: .depthwise, threads: pool.threadCount, units: rows)
         pool.parallelFor(depthwiseTasks) { task in
-            depthwiseWeights.run(shape: shape, input: UnsafePointer(expanded), output: destination,
+            depthwiseWeights.run(shape: band, input: UnsafePointer(expanded), output: destination,
                                  activation: depthwiseActivation, rows: Parallelism.split(rows, task, depthwiseTasks))
         }
     }
 
     /// Computes the output rows `rows` (row = image * outputHeight + oh) with one sliding buffer of `capacity`
     /// expanded rows.
-    private func runTask(_ band: BandGeometry, source: UnsafePointer<Float>, destination: UnsafeMutablePointer<Float>,
+    private func runTask(_ band: ConvolutionShape, source: UnsafePointer<Float>, destination: UnsafeMutablePointer<Float>,
                          rows: Range<Int>, capacity: Int) {
         guard !rows.isEmpty else { return }
-        let rowFloats = band.width * band.channels
+        let rowFloats = band.inputWidth * band.inputChannels
         let bufferBytes = max(1, capacity * rowFloats) * MemoryLayout<Float>.stride
         let raw = UnsafeMutableRawPointer.allocate(byteCount: bufferBytes, alignment: 64)
         defer { raw.deallocate() }
@@ -161,8 +150,8 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         while row < rows.upperBound {
             let image = row / band.outputHeight
             let imageRowsEnd = min(rows.upperBound, (image + 1) * band.outputHeight) - image * band.outputHeight
-            let imageInput = source + image * band.height * band.width * band.inputChannels
-            let imageOutput = destination + image * band.outputHeight * band.outputWidth * band.channels
+            let imageInput = source + image * band.inputHeight * band.inputWidth * expand.inputChannelsPerGroup
+            let imageOutput = destination + image * band.outputHeight * band.outputWidth * band.inputChannels
             // The buffer holds expanded rows [bufferStart, bufferEnd) of this image.
             var bufferStart = 0
             var bufferEnd = 0
@@ -188,11 +177,11 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
                 let window = band.inputRows(outputRows: outputRow..<bandEnd)
                 if window.upperBound > bufferEnd {
                     let newRows = window.upperBound - bufferEnd
-                    expandWeights.run(input: imageInput + bufferEnd * band.width * band.inputChannels,
-                                      inputRowStride: band.inputChannels,
+                    expandWeights.run(input: imageInput + bufferEnd * band.inputWidth * expand.inputChannelsPerGroup,
+                                      inputRowStride: expand.inputChannelsPerGroup,
                                       output: buffer + (bufferEnd - bufferStart) * rowFloats,
-                                      outputRowStride: band.channels, activation: expandActivation,
-                                      rows: 0..<(newRows * band.width))
+                                      outputRowStride: band.inputChannels, activation: expandActivation,
+                                      rows: 0..<(newRows * band.inputWidth))
                     bufferEnd = window.upperBound
                 }
                 // The depthwise on the buffer as an image whose row 0 is window.lowerBound; its padding logic then
@@ -200,53 +189,18 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
                 let firstInputRow = outputRow * band.strideHeight - band.padTop
                 let virtualHeight = window.isEmpty ? 0 : bufferEnd - window.lowerBound
                 let virtualPadTop = window.isEmpty ? 0 : window.lowerBound - firstInputRow
-                let shape = ConvolutionShape(
-                    batch: 1, inputHeight: virtualHeight, inputWidth: band.width, inputChannels: band.channels,
-                    outputHeight: bandEnd - outputRow, outputWidth: band.outputWidth, outputChannels: band.channels,
-                    kernelHeight: band.kernelHeight, kernelWidth: band.kernelWidth,
-                    strideHeight: band.strideHeight, strideWidth: band.strideWidth,
-                    dilationHeight: band.dilationHeight, dilationWidth: band.dilationWidth,
-                    padTop: virtualPadTop, padLeft: band.padLeft, groups: band.channels)
+                var shape = band
+                shape.batch = 1
+                shape.inputHeight = virtualHeight
+                shape.outputHeight = bandEnd - outputRow
+                shape.padTop = virtualPadTop
                 let virtualInput = window.isEmpty ? buffer : buffer + (window.lowerBound - bufferStart) * rowFloats
                 depthwiseWeights.run(shape: shape, input: UnsafePointer(virtualInput),
-                                     output: imageOutput + outputRow * band.outputWidth * band.channels,
+                                     output: imageOutput + outputRow * band.outputWidth * band.inputChannels,
                                      activation: depthwiseActivation, rows: 0..<(bandEnd - outputRow))
                 outputRow = bandEnd
             }
             row = image * band.outputHeight + imageRowsEnd
         }
-    }
-}
-
-/// The sizes of one fused call: the image (input and expanded share height and width) and the depthwise window.
-private struct BandGeometry {
-    let batch: Int
-    let height: Int
-    let width: Int
-    let inputChannels: Int
-    let channels: Int
-    let outputHeight: Int
-    let outputWidth: Int
-    let kernelHeight: Int
-    let kernelWidth: Int
-    let strideHeight: Int
-    let strideWidth: Int
-    let dilationHeight: Int
-    let dilationWidth: Int
-    let padTop: Int
-    let padLeft: Int
-
-    /// The expanded rows (clipped to the image) that output rows `outputRows` of one image read.
-    func inputRows(outputRows: Range<Int>) -> Range<Int> {
-        let first = outputRows.lowerBound * strideHeight - padTop
-        let last = (outputRows.upperBound - 1) * strideHeight - padTop + (kernelHeight - 1) * dilationHeight
-        let lower = min(max(first, 0), height)
-        let upper = min(max(last + 1, lower), height)
-        return lower..<upper
-    }
-
-    /// Rows of a window for `outputRows` consecutive output rows, unclipped.
-    func windowRows(outputRows: Int) -> Int {
-        (outputRows - 1) * strideHeight + (kernelHeight - 1) * dilationHeight + 1
     }
 }

@@ -54,33 +54,6 @@ struct LayoutTransform: KernelOperator {
     }
 }
 
-/// GlobalAveragePool (or ReduceMean over H, W) reading NHWC and writing [N, C, 1, 1] (or [N, C]) — the same bytes
-/// as NHWC [N, 1, 1, C], so the chain leaves channels-last here without a transform.
-struct ChannelsLastGlobalAveragePool: KernelOperator {
-    /// Whether the output keeps the pooled axes as 1s ([N, C, 1, 1]) or drops them ([N, C]).
-    var keepsDimensions = true
-
-    func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
-        let input = try requiredInput(inputs, 0, "X").type
-        guard input.elementType == .float, let shape = input.shape, shape.count == 4 else {
-            throw ONNXRunError(.invalidModel, "expects a float NHWC input, got \(input)")
-        }
-        return [TensorType(elementType: .float,
-                           shape: [shape[0], shape[3]] + (keepsDimensions ? [.fixed(1), .fixed(1)] : []))]
-    }
-
-    func execute(_ inputs: [Tensor?], into outputs: [Tensor], pool: ThreadPool) throws {
-        let input = try requiredInput(inputs, 0, "X")
-        let (batch, height, width, channels) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
-        let source = UnsafePointer(input.storage.bytes.assumingMemoryBound(to: Float.self))
-        let destination = outputs[0].storage.bytes.assumingMemoryBound(to: Float.self)
-        pool.parallelFor(batch) { image in
-            LayoutKernels.globalAveragePool(input: source, pixelCount: height * width, channels: channels,
-                                            output: destination, images: image..<image + 1)
-        }
-    }
-}
-
 /// com.microsoft QLinearGlobalAveragePool reading NHWC uint8 and writing [N, C, 1, 1] (the same bytes as NHWC), with
 /// MLAS's arithmetic: the integer sum minus x_zero_point * pixels, times x_scale / (y_scale * pixels), requantized.
 struct ChannelsLastQuantizedGlobalAveragePool: KernelOperator {

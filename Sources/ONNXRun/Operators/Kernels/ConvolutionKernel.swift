@@ -62,9 +62,10 @@ final class ConvolutionKernel: Sendable {
 
     /// Computes output pixels `pixels` (pixel = (image * outputHeight + oh) * outputWidth + ow, in
     /// 0..<shape.outputPixelCount). scratch: `scratchCount(for: shape)` floats, private to this call.
+    /// `level`: the ISA variant to run (tests run each one the CPU has).
     func run(shape: ConvolutionShape, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
              residual: UnsafePointer<Float>? = nil, activation: Activation = .none, pixels: Range<Int>,
-             scratch: UnsafeMutablePointer<Float>?) {
+             scratch: UnsafeMutablePointer<Float>?, using level: KernelInstructionSet = .detected) {
         precondition(accepts(shape), "convolution weights [\(outputChannels), \(inputChannelsPerGroup), "
                          + "\(kernelHeight), \(kernelWidth)] in \(groups) groups given \(shape)")
         precondition(pixels.lowerBound >= 0 && pixels.upperBound <= shape.outputPixelCount,
@@ -72,7 +73,7 @@ final class ConvolutionKernel: Sendable {
         var arguments = self.arguments(shape, input: input, output: output, residual: residual,
                                        activation: activation)
         precondition(scratch != nil || ork_convolution_scratch_size(&arguments) == 0, "convolution needs scratch")
-        ork_convolution(&arguments, pixels.lowerBound, pixels.upperBound, scratch)
+        level.kernels.convolution(&arguments, pixels.lowerBound, pixels.upperBound, scratch)
     }
 
     private func arguments(_ shape: ConvolutionShape, input: UnsafePointer<Float>?,

@@ -49,8 +49,10 @@ final class DepthwiseConvolutionKernel: Sendable {
 
     /// Computes output rows `rows` (row = image * outputHeight + oh, in 0..<shape.outputRowCount).
     /// input: shape.inputElementCount floats NHWC; output, residual (optional, may equal output): outputElementCount.
+    /// `level`: the ISA variant to run (tests run each one the CPU has).
     func run(shape: ConvolutionShape, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
-             residual: UnsafePointer<Float>? = nil, activation: Activation = .none, rows: Range<Int>) {
+             residual: UnsafePointer<Float>? = nil, activation: Activation = .none, rows: Range<Int>,
+             using level: KernelInstructionSet = .detected) {
         precondition(accepts(shape), "depthwise kernel \(channels)x\(kernelHeight)x\(kernelWidth) given \(shape)")
         precondition(rows.lowerBound >= 0 && rows.upperBound <= shape.outputRowCount, "depthwise rows out of range")
         var arguments = ork_depthwise_args(
@@ -60,6 +62,6 @@ final class DepthwiseConvolutionKernel: Sendable {
             dilation_w: shape.dilationWidth, pad_top: shape.padTop, pad_left: shape.padLeft, input: input,
             packed_weights: packed.pointer, residual: residual, output: output, min: activation.kernelClamp.minimum,
             max: activation.kernelClamp.maximum, activation: activation.kernelFunction)
-        ork_depthwise(&arguments, rows.lowerBound, rows.upperBound)
+        level.kernels.depthwise(&arguments, rows.lowerBound, rows.upperBound)
     }
 }

@@ -1,36 +1,35 @@
-// Shared pieces of the CKernels wrappers: the ISA level, aligned packed storage, conv shapes.
+// Shared pieces of the CKernels wrappers: the ISA levels, aligned packed storage, the convolution call shape.
 
 import CKernels
 
 // MARK: - Instruction set
 
-/// The vector instruction set the C kernels use; detected once, lowered by tests to cover every level.
-enum KernelInstructionSet: Int32, Sendable, Comparable, CaseIterable, CustomStringConvertible {
+/// An ISA level of the C kernels. Each level's variants are named functions (`ork_gemm_avx2`, ...) gathered in a
+/// table; sessions use the detected level's, tests run every level the CPU has by passing it to the wrappers.
+enum KernelInstructionSet: UInt32, Sendable, Comparable, CaseIterable, CustomStringConvertible {
     case portable = 0
     case avx2 = 1
     case avx512 = 2
 
-    /// The best level this CPU supports.
-    static var detected: KernelInstructionSet { KernelInstructionSet(rawValue: ork_detected_isa_level()) ?? .portable }
+    /// The best level this CPU supports: the one the kernels use unless told otherwise.
+    static let detected = KernelInstructionSet(rawValue: ork_kernels().pointee.isa.rawValue) ?? .portable
 
-    /// The level in use now.
-    static var current: KernelInstructionSet { KernelInstructionSet(rawValue: ork_isa_level()) ?? .portable }
+    /// The levels this CPU runs, portable first.
+    static var supported: [KernelInstructionSet] { allCases.filter { $0 <= detected } }
 
-    /// Uses `level` (at most `detected`) for every kernel call from now on, in every thread; returns the level in
-    /// effect.
-    @discardableResult
-    static func use(_ level: KernelInstructionSet) -> KernelInstructionSet {
-        KernelInstructionSet(rawValue: ork_set_isa_level(level.rawValue)) ?? .portable
+    /// This level's kernel variants; the level must be supported.
+    var kernels: ork_kernel_table {
+        guard let table = ork_kernel_table_for(ork_isa(rawValue: rawValue)) else {
+            preconditionFailure("this CPU lacks the \(self) kernels (detected: \(Self.detected))")
+        }
+        return table.pointee
     }
 
     static func < (lhs: KernelInstructionSet, rhs: KernelInstructionSet) -> Bool { lhs.rawValue < rhs.rawValue }
 
     var description: String {
-        switch self {
-        case .portable: "portable C"
-        case .avx2: "AVX2+FMA"
-        case .avx512: "AVX-512"
-        }
+        guard let table = ork_kernel_table_for(ork_isa(rawValue: rawValue)) else { return "level \(rawValue)" }
+        return String(cString: table.pointee.name)
     }
 }
 
@@ -60,8 +59,10 @@ final class AlignedFloatBuffer: @unchecked Sendable {
 
 // MARK: - Convolution shape
 
-/// The geometry of one NHWC convolution call (output size and begin pads already resolved, e.g. by
-/// `ConvolutionGeometry`); end pads are implied by the output size.
+/// The geometry of one NHWC convolution or pooling call, as the C kernels take it: 2-D, pads resolved. Made from a
+/// `ConvolutionGeometry` (the one place that resolves ONNX's window attributes), or edited from one (the expansion
+/// bands' virtual images). Convolutions read only the begin pads (the output size implies the rest); pooling's
+/// count_include_pad needs the end pads, as ceil_mode windows may reach past them.
 struct ConvolutionShape: Sendable, Equatable {
     var batch: Int
     var inputHeight: Int
@@ -78,9 +79,48 @@ struct ConvolutionShape: Sendable, Equatable {
     var dilationWidth = 1
     var padTop = 0
     var padLeft = 0
+    var padBottom = 0
+    var padRight = 0
     var groups = 1
 
-    /// Work units of the depthwise kernel: output rows of all images.
+    /// The call for a 2-D `geometry` over `batch` images.
+    init(batch: Int, inputChannels: Int, outputChannels: Int, groups: Int = 1, geometry: ConvolutionGeometry) {
+        precondition(geometry.spatialRank == 2, "NHWC kernels take 2-D windows, got \(geometry)")
+        self.init(batch: batch, inputHeight: geometry.inputSize[0], inputWidth: geometry.inputSize[1],
+                  inputChannels: inputChannels, outputHeight: geometry.outputSize[0],
+                  outputWidth: geometry.outputSize[1], outputChannels: outputChannels,
+                  kernelHeight: geometry.kernelSize[0], kernelWidth: geometry.kernelSize[1],
+                  strideHeight: geometry.strides[0], strideWidth: geometry.strides[1],
+                  dilationHeight: geometry.dilations[0], dilationWidth: geometry.dilations[1],
+                  padTop: geometry.padsBegin[0], padLeft: geometry.padsBegin[1], padBottom: geometry.padsEnd[0],
+                  padRight: geometry.padsEnd[1], groups: groups)
+    }
+
+    init(batch: Int, inputHeight: Int, inputWidth: Int, inputChannels: Int, outputHeight: Int, outputWidth: Int,
+         outputChannels: Int, kernelHeight: Int, kernelWidth: Int, strideHeight: Int = 1, strideWidth: Int = 1,
+         dilationHeight: Int = 1, dilationWidth: Int = 1, padTop: Int = 0, padLeft: Int = 0, padBottom: Int = 0,
+         padRight: Int = 0, groups: Int = 1) {
+        self.batch = batch
+        self.inputHeight = inputHeight
+        self.inputWidth = inputWidth
+        self.inputChannels = inputChannels
+        self.outputHeight = outputHeight
+        self.outputWidth = outputWidth
+        self.outputChannels = outputChannels
+        self.kernelHeight = kernelHeight
+        self.kernelWidth = kernelWidth
+        self.strideHeight = strideHeight
+        self.strideWidth = strideWidth
+        self.dilationHeight = dilationHeight
+        self.dilationWidth = dilationWidth
+        self.padTop = padTop
+        self.padLeft = padLeft
+        self.padBottom = padBottom
+        self.padRight = padRight
+        self.groups = groups
+    }
+
+    /// Work units of the depthwise and pooling kernels: output rows of all images.
     var outputRowCount: Int { batch * outputHeight }
     /// Work units of the general convolution: output pixels of all images.
     var outputPixelCount: Int { batch * outputHeight * outputWidth }
@@ -93,7 +133,21 @@ struct ConvolutionShape: Sendable, Equatable {
         batch >= 0 && inputHeight >= 0 && inputWidth >= 0 && inputChannels > 0 && outputHeight >= 0
             && outputWidth >= 0 && outputChannels > 0 && kernelHeight > 0 && kernelWidth > 0 && strideHeight > 0
             && strideWidth > 0 && dilationHeight > 0 && dilationWidth > 0 && padTop >= 0 && padLeft >= 0
-            && groups > 0 && inputChannels % groups == 0 && outputChannels % groups == 0
+            && padBottom >= 0 && padRight >= 0 && groups > 0 && inputChannels % groups == 0 && outputChannels % groups == 0
+    }
+
+    /// The input rows (clipped to the image) that output rows `outputRows` of one image read.
+    func inputRows(outputRows: Range<Int>) -> Range<Int> {
+        let first = outputRows.lowerBound * strideHeight - padTop
+        let last = (outputRows.upperBound - 1) * strideHeight - padTop + (kernelHeight - 1) * dilationHeight
+        let lower = min(max(first, 0), inputHeight)
+        let upper = min(max(last + 1, lower), inputHeight)
+        return lower..<upper
+    }
+
+    /// Input rows one window of `outputRows` consecutive output rows spans, unclipped.
+    func windowRows(outputRows: Int) -> Int {
+        (outputRows - 1) * strideHeight + (kernelHeight - 1) * dilationHeight + 1
     }
 }
 

@@ -108,15 +108,16 @@ final class PackedMatrixWeights: Sendable {
         return try body(&arguments)
     }
 
-    /// Computes output rows `rows` (see `withArguments` for the buffers).
+    /// Computes output rows `rows` (see `withArguments` for the buffers). `level`: the ISA variant of the float32
+    /// GEMM to run (tests run each one the CPU has); bfloat16 weights take the bfloat16 kernel.
     func run(input: UnsafePointer<Float>, inputRowStride: Int, output: UnsafeMutablePointer<Float>,
              outputRowStride: Int, residual: UnsafePointer<Float>? = nil, residualRowStride: Int = 0,
-             activation: Activation = .none, rows: Range<Int>) {
+             activation: Activation = .none, rows: Range<Int>, using level: KernelInstructionSet = .detected) {
         precondition(rows.lowerBound >= 0, "GEMM rows \(rows) negative")
         withArguments(input: input, inputRowStride: inputRowStride, output: output, outputRowStride: outputRowStride,
                       residual: residual, residualRowStride: residualRowStride, activation: activation) { arguments in
             switch precision {
-            case .fp32: ork_gemm(arguments, rows.lowerBound, rows.upperBound)
+            case .fp32: level.kernels.gemm(arguments, rows.lowerBound, rows.upperBound)
             case .bf16: ork_gemm_bfloat16(arguments, rows.lowerBound, rows.upperBound)
             }
         }
@@ -129,7 +130,8 @@ final class PackedMatrixWeights: Sendable {
     /// multiple of it or `outputCount`): splits a GEMM with few rows, like a classifier, over threads by columns.
     func run(input: UnsafePointer<Float>, inputRowStride: Int, output: UnsafeMutablePointer<Float>,
              outputRowStride: Int, residual: UnsafePointer<Float>? = nil, residualRowStride: Int = 0,
-             activation: Activation = .none, rows: Range<Int>, columns: Range<Int>) {
+             activation: Activation = .none, rows: Range<Int>, columns: Range<Int>,
+             using level: KernelInstructionSet = .detected) {
         precondition(rows.lowerBound >= 0, "GEMM rows \(rows) negative")
         precondition(columns.lowerBound >= 0 && columns.lowerBound % Self.columnBlock == 0
                          && columns.upperBound <= outputCount
@@ -139,7 +141,11 @@ final class PackedMatrixWeights: Sendable {
                       residual: residual, residualRowStride: residualRowStride, activation: activation) { arguments in
             let (begin, end) = (rows.lowerBound, rows.upperBound)
             switch precision {
-            case .fp32: ork_gemm_columns(arguments, begin, end, columns.lowerBound, columns.upperBound)
+            case .fp32:
+                var slice = arguments.pointee
+                if ork_gemm_column_slice(arguments, columns.lowerBound, columns.upperBound, &slice) != 0 {
+                    level.kernels.gemm(&slice, begin, end)
+                }
             case .bf16: ork_gemm_bfloat16_columns(arguments, begin, end, columns.lowerBound, columns.upperBound)
             }
         }

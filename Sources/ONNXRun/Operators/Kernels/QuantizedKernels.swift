@@ -5,7 +5,7 @@ import CKernels
 // MARK: - Variants
 
 /// The int8 kernels' instruction-set variants; each C kernel exports one function per variant, which tests call by
-/// name. The dispatching entry points follow `KernelInstructionSet.current` (VNNI at the AVX-512 level when present).
+/// name. The dispatching entry points use the detected level (VNNI at the AVX-512 level when present).
 enum QuantizedKernelVariant: Int32, CaseIterable, CustomStringConvertible {
     case portable = 0
     /// vpmaddubsw + vpmaddwd, saturating u8 x s8 pair sums as onnxruntime's MLAS does without VNNI.
@@ -17,7 +17,7 @@ enum QuantizedKernelVariant: Int32, CaseIterable, CustomStringConvertible {
 
     var isSupported: Bool { ork_int8_variant_supported(rawValue) != 0 }
 
-    /// The variant the entry points use now.
+    /// The variant the entry points use.
     static var current: QuantizedKernelVariant { QuantizedKernelVariant(rawValue: ork_int8_variant()) ?? .portable }
 
     var description: String {

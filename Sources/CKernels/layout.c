@@ -1,11 +1,5 @@
-// Global average pooling (on the vectorized row mean) and NCHW <-> NHWC transposes (memory-bound; plain C).
+// NCHW <-> NHWC transposes (memory-bound; plain C).
 #include "internal.h"
-
-void ork_global_average_pool_nhwc(const float *input, size_t pixels, size_t channels, float *output,
-                                  size_t image_begin, size_t image_end) {
-    for (size_t image = image_begin; image < image_end; image++)
-        ork_mean_rows(input + image * pixels * channels, pixels, channels, output + image * channels);
-}
 
 // Few channels (an image's 3): pixel by pixel between `channels` sequential streams and one interleaved stream;
 // a constant count lets the compiler (de)interleave in vector registers.
