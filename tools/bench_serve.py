@@ -42,17 +42,22 @@ def request_body(model_path):
 
 
 def parse_seconds(text):
-    number, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
-    return float(number) * {"us": 1e-6, "ms": 1e-3, "s": 1.0}[unit]
+    match = re.match(r"([\d.]+)(us|ms|s|m)", text)
+    if match is None:
+        raise ValueError(f"cannot read wrk's latency {text!r}")
+    number, unit = match.groups()
+    return float(number) * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[unit]
 
 
 def run_wrk(url, connections, seconds, environment, script):
     output = subprocess.run(
         ["wrk", "-t", str(min(connections, 2)), "-c", str(connections), "-d", f"{seconds}s", "--latency",
          "-s", script, url], capture_output=True, text=True, env=environment, check=True).stdout
+    if "Requests/sec" not in output or "50%" not in output:
+        raise RuntimeError(f"wrk printed no latency distribution:\n{output}")
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
-    p50 = parse_seconds(re.search(r"50%\s+(\S+)", output).group(1))
-    p99 = parse_seconds(re.search(r"99%\s+(\S+)", output).group(1))
+    p50 = parse_seconds(re.search(r"^\s*50%\s+(\S+)", output, re.M).group(1))
+    p99 = parse_seconds(re.search(r"^\s*99%\s+(\S+)", output, re.M).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     return rate, p50, p99, int(errors.group(1)) if errors else 0
 
