@@ -380,6 +380,31 @@ def markdown_table(rows: list[dict], machine: dict[str, str], arguments: argpars
 # MARK: - Command line
 
 
+def run_comparison(parser: argparse.ArgumentParser, arguments: argparse.Namespace, is_worker: bool,
+                   worker, compare) -> int:
+    """What both comparison scripts' `main` does after parsing: check the counts, then run this process's part (one
+    engine's worker, or the interleaved comparison), turning ComparisonError into one line and status 1."""
+    for name in ("rounds", "runs", "batch"):
+        if getattr(arguments, name) < 1:
+            parser.error(f"--{name} must be at least 1")
+    if arguments.warmup < 0:
+        parser.error("--warmup must not be negative")
+    try:
+        if is_worker:
+            if len(arguments.models) != 1:
+                raise ComparisonError("the worker takes one model")
+            arguments.model = str(model_path(arguments.models[0]))
+            arguments.threads = int(arguments.threads)
+            return worker(arguments)
+        return compare(arguments)
+    except ComparisonError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("models", nargs="+", help=".onnx files or folders holding model.onnx")
@@ -400,24 +425,7 @@ def main() -> int:
     parser.add_argument("--json", help="write every measurement here")
     parser.add_argument("--onnxruntime-worker", action="store_true", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
-    for name in ("rounds", "runs", "batch"):
-        if getattr(arguments, name) < 1:
-            parser.error(f"--{name} must be at least 1")
-    if arguments.warmup < 0:
-        parser.error("--warmup must not be negative")
-    try:
-        if arguments.onnxruntime_worker:
-            if len(arguments.models) != 1:
-                raise ComparisonError("the worker takes one model")
-            arguments.model = str(model_path(arguments.models[0]))
-            arguments.threads = int(arguments.threads)
-            return onnxruntime_worker(arguments)
-        return compare(arguments)
-    except ComparisonError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
+    return run_comparison(parser, arguments, arguments.onnxruntime_worker, onnxruntime_worker, compare)
 
 
 if __name__ == "__main__":

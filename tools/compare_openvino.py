@@ -37,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from compare_onnxruntime import (  # noqa: E402  (the shared input generator and process measurement)
     ROOT, ComparisonError, bench_inputs, machine_description, model_label, model_path, parse_dimensions,
-    run_measured)
+    run_comparison, run_measured)
 
 DEFAULT_OPENVINO_PYTHON = "/work/venv-openvino/bin/python"
 
@@ -247,24 +247,7 @@ def main() -> int:
     parser.add_argument("--openvino-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--save-output", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
-    for name in ("rounds", "runs", "batch"):
-        if getattr(arguments, name) < 1:
-            parser.error(f"--{name} must be at least 1")
-    if arguments.warmup < 0:
-        parser.error("--warmup must not be negative")
-    try:
-        if arguments.openvino_worker:
-            if len(arguments.models) != 1:
-                raise ComparisonError("the worker takes one model")
-            arguments.model = str(model_path(arguments.models[0]))
-            arguments.threads = int(arguments.threads)
-            return openvino_worker(arguments)
-        return compare(arguments)
-    except ComparisonError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
+    return run_comparison(parser, arguments, arguments.openvino_worker, openvino_worker, compare)
 
 
 if __name__ == "__main__":
