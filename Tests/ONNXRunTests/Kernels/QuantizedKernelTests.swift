@@ -260,6 +260,9 @@ final class QuantizedKernelTests: XCTestCase {
             ConvolutionShape(batch: 1, inputHeight: 9, inputWidth: 8, inputChannels: 3, outputHeight: 5, outputWidth: 4,
                              outputChannels: 19, kernelHeight: 3, kernelWidth: 3, strideHeight: 2, strideWidth: 2,
                              padTop: 1, padLeft: 1),
+            // Two images, stride 1, pads on every side: pixel ranges that cross rows and images.
+            ConvolutionShape(batch: 2, inputHeight: 4, inputWidth: 5, inputChannels: 5, outputHeight: 4, outputWidth: 5,
+                             outputChannels: 18, kernelHeight: 3, kernelWidth: 3, padTop: 1, padLeft: 1),
             // A pointwise 1x1 (a plain GEMM over pixels) and a grouped, dilated one.
             ConvolutionShape(batch: 2, inputHeight: 5, inputWidth: 3, inputChannels: 21, outputHeight: 5, outputWidth: 3,
                              outputChannels: 34, kernelHeight: 1, kernelWidth: 1),
@@ -271,7 +274,7 @@ final class QuantizedKernelTests: XCTestCase {
             // The AVX2 level saturates int16 pair sums as MLAS does; its GEMM is checked against that above.
             try forEachInstructionSet { level in
                 guard QuantizedKernelVariant.current != .avx2 else { return }
-                let store = QuantizedStore(zeroPoint: 100, residualAddition: index == 1 ? residualAddition : nil)
+                let store = QuantizedStore(zeroPoint: 100, residualAddition: index == 2 ? residualAddition : nil)
                 try checkConvolution(shape, inputZero: index == 0 ? 0 : 131, residual: store.residualAddition,
                                      label: "\(QuantizedKernelVariant.current) convolution", seed: UInt64(index)) {
                     weights, input, residual, output in
