@@ -116,7 +116,7 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
               residual.map({ $0.shape == output.shape && $0.elementType == .float }) ?? true
         else {
             throw ONNXRunError(.invalidModel, "fused inverted bottleneck shapes do not fit",
-                               shapes: [input.description, output.description] + (residual.map { [$0.description] } ?? []))
+                               shapes: [input, output].map(\.description) + (residual.map { [$0.description] } ?? []))
         }
         let geometry = try depthwise.window.geometry(inputSize: [input.shape[1], input.shape[2]],
                                                      kernelSize: [depthwise.kernelHeight, depthwise.kernelWidth])
@@ -144,14 +144,17 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         if threads > 1 && expandedBytes <= Double(bandBytes) * Double(threads) {
             // Small images (the late blocks): splitting rows over threads would recompute a large share of the
             // expanded rows at the boundaries, and the whole expanded tensor stays in cache anyway.
-            runInTwoPhases(band, tensors, projectedRows: projectedRows, pool: pool)
+            runInTwoPhases(band, tensors, pool: pool)
             return
         }
         // One contiguous range of output rows per thread: every task after the first recomputes its window's
         // overlap (one or two expanded rows). Measured at 2 threads, one range per thread beat three (which
         // balances better on shared cores) on MobileNetV2 1.0/0.5 and EfficientNet-Lite0.
-        let expansionWork = Double(band.outputPixelCount) * Double(band.inputChannels * expand.inputChannelsPerGroup)
-        let workTasks = (expansionWork + rowWork(band)) / Double(Parallelism.Granularity.dense.rawValue)
+        // MACs at dense GEMM speed, the depthwise's counted 4x as it runs ~4x slower (`Parallelism.Granularity`).
+        // In floating point: only compared with a threshold, and no product of sizes can trap.
+        let work = Double(band.outputPixelCount) * Double(band.inputChannels) * Double(expand.inputChannelsPerGroup
+            + 4 * band.kernelHeight * band.kernelWidth + (projection?.outputChannels ?? 0))
+        let workTasks = work / Double(Parallelism.Granularity.dense.rawValue)
         let tasks = threads > 1 ? max(1, min(threads, rows, Int(min(workTasks, Double(rows))))) : 1
         pool.parallelFor(tasks) { task in
             runTask(band, tensors, rows: Parallelism.split(rows, task, tasks), capacity: capacity,
@@ -159,59 +162,32 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         }
     }
 
-    /// The depthwise and projection work of all output rows in MACs at dense GEMM speed: the depthwise's count 4x,
-    /// as it runs ~4x slower (`Parallelism.Granularity`). In floating point: only compared, and no product traps.
-    private func rowWork(_ band: ConvolutionShape) -> Double {
-        Double(band.outputPixelCount) * Double(band.inputChannels)
-            * Double(4 * band.kernelHeight * band.kernelWidth + (projection?.outputChannels ?? 0))
-    }
-
-    /// The unfused schedule on a scratch tensor: the expansion split by pixels, then the depthwise (and projection)
-    /// split by rows.
-    private func runInTwoPhases(_ band: ConvolutionShape, _ tensors: Tensors, projectedRows: Int, pool: ThreadPool) {
-        let imageFloats = band.inputHeight * band.inputWidth * band.inputChannels
-        let expandedFloats = max(1, band.batch * imageFloats)
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: expandedFloats * MemoryLayout<Float>.stride,
-                                                   alignment: 64)
+    /// The unfused schedule on scratch tensors, each step split over all threads: the expansion, the depthwise by
+    /// rows, the projection (the GEMMs by rows or, for few pixels, by columns: `PackedMatrixWeights.run(rows:pool:)`).
+    private func runInTwoPhases(_ band: ConvolutionShape, _ tensors: Tensors, pool: ThreadPool) {
+        let expandedFloats = max(1, band.batch * band.inputHeight * band.inputWidth * band.inputChannels)
+        let depthwiseFloats = projection == nil ? 0 : max(1, band.outputPixelCount * band.inputChannels)
+        let raw = UnsafeMutableRawPointer.allocate(
+            byteCount: (expandedFloats + depthwiseFloats) * MemoryLayout<Float>.stride, alignment: 64)
         defer { raw.deallocate() }
-        let expanded = raw.bindMemory(to: Float.self, capacity: expandedFloats)
-        let expandActivation = expand.activation
-        let pixels = band.batch * band.inputHeight * band.inputWidth
-        let expandTasks = Parallelism.taskCount(work: pixels * band.inputChannels * expand.inputChannelsPerGroup,
-                                                granularity: .dense, threads: pool.threadCount, units: pixels)
-        pool.parallelFor(expandTasks) { task in
-            expandWeights.run(input: tensors.input, inputRowStride: expand.inputChannelsPerGroup, output: expanded,
-                              outputRowStride: band.inputChannels, activation: expandActivation,
-                              rows: Parallelism.split(pixels, task, expandTasks))
-        }
+        let expanded = raw.bindMemory(to: Float.self, capacity: expandedFloats + depthwiseFloats)
+        expandWeights.run(input: tensors.input, inputRowStride: expand.inputChannelsPerGroup, output: expanded,
+                          outputRowStride: band.inputChannels, activation: expand.activation,
+                          rows: band.batch * band.inputHeight * band.inputWidth, pool: pool)
+        let depthwiseOutput = projection == nil ? tensors.output : expanded + expandedFloats
         let rows = band.outputRowCount
-        let tasks = Parallelism.taskCount(work: Int(min(rowWork(band), Double(Int.max / 2))), granularity: .dense,
-                                          threads: pool.threadCount, units: rows)
+        let tasks = Parallelism.taskCount(work: band.outputElementCount * band.kernelHeight * band.kernelWidth,
+                                          granularity: .depthwise, threads: pool.threadCount, units: rows)
+        let depthwiseActivation = depthwise.activation
         pool.parallelFor(tasks) { task in
-            withProjectionScratch(band, projectedRows: projectedRows) { scratch in
-                var row = Parallelism.split(rows, task, tasks).lowerBound
-                let end = Parallelism.split(rows, task, tasks).upperBound
-                while row < end {
-                    let image = row / band.outputHeight
-                    let outputRow = row - image * band.outputHeight
-                    let chunkEnd = min(band.outputHeight, end - image * band.outputHeight, outputRow + projectedRows)
-                    finishRows(band, tensors, image: image, outputRows: outputRow..<chunkEnd,
-                               expanded: UnsafePointer(expanded + image * imageFloats),
-                               expandedRows: 0..<band.inputHeight, scratch: scratch)
-                    row = image * band.outputHeight + chunkEnd
-                }
-            }
+            depthwiseWeights.run(shape: band, input: UnsafePointer(expanded), output: depthwiseOutput,
+                                 activation: depthwiseActivation, rows: Parallelism.split(rows, task, tasks))
         }
-    }
-
-    /// Runs `body` with a buffer for `projectedRows` depthwise output rows when there is a projection, else nil.
-    private func withProjectionScratch(_ band: ConvolutionShape, projectedRows: Int,
-                                       _ body: (UnsafeMutablePointer<Float>?) -> Void) {
-        guard projection != nil else { return body(nil) }
-        let floats = max(1, projectedRows * band.outputWidth * band.inputChannels)
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: floats * MemoryLayout<Float>.stride, alignment: 64)
-        defer { raw.deallocate() }
-        body(raw.bindMemory(to: Float.self, capacity: floats))
+        guard let projection, let projectionWeights else { return }
+        projectionWeights.run(input: depthwiseOutput, inputRowStride: band.inputChannels, output: tensors.output,
+                              outputRowStride: tensors.outputChannels, residual: tensors.residual,
+                              residualRowStride: tensors.outputChannels, activation: projection.activation,
+                              rows: band.outputPixelCount, pool: pool)
     }
 
     /// The depthwise output rows `outputRows` of `image` from its expanded rows `expandedRows` (`expanded` points at
@@ -226,7 +202,8 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         shape.batch = 1
         shape.inputHeight = window.isEmpty ? 0 : expandedRows.upperBound - window.lowerBound
         shape.outputHeight = outputRows.count
-        shape.padTop = window.isEmpty ? 0 : window.lowerBound - (outputRows.lowerBound * band.strideHeight - band.padTop)
+        let firstInputRow = outputRows.lowerBound * band.strideHeight - band.padTop
+        shape.padTop = window.isEmpty ? 0 : window.lowerBound - firstInputRow
         let rowFloats = band.inputWidth * band.inputChannels
         let input = window.isEmpty ? expanded : expanded + (window.lowerBound - expandedRows.lowerBound) * rowFloats
         let firstPixel = (image * band.outputHeight + outputRows.lowerBound) * band.outputWidth
@@ -251,56 +228,58 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
                          projectedRows: Int) {
         guard !rows.isEmpty else { return }
         let rowFloats = band.inputWidth * band.inputChannels
-        let bufferBytes = max(1, capacity * rowFloats) * MemoryLayout<Float>.stride
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: bufferBytes, alignment: 64)
+        // The expanded rows, then (with a projection) the depthwise output rows awaiting it.
+        let bufferFloats = max(1, capacity * rowFloats)
+        let scratchFloats = projection == nil ? 0 : max(1, projectedRows * band.outputWidth * band.inputChannels)
+        let raw = UnsafeMutableRawPointer.allocate(
+            byteCount: (bufferFloats + scratchFloats) * MemoryLayout<Float>.stride, alignment: 64)
         defer { raw.deallocate() }
-        let buffer = raw.bindMemory(to: Float.self, capacity: max(1, capacity * rowFloats))
+        let buffer = raw.bindMemory(to: Float.self, capacity: bufferFloats + scratchFloats)
+        let scratch = projection == nil ? nil : buffer + bufferFloats
         let expandActivation = expand.activation
-        withProjectionScratch(band, projectedRows: projectedRows) { scratch in
-            var row = rows.lowerBound
-            while row < rows.upperBound {
-                let image = row / band.outputHeight
-                let imageRowsEnd = min(rows.upperBound, (image + 1) * band.outputHeight) - image * band.outputHeight
-                let imageInput = tensors.input + image * band.inputHeight * band.inputWidth * expand.inputChannelsPerGroup
-                // The buffer holds expanded rows [bufferStart, bufferEnd) of this image.
-                var bufferStart = 0
-                var bufferEnd = 0
-                var outputRow = row - image * band.outputHeight
-                while outputRow < imageRowsEnd {
-                    let needed = band.inputRows(outputRows: outputRow..<(outputRow + 1))
-                    if needed.lowerBound >= bufferEnd || needed.lowerBound < bufferStart {
-                        bufferStart = needed.lowerBound
-                        bufferEnd = needed.lowerBound
-                    } else if needed.upperBound - bufferStart > capacity {
-                        // Slide: the rows still needed move to the top of the buffer.
-                        let kept = bufferEnd - needed.lowerBound
-                        raw.copyMemory(from: buffer + (needed.lowerBound - bufferStart) * rowFloats,
-                                       byteCount: kept * rowFloats * MemoryLayout<Float>.stride)
-                        bufferStart = needed.lowerBound
-                    }
-                    // The most output rows whose window fits in the buffer from bufferStart.
-                    var bandEnd = outputRow + 1
-                    while bandEnd < imageRowsEnd, bandEnd - outputRow < projectedRows,
-                          band.inputRows(outputRows: outputRow..<(bandEnd + 1)).upperBound - bufferStart <= capacity {
-                        bandEnd += 1
-                    }
-                    let window = band.inputRows(outputRows: outputRow..<bandEnd)
-                    if window.upperBound > bufferEnd {
-                        let newRows = window.upperBound - bufferEnd
-                        expandWeights.run(input: imageInput + bufferEnd * band.inputWidth * expand.inputChannelsPerGroup,
-                                          inputRowStride: expand.inputChannelsPerGroup,
-                                          output: buffer + (bufferEnd - bufferStart) * rowFloats,
-                                          outputRowStride: band.inputChannels, activation: expandActivation,
-                                          rows: 0..<(newRows * band.inputWidth))
-                        bufferEnd = window.upperBound
-                    }
-                    finishRows(band, tensors, image: image, outputRows: outputRow..<bandEnd,
-                               expanded: UnsafePointer(buffer), expandedRows: bufferStart..<bufferEnd,
-                               scratch: scratch)
-                    outputRow = bandEnd
+        var row = rows.lowerBound
+        while row < rows.upperBound {
+            let image = row / band.outputHeight
+            let imageRowsEnd = min(rows.upperBound, (image + 1) * band.outputHeight) - image * band.outputHeight
+            let imageInput = tensors.input + image * band.inputHeight * band.inputWidth * expand.inputChannelsPerGroup
+            // The buffer holds expanded rows [bufferStart, bufferEnd) of this image.
+            var bufferStart = 0
+            var bufferEnd = 0
+            var outputRow = row - image * band.outputHeight
+            while outputRow < imageRowsEnd {
+                let needed = band.inputRows(outputRows: outputRow..<(outputRow + 1))
+                if needed.lowerBound >= bufferEnd || needed.lowerBound < bufferStart {
+                    bufferStart = needed.lowerBound
+                    bufferEnd = needed.lowerBound
+                } else if needed.upperBound - bufferStart > capacity {
+                    // Slide: the rows still needed move to the top of the buffer.
+                    let kept = bufferEnd - needed.lowerBound
+                    raw.copyMemory(from: buffer + (needed.lowerBound - bufferStart) * rowFloats,
+                                   byteCount: kept * rowFloats * MemoryLayout<Float>.stride)
+                    bufferStart = needed.lowerBound
                 }
-                row = image * band.outputHeight + imageRowsEnd
+                // The most output rows whose window fits in the buffer from bufferStart.
+                var bandEnd = outputRow + 1
+                while bandEnd < imageRowsEnd, bandEnd - outputRow < projectedRows,
+                      band.inputRows(outputRows: outputRow..<(bandEnd + 1)).upperBound - bufferStart <= capacity {
+                    bandEnd += 1
+                }
+                let window = band.inputRows(outputRows: outputRow..<bandEnd)
+                if window.upperBound > bufferEnd {
+                    let newRows = window.upperBound - bufferEnd
+                    expandWeights.run(input: imageInput + bufferEnd * band.inputWidth * expand.inputChannelsPerGroup,
+                                      inputRowStride: expand.inputChannelsPerGroup,
+                                      output: buffer + (bufferEnd - bufferStart) * rowFloats,
+                                      outputRowStride: band.inputChannels, activation: expandActivation,
+                                      rows: 0..<(newRows * band.inputWidth))
+                    bufferEnd = window.upperBound
+                }
+                finishRows(band, tensors, image: image, outputRows: outputRow..<bandEnd,
+                           expanded: UnsafePointer(buffer), expandedRows: bufferStart..<bufferEnd,
+                           scratch: scratch)
+                outputRow = bandEnd
             }
+            row = image * band.outputHeight + imageRowsEnd
         }
     }
 }
