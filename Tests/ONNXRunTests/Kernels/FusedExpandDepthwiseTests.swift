@@ -138,6 +138,9 @@ final class FusedExpandDepthwiseTests: XCTestCase {
                        projectionChannels: 32))
         try check(Case(batch: 3, height: 7, width: 7, inputChannels: 16, channels: 96, projectionChannels: 16,
                        residual: true), threads: [1, 2, 3])
+        // Few pixels per thread: both GEMMs split by column blocks, the last one partial.
+        try check(Case(height: 5, width: 5, inputChannels: 8, channels: 72, projectionChannels: 70, residual: true),
+                  threads: [1, 2, 3])
         for rows in [1, 3, 5] {
             try check(Case(batch: 2, height: 17, width: 13, inputChannels: 5, channels: 19,
                            bandBytes: bandBytes(rows: rows, width: 13, channels: 19), projectionChannels: 7,
