@@ -216,12 +216,14 @@ final class ConvolutionKernelTests: XCTestCase {
 
     // MARK: - Winograd F(2x2, 3x3)
 
-    private func checkWinograd(_ shape: ConvolutionShape, seed: UInt64, bias: Bool = true, residual: Bool = false,
-                               activation: Activation = .none, level: KernelInstructionSet) throws {
+    private func checkWinograd(_ shape: ConvolutionShape, outputTile: Int, seed: UInt64, bias: Bool = true,
+                               residual: Bool = false, activation: Activation = .none,
+                               level: KernelInstructionSet) throws {
         let data = makeData(shape, seed: seed, bias: bias, residual: residual, activation: activation)
         let kernel = try WinogradConvolutionKernel.packing(weights: data.weights, bias: data.bias,
                                                            outputChannels: shape.outputChannels,
-                                                           inputChannels: shape.inputChannels)
+                                                           inputChannels: shape.inputChannels,
+                                                           outputTile: outputTile)
         XCTAssertTrue(kernel.accepts(shape))
         let input = GuardedBuffer(channelsLast(data.inputNCHW, batch: shape.batch, channels: shape.inputChannels,
                                                height: shape.inputHeight, width: shape.inputWidth))
@@ -229,7 +231,8 @@ final class ConvolutionKernelTests: XCTestCase {
         let residualBuffer = data.residualNHWC.map { GuardedBuffer($0) }
         let scratch = GuardedBuffer(count: kernel.scratchCount(for: shape))
         let tiles = kernel.tileCount(for: shape)
-        XCTAssertEqual(tiles, shape.batch * ((shape.outputHeight + 1) / 2) * ((shape.outputWidth + 1) / 2))
+        XCTAssertEqual(tiles, shape.batch * ((shape.outputHeight + outputTile - 1) / outputTile)
+            * ((shape.outputWidth + outputTile - 1) / outputTile))
         // A split inside a tile row and a block.
         let split = min(tiles, 7)
         for part in [0..<split, split..<tiles] {
@@ -239,31 +242,38 @@ final class ConvolutionKernelTests: XCTestCase {
         }
         output.assertGuardIntact()
         scratch.assertGuardIntact()
-        // The transforms add a few roundings per output: within 2e-5 of the sum of |terms|, as the GEMM's 1e-5.
-        assertClose(output.values, data.expected, scale: data.magnitudes, tolerance: 2e-5,
-                    "Winograd \(shape) at \(level)")
+        // The transforms' roundings: F(2x2, 3x3) within 2e-5 of the sum of |terms| (the GEMM's bound is 1e-5),
+        // F(4x4, 3x3), whose transforms scale by up to 8 and 1/24, within 1e-4.
+        assertClose(output.values, data.expected, scale: data.magnitudes, tolerance: outputTile == 2 ? 2e-5 : 1e-4,
+                    "Winograd F(\(outputTile)x\(outputTile), 3x3) \(shape) at \(level)")
     }
 
     func testWinogradAgainstTheDefinitionAtEveryLevel() throws {
         try forEachInstructionSet { level in
-            // ResNet's 3x3 (pads 1) on odd sizes: partial tiles at the right and bottom, residual + Relu.
-            try checkWinograd(shape(height: 7, width: 9, channels: 16, outputChannels: 32, kernel: (3, 3),
-                                    pads: (1, 1, 1, 1), groups: 1),
-                              seed: 30, residual: true, activation: .clamp(ClampBounds(minimum: 0)), level: level)
-            // Channels that are no multiple of any vector width, batch 2, no pads, no bias.
-            try checkWinograd(shape(batch: 2, height: 6, width: 5, channels: 19, outputChannels: 21,
-                                    kernel: (3, 3), pads: (0, 0, 0, 0), groups: 1),
-                              seed: 31, bias: false, level: level)
-            // Asymmetric pads; a one-pixel-wide output.
-            try checkWinograd(shape(height: 5, width: 4, channels: 17, outputChannels: 18, kernel: (3, 3),
-                                    pads: (0, 2, 2, 0), groups: 1), seed: 32, residual: true, level: level)
-            try checkWinograd(shape(height: 4, width: 3, channels: 16, outputChannels: 16, kernel: (3, 3),
-                                    pads: (1, 0, 1, 0), groups: 1), seed: 33, level: level)
-            // More tiles than one block (several blocks per call), with the activations other than a clamp.
-            for (index, activation) in testedActivations.prefix(3).enumerated() {
-                try checkWinograd(shape(height: 31, width: 30, channels: 20, outputChannels: 36, kernel: (3, 3),
-                                        pads: (1, 1, 1, 1), groups: 1),
-                                  seed: 40 + UInt64(index), residual: index == 1, activation: activation, level: level)
+            for tile in [2, 4] {
+                // ResNet's 3x3 (pads 1) on odd sizes: partial tiles at the right and bottom, residual + Relu.
+                try checkWinograd(shape(height: 7, width: 9, channels: 16, outputChannels: 32, kernel: (3, 3),
+                                        pads: (1, 1, 1, 1), groups: 1), outputTile: tile, seed: 30, residual: true,
+                                  activation: .clamp(ClampBounds(minimum: 0)), level: level)
+                // Channels that are no multiple of any vector width, batch 2, no pads, no bias.
+                try checkWinograd(shape(batch: 2, height: 6, width: 5, channels: 19, outputChannels: 21,
+                                        kernel: (3, 3), pads: (0, 0, 0, 0), groups: 1),
+                                  outputTile: tile, seed: 31, bias: false, level: level)
+                // Asymmetric pads; a one-pixel-wide output; a 1x1 output.
+                try checkWinograd(shape(height: 5, width: 4, channels: 17, outputChannels: 18, kernel: (3, 3),
+                                        pads: (0, 2, 2, 0), groups: 1),
+                                  outputTile: tile, seed: 32, residual: true, level: level)
+                try checkWinograd(shape(height: 4, width: 3, channels: 16, outputChannels: 16, kernel: (3, 3),
+                                        pads: (1, 0, 1, 0), groups: 1), outputTile: tile, seed: 33, level: level)
+                try checkWinograd(shape(height: 3, width: 3, channels: 3, outputChannels: 5, kernel: (3, 3),
+                                        pads: (0, 0, 0, 0), groups: 1), outputTile: tile, seed: 34, level: level)
+                // More tiles than one block (several blocks per call), with the activations other than a clamp.
+                for (index, activation) in testedActivations.prefix(3).enumerated() {
+                    try checkWinograd(shape(height: 31, width: 30, channels: 20, outputChannels: 36, kernel: (3, 3),
+                                            pads: (1, 1, 1, 1), groups: 1), outputTile: tile,
+                                      seed: 40 + UInt64(index), residual: index == 1, activation: activation,
+                                      level: level)
+                }
             }
         }
     }
@@ -273,6 +283,8 @@ final class ConvolutionKernelTests: XCTestCase {
                                                                    outputChannels: 1, inputChannels: 2))
         XCTAssertThrowsError(try WinogradConvolutionKernel.packing(weights: [Float](repeating: 0, count: 18),
                                                                    bias: [0, 0], outputChannels: 1, inputChannels: 2))
+        XCTAssertThrowsError(try WinogradConvolutionKernel.packing(weights: [Float](repeating: 0, count: 18),
+                                                                   outputChannels: 1, inputChannels: 2, outputTile: 3))
     }
 
     func testConvolutionRejectsBadWeights() {
