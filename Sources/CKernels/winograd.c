@@ -70,6 +70,6 @@ size_t ork_winograd_scratch_size(size_t output_tile, const ork_convolution_args 
 }
 
 void ork_winograd(const ork_convolution_args *args, size_t output_tile, size_t tile_begin, size_t tile_end,
-                  float *scratch) {
-    ork_kernels()->winograd(args, output_tile, tile_begin, tile_end, scratch);
+                  size_t channel_begin, size_t channel_end, float *scratch) {
+    ork_kernels()->winograd(args, output_tile, tile_begin, tile_end, channel_begin, channel_end, scratch);
 }

@@ -140,10 +140,13 @@ ORK_INLINE ORK_V_TARGET void transform_output4(const float *m, size_t xi_stride,
 
 // `tile` (2 or 4) is a constant after inlining, so each variant's window and transforms are fixed-size.
 ORK_INLINE ORK_V_TARGET void winograd(const ork_convolution_args *args, const size_t tile, size_t tile_begin,
-                                      size_t tile_end, float *scratch) {
+                                      size_t tile_end, size_t channel_begin, size_t channel_end, float *scratch) {
     const size_t input_channels = args->input_channels, output_channels = args->output_channels;
     const size_t tiles_h = (args->output_h + tile - 1) / tile, tiles_w = (args->output_w + tile - 1) / tile;
-    if (tile_begin >= tile_end || input_channels == 0 || output_channels == 0) return;
+    channel_end = ORK_MIN(channel_end, output_channels);
+    if (tile_begin >= tile_end || channel_begin >= channel_end || channel_begin % ORK_GEMM_COLUMN_BLOCK != 0 ||
+        input_channels == 0)
+        return;
     const size_t side = tile + 2, positions = side * side;
     const size_t block = ork_winograd_tiles_per_block(input_channels, output_channels, positions);
     float *zeros = scratch;
@@ -154,8 +157,7 @@ ORK_INLINE ORK_V_TARGET void winograd(const ork_convolution_args *args, const si
     const size_t packed_stride = ork_gemm_packed_size(input_channels, output_channels);
     const ork_v vmin = ork_v_set1(args->min), vmax = ork_v_set1(args->max);
     const ork_v_mask input_mask = ork_v_mask_first(input_channels % ORK_V_LANES);
-    const ork_v_mask output_mask = ork_v_mask_first(output_channels % ORK_V_LANES);
-    const size_t input_vectors = input_channels / ORK_V_LANES, output_vectors = output_channels / ORK_V_LANES;
+    const size_t input_vectors = input_channels / ORK_V_LANES;
     // Blocks of equal size, so that no block is left with a few tiles that stream all the weights alone.
     const size_t blocks = (tile_end - tile_begin + block - 1) / block;
     const size_t per_block = (tile_end - tile_begin + blocks - 1) / blocks;
@@ -200,7 +202,8 @@ ORK_INLINE ORK_V_TARGET void winograd(const ork_convolution_args *args, const si
             gemm.a = v + xi * v_stride;
             gemm.packed_b = args->packed_weights + xi * packed_stride;
             gemm.c = m + xi * m_stride;
-            ORK_WINOGRAD_GEMM(&gemm, 0, count);
+            ork_gemm_args slice;
+            if (ork_gemm_column_slice(&gemm, channel_begin, channel_end, &slice)) ORK_WINOGRAD_GEMM(&slice, 0, count);
         }
         for (size_t i = 0; i < count; i++) {
             const size_t index = begin + i;
@@ -219,30 +222,29 @@ ORK_INLINE ORK_V_TARGET void winograd(const ork_convolution_args *args, const si
                 }
             }
             const float *tile_m = m + i * output_channels;
-            for (size_t vector = 0; vector <= output_vectors; vector++) {
-                const int masked = vector == output_vectors;
-                if (masked && output_channels % ORK_V_LANES == 0) break;
+            for (size_t c = channel_begin; c < channel_end; c += ORK_V_LANES) {
+                const int masked = c + ORK_V_LANES > channel_end;
+                const ork_v_mask mask = ork_v_mask_first(channel_end - c);
                 if (tile == 4) {
-                    transform_output4(tile_m, m_stride, vector * ORK_V_LANES, masked, output_mask, output, residual,
-                                      vmin, vmax);
+                    transform_output4(tile_m, m_stride, c, masked, mask, output, residual, vmin, vmax);
                 } else {
-                    transform_output2(tile_m, m_stride, vector * ORK_V_LANES, masked, output_mask, output, residual,
-                                      vmin, vmax);
+                    transform_output2(tile_m, m_stride, c, masked, mask, output, residual, vmin, vmax);
                 }
             }
-            // A tile row's pixels are adjacent in NHWC: one activation call per row.
-            for (size_t dy = 0; dy < rows; dy++)
-                ork_activate_rows(ORK_V_ACTIVATION, &args->activation, output[tile * dy], 1,
-                                  columns * output_channels, 0);
+            for (size_t pixel = 0; pixel < tile * tile; pixel++) {
+                if (output[pixel] == NULL) continue;
+                ork_activate_rows(ORK_V_ACTIVATION, &args->activation, output[pixel] + channel_begin, 1,
+                                  channel_end - channel_begin, 0);
+            }
         }
     }
 }
 
 ORK_V_TARGET void ORK_WINOGRAD_FUNCTION(const ork_convolution_args *args, size_t output_tile, size_t tile_begin,
-                                        size_t tile_end, float *scratch) {
+                                        size_t tile_end, size_t channel_begin, size_t channel_end, float *scratch) {
     if (output_tile == 4) {
-        winograd(args, 4, tile_begin, tile_end, scratch);
+        winograd(args, 4, tile_begin, tile_end, channel_begin, channel_end, scratch);
     } else {
-        winograd(args, 2, tile_begin, tile_end, scratch);
+        winograd(args, 2, tile_begin, tile_end, channel_begin, channel_end, scratch);
     }
 }

@@ -52,7 +52,7 @@ typedef struct {
     void (*depthwise)(const ork_depthwise_args *args, size_t row_begin, size_t row_end);
     void (*convolution)(const ork_convolution_args *args, size_t pixel_begin, size_t pixel_end, float *scratch);
     void (*winograd)(const ork_convolution_args *args, size_t output_tile, size_t tile_begin, size_t tile_end,
-                     float *scratch);
+                     size_t channel_begin, size_t channel_end, float *scratch);
     void (*max_pool)(const ork_pool_args *args, size_t row_begin, size_t row_end);
     void (*average_pool)(const ork_pool_args *args, size_t row_begin, size_t row_end);
     void (*layer_norm)(const ork_layer_norm_args *args, size_t row_begin, size_t row_end);
@@ -289,15 +289,17 @@ void ork_winograd_pack(size_t output_tile, const float *weights, const float *bi
 size_t ork_winograd_tile_count(size_t output_tile, const ork_convolution_args *args);
 /// Floats of scratch one call needs; one scratch per thread.
 size_t ork_winograd_scratch_size(size_t output_tile, const ork_convolution_args *args);
-/// Computes the output pixels of tiles [tile_begin, tile_end).
+/// Computes output channels [channel_begin, channel_end) of the tiles [tile_begin, tile_end); channel_begin a
+/// multiple of ORK_GEMM_COLUMN_BLOCK (a call with few tiles, ResNet's 7x7 stage, splits over threads by channels;
+/// each such call transforms the tiles' inputs again).
 void ork_winograd(const ork_convolution_args *args, size_t output_tile, size_t tile_begin, size_t tile_end,
-                  float *scratch);
+                  size_t channel_begin, size_t channel_end, float *scratch);
 void ork_winograd_portable(const ork_convolution_args *args, size_t output_tile, size_t tile_begin, size_t tile_end,
-                           float *scratch);
+                           size_t channel_begin, size_t channel_end, float *scratch);
 void ork_winograd_avx2(const ork_convolution_args *args, size_t output_tile, size_t tile_begin, size_t tile_end,
-                       float *scratch);
+                       size_t channel_begin, size_t channel_end, float *scratch);
 void ork_winograd_avx512(const ork_convolution_args *args, size_t output_tile, size_t tile_begin, size_t tile_end,
-                         float *scratch);
+                         size_t channel_begin, size_t channel_end, float *scratch);
 
 // MARK: - Pooling NHWC (MaxPool, AveragePool, and the global pools as a window over the whole image)
 

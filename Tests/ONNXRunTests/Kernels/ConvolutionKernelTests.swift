@@ -233,12 +233,14 @@ final class ConvolutionKernelTests: XCTestCase {
         let tiles = kernel.tileCount(for: shape)
         XCTAssertEqual(tiles, shape.batch * ((shape.outputHeight + outputTile - 1) / outputTile)
             * ((shape.outputWidth + outputTile - 1) / outputTile))
-        // A split inside a tile row and a block.
-        let split = min(tiles, 7)
-        for part in [0..<split, split..<tiles] {
+        // A split inside a tile row and a block; the second part split again by channels (16 and the rest).
+        let split = min(tiles, 7), firstPanel = min(16, shape.outputChannels)
+        let parts = [(0..<split, 0..<shape.outputChannels), (split..<tiles, 0..<firstPanel),
+                     (split..<tiles, firstPanel..<shape.outputChannels)]
+        for (part, channels) in parts where !channels.isEmpty {
             kernel.run(shape: shape, input: input.pointer, output: output.pointer,
                        residual: residualBuffer.map { UnsafePointer($0.pointer) }, activation: activation, tiles: part,
-                       scratch: scratch.pointer, using: level)
+                       channels: channels, scratch: scratch.pointer, using: level)
         }
         output.assertGuardIntact()
         scratch.assertGuardIntact()

@@ -165,14 +165,22 @@ struct FusedConvolution: KernelOperator {
         case .winograd(let winograd):
             let tiles = winograd.tileCount(for: shape)
             let scratchCount = winograd.scratchCount(for: shape)
-            // Every task streams all 16 transformed weight matrices: at least a block's worth of tiles each.
-            let tasks = Parallelism.taskCount(work: shape.outputElementCount * macsPerOutput, granularity: .dense,
-                                              threads: pool.threadCount, units: max(1, tiles / 16))
-            pool.parallelFor(tasks) { task in
+            let work = shape.outputElementCount * macsPerOutput
+            // Every task streams all the transformed weights: one task per thread, each with at least 16 tiles;
+            // with fewer tiles (ResNet's 7x7 stage) the threads split the output channels, 16 at a time.
+            let tileTasks = Parallelism.taskCount(work: work, granularity: .dense, threads: pool.threadCount,
+                                                  units: min(pool.threadCount, tiles / 16))
+            let channelTasks = tileTasks > 1 ? 1 : Parallelism.taskCount(
+                work: work, granularity: .dense, threads: pool.threadCount,
+                units: min(pool.threadCount, (outputChannels + 15) / 16))
+            pool.parallelFor(tileTasks * channelTasks) { task in
                 let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
                 defer { scratch.deallocate() }
+                let panels = Parallelism.split((outputChannels + 15) / 16, task % channelTasks, channelTasks)
                 winograd.run(shape: shape, input: source, output: destination, residual: residualPointer,
-                             activation: activation, tiles: Parallelism.split(tiles, task, tasks), scratch: scratch)
+                             activation: activation, tiles: Parallelism.split(tiles, task / channelTasks, tileTasks),
+                             channels: panels.lowerBound * 16..<min(outputChannels, panels.upperBound * 16),
+                             scratch: scratch)
             }
         }
     }

@@ -76,16 +76,22 @@ final class WinogradConvolutionKernel: Sendable {
         return ork_winograd_scratch_size(outputTile, &arguments)
     }
 
-    /// Computes the output pixels of tiles `tiles` (in 0..<tileCount(for: shape)). scratch: `scratchCount(for:)`
-    /// floats, private to this call. `level`: the ISA variant to run (tests run each one the CPU has).
+    /// Computes output channels `channels` (default: all; the lower bound a multiple of 16) of the tiles `tiles`
+    /// (in 0..<tileCount(for: shape)). scratch: `scratchCount(for:)` floats, private to this call. `level`: the ISA
+    /// variant to run (tests run each one the CPU has).
     func run(shape: ConvolutionShape, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
              residual: UnsafePointer<Float>? = nil, activation: Activation = .none, tiles: Range<Int>,
-             scratch: UnsafeMutablePointer<Float>, using level: KernelInstructionSet = .detected) {
+             channels: Range<Int>? = nil, scratch: UnsafeMutablePointer<Float>,
+             using level: KernelInstructionSet = .detected) {
         precondition(accepts(shape), "Winograd weights [\(outputChannels), \(inputChannels), 3, 3] given \(shape)")
         precondition(tiles.lowerBound >= 0 && tiles.upperBound <= tileCount(for: shape),
                      "Winograd tiles out of range")
+        let channels = channels ?? 0..<outputChannels
+        precondition(channels.lowerBound >= 0 && channels.lowerBound % 16 == 0
+                         && channels.upperBound <= outputChannels, "Winograd channels \(channels) out of range")
         var arguments = self.arguments(shape, input: input, output: output, residual: residual, activation: activation)
-        level.kernels.winograd(&arguments, outputTile, tiles.lowerBound, tiles.upperBound, scratch)
+        level.kernels.winograd(&arguments, outputTile, tiles.lowerBound, tiles.upperBound, channels.lowerBound,
+                               channels.upperBound, scratch)
     }
 
     private func arguments(_ shape: ConvolutionShape, input: UnsafePointer<Float>?,
