@@ -18,22 +18,23 @@ static const double g4[6][3] = {{1.0 / 4, 0, 0},
                                 {1.0 / 24, -1.0 / 12, 1.0 / 6},
                                 {0, 0, 1}};
 
-// U = G g Gt for one 3x3 kernel g (row-major) into u (side x side, row-major); in double so the packed weights
-// are the exact transform rounded once.
-static void transform_kernel(size_t side, const float *g, float *u) {
-    double rows[6][3];  // G g
-    for (size_t i = 0; i < side; i++) {
-        const double *coefficients = side == 4 ? g2[i] : g4[i];
+// U = G g Gt for the 3x3 kernels of one input channel and a panel of ORK_TILE output channels (g[tap][column],
+// zeros past the last output channel) into u[xi][column]; the column loops are innermost so they vectorize, and
+// the arithmetic is in double so the packed weights are the exact transform rounded once.
+static void transform_kernels(size_t side, const double (*g)[ORK_TILE], float (*u)[ORK_TILE]) {
+    const double(*coefficients)[3] = side == 4 ? g2 : g4;
+    double rows[6][3][ORK_TILE];  // G g
+    for (size_t i = 0; i < side; i++)
         for (size_t j = 0; j < 3; j++)
-            rows[i][j] = coefficients[0] * g[j] + coefficients[1] * g[3 + j] + coefficients[2] * g[6 + j];
-    }
-    for (size_t i = 0; i < side; i++) {
-        for (size_t j = 0; j < side; j++) {
-            const double *coefficients = side == 4 ? g2[j] : g4[j];
-            u[i * side + j] =
-                (float)(coefficients[0] * rows[i][0] + coefficients[1] * rows[i][1] + coefficients[2] * rows[i][2]);
-        }
-    }
+            for (size_t column = 0; column < ORK_TILE; column++)
+                rows[i][j][column] = coefficients[i][0] * g[j][column] + coefficients[i][1] * g[3 + j][column] +
+                                     coefficients[i][2] * g[6 + j][column];
+    for (size_t i = 0; i < side; i++)
+        for (size_t j = 0; j < side; j++)
+            for (size_t column = 0; column < ORK_TILE; column++)
+                u[i * side + j][column] =
+                    (float)(coefficients[j][0] * rows[i][0][column] + coefficients[j][1] * rows[i][1][column] +
+                            coefficients[j][2] * rows[i][2][column]);
 }
 
 void ork_winograd_pack(size_t output_tile, const float *weights, const float *bias, size_t output_channels,
@@ -41,16 +42,25 @@ void ork_winograd_pack(size_t output_tile, const float *weights, const float *bi
     const size_t side = output_tile + 2, count = side * side, bias_position = side + 1;
     const size_t block = ork_gemm_packed_size(input_channels, output_channels);
     const size_t panel_stride = ORK_TILE + input_channels * ORK_TILE;
-    // Zero padding columns, and zero bias at every position but p = q = 1.
-    for (size_t i = 0; i < count * block; i++) packed[i] = 0.0f;
-    for (size_t co = 0; co < output_channels; co++) {
-        const size_t panel = co / ORK_TILE, column = co % ORK_TILE;
-        if (bias != NULL) packed[bias_position * block + panel * panel_stride + column] = bias[co];
+    for (size_t panel = 0; panel * ORK_TILE < output_channels; panel++) {
+        const size_t columns = ORK_MIN((size_t)ORK_TILE, output_channels - panel * ORK_TILE);
+        // Bias row: zero at every position but p = q = 1.
+        for (size_t xi = 0; xi < count; xi++)
+            for (size_t column = 0; column < ORK_TILE; column++)
+                packed[xi * block + panel * panel_stride + column] =
+                    xi == bias_position && column < columns && bias != NULL ? bias[panel * ORK_TILE + column] : 0.0f;
         for (size_t ci = 0; ci < input_channels; ci++) {
-            float u[36];
-            transform_kernel(side, weights + (co * input_channels + ci) * 9, u);
+            double g[9][ORK_TILE];
+            float u[36][ORK_TILE];
+            for (size_t tap = 0; tap < 9; tap++)
+                for (size_t column = 0; column < ORK_TILE; column++)
+                    g[tap][column] = column < columns
+                                         ? weights[((panel * ORK_TILE + column) * input_channels + ci) * 9 + tap]
+                                         : 0.0;
+            transform_kernels(side, g, u);
             for (size_t xi = 0; xi < count; xi++)
-                packed[xi * block + panel * panel_stride + ORK_TILE + ci * ORK_TILE + column] = u[xi];
+                for (size_t column = 0; column < ORK_TILE; column++)
+                    packed[xi * block + panel * panel_stride + ORK_TILE + ci * ORK_TILE + column] = u[xi][column];
         }
     }
 }
