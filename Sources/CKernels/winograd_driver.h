@@ -21,6 +21,14 @@ ORK_INLINE ORK_V_TARGET void store_channels(float *p, size_t c, int masked, ork_
     }
 }
 
+// The epilogue of one output pixel's channel vector: clamp(y + residual) into destination (NULL: past the image).
+ORK_INLINE ORK_V_TARGET void store_output(float *destination, const float *residual, size_t c, int masked,
+                                          ork_v_mask mask, ork_v y, ork_v vmin, ork_v vmax) {
+    if (destination == NULL) return;
+    if (residual) y = ork_v_add(y, load_channels(residual, c, masked, mask));
+    store_channels(destination, c, masked, mask, ork_v_min(vmax, ork_v_max(vmin, y)));
+}
+
 // MARK: - F(2x2, 3x3)
 
 // V = Bt d B for the channel vector at c of the 16 window pixels (row-major 4x4; padding taps point at zeros),
@@ -44,7 +52,7 @@ ORK_INLINE ORK_V_TARGET void transform_input2(const float *const window[16], siz
 }
 
 // Y = At M A for the channel vector at c (M[xi] at m + xi * xi_stride + c), At = [1 1 1 0; 0 1 -1 -1], then
-// clamp(Y + residual) stored to the outputs that exist (NULL past the image's edge).
+// the epilogue into the outputs that exist (NULL past the image's edge).
 ORK_INLINE ORK_V_TARGET void transform_output2(const float *m, size_t xi_stride, size_t c, int masked,
                                                ork_v_mask mask, float *const output[4], const float *const residual[4],
                                                ork_v vmin, ork_v vmax) {
@@ -58,13 +66,8 @@ ORK_INLINE ORK_V_TARGET void transform_output2(const float *m, size_t xi_stride,
     for (int i = 0; i < 2; i++) {
         const ork_v y[2] = {ork_v_add(ork_v_add(s[i][0], s[i][1]), s[i][2]),
                             ork_v_sub(ork_v_sub(s[i][1], s[i][2]), s[i][3])};
-        for (int j = 0; j < 2; j++) {
-            float *destination = output[2 * i + j];
-            if (destination == NULL) continue;
-            ork_v value = y[j];
-            if (residual[2 * i + j]) value = ork_v_add(value, load_channels(residual[2 * i + j], c, masked, mask));
-            store_channels(destination, c, masked, mask, ork_v_min(vmax, ork_v_max(vmin, value)));
-        }
+        for (int j = 0; j < 2; j++)
+            store_output(output[2 * i + j], residual[2 * i + j], c, masked, mask, y[j], vmin, vmax);
     }
 }
 
@@ -112,7 +115,7 @@ ORK_INLINE ORK_V_TARGET void output_column4(const ork_v m[6], ork_v o[4]) {
     o[3] = ork_v_add(ork_v_fma(ork_v_set1(8.0f), d, b), m[5]);
 }
 
-// Y = At M A for the channel vector at c, then clamp(Y + residual) stored to the outputs that exist.
+// Y = At M A for the channel vector at c, then the epilogue into the outputs that exist.
 ORK_INLINE ORK_V_TARGET void transform_output4(const float *m, size_t xi_stride, size_t c, int masked,
                                                ork_v_mask mask, float *const output[16],
                                                const float *const residual[16], ork_v vmin, ork_v vmax) {
@@ -126,13 +129,8 @@ ORK_INLINE ORK_V_TARGET void transform_output4(const float *m, size_t xi_stride,
         ork_v row[6], y[4];
         for (int j = 0; j < 6; j++) row[j] = columns[j][i];
         output_column4(row, y);
-        for (int j = 0; j < 4; j++) {
-            float *destination = output[4 * i + j];
-            if (destination == NULL) continue;
-            ork_v value = y[j];
-            if (residual[4 * i + j]) value = ork_v_add(value, load_channels(residual[4 * i + j], c, masked, mask));
-            store_channels(destination, c, masked, mask, ork_v_min(vmax, ork_v_max(vmin, value)));
-        }
+        for (int j = 0; j < 4; j++)
+            store_output(output[4 * i + j], residual[4 * i + j], c, masked, mask, y[j], vmin, vmax);
     }
 }
 

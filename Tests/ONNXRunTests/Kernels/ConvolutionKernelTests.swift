@@ -44,6 +44,15 @@ final class ConvolutionKernelTests: XCTestCase {
                     expected: expected, magnitudes: magnitudes)
     }
 
+    /// The NHWC input, output and residual of `data`, guarded against writes past their ends.
+    private func guardedBuffers(_ data: Data, _ shape: ConvolutionShape)
+        -> (input: GuardedBuffer, output: GuardedBuffer, residual: GuardedBuffer?)
+    {
+        (GuardedBuffer(channelsLast(data.inputNCHW, batch: shape.batch, channels: shape.inputChannels,
+                                    height: shape.inputHeight, width: shape.inputWidth)),
+         GuardedBuffer(count: shape.outputElementCount), data.residualNHWC.map { GuardedBuffer($0) })
+    }
+
     // MARK: - Depthwise
 
     private func checkDepthwise(_ shape: ConvolutionShape, seed: UInt64, bias: Bool = true, residual: Bool = false,
@@ -53,10 +62,7 @@ final class ConvolutionKernelTests: XCTestCase {
             weights: data.weights, bias: data.bias, channels: shape.inputChannels,
             kernelHeight: shape.kernelHeight, kernelWidth: shape.kernelWidth)
         XCTAssertTrue(kernel.accepts(shape))
-        let input = GuardedBuffer(channelsLast(data.inputNCHW, batch: shape.batch, channels: shape.inputChannels,
-                                               height: shape.inputHeight, width: shape.inputWidth))
-        let output = GuardedBuffer(count: shape.outputElementCount)
-        let residualBuffer = data.residualNHWC.map { GuardedBuffer($0) }
+        let (input, output, residualBuffer) = guardedBuffers(data, shape)
         // Rows in uneven pieces, as a thread pool would split them.
         let rowCount = shape.outputRowCount
         var begin = 0
@@ -146,10 +152,7 @@ final class ConvolutionKernelTests: XCTestCase {
             inputChannelsPerGroup: shape.inputChannels / shape.groups, kernelHeight: shape.kernelHeight,
             kernelWidth: shape.kernelWidth, groups: shape.groups)
         XCTAssertTrue(kernel.accepts(shape))
-        let input = GuardedBuffer(channelsLast(data.inputNCHW, batch: shape.batch, channels: shape.inputChannels,
-                                               height: shape.inputHeight, width: shape.inputWidth))
-        let output = GuardedBuffer(count: shape.outputElementCount)
-        let residualBuffer = data.residualNHWC.map { GuardedBuffer($0) }
+        let (input, output, residualBuffer) = guardedBuffers(data, shape)
         let scratch = GuardedBuffer(count: kernel.scratchCount(for: shape))
         let pixelCount = shape.outputPixelCount
         // A split that is not a multiple of the kernel's pixel step.
@@ -225,10 +228,7 @@ final class ConvolutionKernelTests: XCTestCase {
                                                            inputChannels: shape.inputChannels,
                                                            outputTile: outputTile)
         XCTAssertTrue(kernel.accepts(shape))
-        let input = GuardedBuffer(channelsLast(data.inputNCHW, batch: shape.batch, channels: shape.inputChannels,
-                                               height: shape.inputHeight, width: shape.inputWidth))
-        let output = GuardedBuffer(count: shape.outputElementCount)
-        let residualBuffer = data.residualNHWC.map { GuardedBuffer($0) }
+        let (input, output, residualBuffer) = guardedBuffers(data, shape)
         let scratch = GuardedBuffer(count: kernel.scratchCount(for: shape))
         let tiles = kernel.tileCount(for: shape)
         XCTAssertEqual(tiles, shape.batch * ((shape.outputHeight + outputTile - 1) / outputTile)
