@@ -10,6 +10,27 @@
 #define ORK_TARGET_AVX512BF16 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,fma,avx512bf16")))
 #define MAX_ROWS 12
 
+// Copies `rows` segmented rows (an implicit im2col window each) into contiguous rows of k floats, a piece at a
+// time. All the rows before any conversion: a row read right after its masked piece stores cannot be forwarded
+// from the store queue and stalls (measured on the stem: the copy-then-convert per row cost more than the products).
+static ORK_TARGET_AVX512BF16 void gather_rows(const float *a, size_t a_stride, const ork_segments *segments,
+                                              size_t rows, size_t k, float *gathered) {
+    const size_t pieces = segments->rows * segments->columns, length = k / pieces;
+    for (size_t r = 0; r < rows; r++) {
+        const float *segment_row = a + r * a_stride, *piece = segment_row;
+        size_t column = 0;
+        for (size_t p = 0; p < pieces; p++) {
+            for (size_t index = 0; index < length; index += 16) {
+                const size_t left = length - index;
+                const __mmask16 mask = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
+                _mm512_mask_storeu_ps(gathered + r * k + p * length + index, mask,
+                                      _mm512_maskz_loadu_ps(mask, piece + index));
+            }
+            ork_next_piece(segments, &column, &segment_row, &piece);
+        }
+    }
+}
+
 // Rounds `rows` rows of k floats to bfloat16, each row `pairs` words (k rounded up to even, the pad zero).
 static ORK_TARGET_AVX512BF16 void convert_rows(const float *a, size_t a_stride, size_t rows, size_t k, size_t pairs,
                                                uint32_t *converted) {
@@ -123,7 +144,9 @@ static inline __mmask16 column_mask(size_t columns) {
     return columns >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << columns) - 1u);
 }
 
-ORK_TARGET_AVX512BF16 void ork_gemm_bfloat16_avx512bf16(const ork_gemm_args *args, size_t m_begin, size_t m_end) {
+ORK_TARGET_AVX512BF16 void ork_gemm_bfloat16_segmented_avx512bf16(const ork_gemm_args *args,
+                                                                   const ork_segments *segments, size_t m_begin,
+                                                                   size_t m_end) {
     if (m_begin >= m_end || args->n == 0) return;
     const size_t k = args->k, n = args->n, pairs = (k + 1) / 2;
     const size_t panels = (n + ORK_TILE - 1) / ORK_TILE;
@@ -135,15 +158,26 @@ ORK_TARGET_AVX512BF16 void ork_gemm_bfloat16_avx512bf16(const ork_gemm_args *arg
     size_t chunk = (8192 / (pairs ? pairs : 1)) / MAX_ROWS * MAX_ROWS;
     if (chunk < 2 * MAX_ROWS) chunk = 2 * MAX_ROWS;
     chunk = ORK_MIN(chunk, m_end - m_begin);
-    // Heap, not stack: pool threads have 1 MiB stacks and a chunk of a wide K can be hundreds of KiB.
-    uint32_t *converted = aligned_alloc(64, ((chunk * pairs * sizeof(uint32_t)) + 63) / 64 * 64);
+    // The converted chunk, then (segmented rows only) the chunk's rows gathered as floats. Heap, not stack: pool
+    // threads have 1 MiB stacks and a chunk of a wide K can be hundreds of KiB.
+    const int segmented = segments->rows * segments->columns > 1;
+    const size_t converted_bytes = (chunk * pairs * sizeof(uint32_t) + 63) / 64 * 64;
+    const size_t gathered_bytes = segmented ? (chunk * k * sizeof(float) + 63) / 64 * 64 : 0;
+    uint32_t *converted = aligned_alloc(64, converted_bytes + gathered_bytes);
     if (converted == NULL) {
-        ork_gemm_bfloat16_portable(args, m_begin, m_end);
+        ork_gemm_bfloat16_segmented_portable(args, segments, m_begin, m_end);
         return;
     }
+    float *gathered = (float *)(void *)((char *)converted + converted_bytes);
     for (size_t chunk_begin = m_begin; chunk_begin < m_end; chunk_begin += chunk) {
         const size_t chunk_rows = ORK_MIN(chunk, m_end - chunk_begin);
-        convert_rows(args->a + chunk_begin * args->a_row_stride, args->a_row_stride, chunk_rows, k, pairs, converted);
+        const float *a = args->a + chunk_begin * args->a_row_stride;
+        if (segmented) {
+            gather_rows(a, args->a_row_stride, segments, chunk_rows, k, gathered);
+            convert_rows(gathered, k, chunk_rows, k, pairs, converted);
+        } else {
+            convert_rows(a, args->a_row_stride, chunk_rows, k, pairs, converted);
+        }
         for (size_t panel = 0; panel < panels; panel += 2) {
             const size_t column0 = panel * ORK_TILE, columns = n - column0;
             const int two_panels = columns > 16;
@@ -167,11 +201,21 @@ ORK_TARGET_AVX512BF16 void ork_gemm_bfloat16_avx512bf16(const ork_gemm_args *arg
     free(converted);
 }
 
+ORK_TARGET_AVX512BF16 void ork_gemm_bfloat16_avx512bf16(const ork_gemm_args *args, size_t m_begin, size_t m_end) {
+    const ork_segments plain = {1, 0, 1, 0};
+    ork_gemm_bfloat16_segmented_avx512bf16(args, &plain, m_begin, m_end);
+}
+
 #else
 
 // Other architectures: the name links (tests list it), and ork_bfloat16_detected_isa() never selects it.
 void ork_gemm_bfloat16_avx512bf16(const ork_gemm_args *args, size_t m_begin, size_t m_end) {
     ork_gemm_bfloat16_portable(args, m_begin, m_end);
+}
+
+void ork_gemm_bfloat16_segmented_avx512bf16(const ork_gemm_args *args, const ork_segments *segments, size_t m_begin,
+                                            size_t m_end) {
+    ork_gemm_bfloat16_segmented_portable(args, segments, m_begin, m_end);
 }
 
 #endif
