@@ -209,6 +209,11 @@ static void convolution(const ork_convolution_args *args, size_t pixel_begin, si
     }
 }
 
+void ork_convolution_on(const ork_convolution_args *args, size_t pixel_begin, size_t pixel_end, float *scratch,
+                        ork_segmented_gemm run) {
+    convolution(args, pixel_begin, pixel_end, scratch, run);
+}
+
 void ork_convolution(const ork_convolution_args *args, size_t pixel_begin, size_t pixel_end, float *scratch) {
     ork_kernels()->convolution(args, pixel_begin, pixel_end, scratch);
 }

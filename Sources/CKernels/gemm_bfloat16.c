@@ -108,9 +108,30 @@ void ork_gemm_bfloat16_columns(const ork_gemm_args *args, size_t m_begin, size_t
 
 // MARK: - Portable C
 
+// A's values in order along a (possibly segmented) row: piece after piece of `length` contiguous floats.
+typedef struct {
+    const ork_segments *segments;
+    const float *row, *piece;
+    size_t column, length, offset;
+} row_reader;
+
+static row_reader start_row(const ork_segments *segments, const float *row, size_t k) {
+    const size_t pieces = segments->rows * segments->columns;
+    return (row_reader){segments, row, row, 0, pieces ? k / pieces : k, 0};
+}
+
+static float next_value(row_reader *reader) {
+    if (reader->offset == reader->length) {
+        ork_next_piece(reader->segments, &reader->column, &reader->row, &reader->piece);
+        reader->offset = 0;
+    }
+    return reader->piece[reader->offset++];
+}
+
 // One row at a time; each product of two bfloat16 values is exact in float32, and the odd product is added before
 // the even one, as vdpbf16ps does.
-void ork_gemm_bfloat16_portable(const ork_gemm_args *args, size_t m_begin, size_t m_end) {
+void ork_gemm_bfloat16_segmented_portable(const ork_gemm_args *args, const ork_segments *segments, size_t m_begin,
+                                          size_t m_end) {
     const size_t k = args->k, n = args->n, pairs = pair_count(k);
     const size_t panels = (n + ORK_TILE - 1) / ORK_TILE;
     const uint32_t *packed = (const uint32_t *)(const void *)args->packed_b;
@@ -121,10 +142,11 @@ void ork_gemm_bfloat16_portable(const ork_gemm_args *args, size_t m_begin, size_
             const size_t column0 = panel * ORK_TILE, columns = ORK_MIN((size_t)ORK_TILE, n - column0);
             float acc[ORK_TILE];
             memcpy(acc, weights, sizeof acc);
+            row_reader reader = start_row(segments, a, k);
             for (size_t pair = 0; pair < pairs; pair++) {
-                const float even = ork_float_from_bfloat16(ork_bfloat16_from_float(a[2 * pair]));
+                const float even = ork_float_from_bfloat16(ork_bfloat16_from_float(next_value(&reader)));
                 const float odd =
-                    2 * pair + 1 < k ? ork_float_from_bfloat16(ork_bfloat16_from_float(a[2 * pair + 1])) : 0.0f;
+                    2 * pair + 1 < k ? ork_float_from_bfloat16(ork_bfloat16_from_float(next_value(&reader))) : 0.0f;
                 const uint32_t *w = weights + ORK_TILE + pair * ORK_TILE;
                 for (size_t j = 0; j < ORK_TILE; j++) {
                     acc[j] += odd * ork_float_from_bfloat16((uint16_t)(w[j] >> 16));
@@ -140,4 +162,38 @@ void ork_gemm_bfloat16_portable(const ork_gemm_args *args, size_t m_begin, size_
             }
         }
     }
+}
+
+static const ork_segments plain_rows = {1, 0, 1, 0};
+
+void ork_gemm_bfloat16_portable(const ork_gemm_args *args, size_t m_begin, size_t m_end) {
+    ork_gemm_bfloat16_segmented_portable(args, &plain_rows, m_begin, m_end);
+}
+
+// MARK: - General convolution
+
+void ork_convolution_bfloat16_pack(const float *packed_float, size_t k, size_t n, size_t groups, uint32_t *packed) {
+    const size_t group_size = ork_gemm_packed_size(k, n);
+    for (size_t group = 0; group < groups; group++) {
+        ork_gemm_bfloat16_pack(packed_float + group * group_size, k, n, packed + group * group_size);
+    }
+}
+
+void ork_convolution_bfloat16(const ork_convolution_args *args, size_t pixel_begin, size_t pixel_end, float *scratch) {
+    // An AMX-BF16 level goes here, above AVX512-BF16, with its own segmented GEMM.
+    if (ork_bfloat16_detected_isa() == ORK_BFLOAT16_AVX512BF16) {
+        ork_convolution_bfloat16_avx512bf16(args, pixel_begin, pixel_end, scratch);
+    } else {
+        ork_convolution_bfloat16_portable(args, pixel_begin, pixel_end, scratch);
+    }
+}
+
+void ork_convolution_bfloat16_portable(const ork_convolution_args *args, size_t pixel_begin, size_t pixel_end,
+                                       float *scratch) {
+    ork_convolution_on(args, pixel_begin, pixel_end, scratch, ork_gemm_bfloat16_segmented_portable);
+}
+
+void ork_convolution_bfloat16_avx512bf16(const ork_convolution_args *args, size_t pixel_begin, size_t pixel_end,
+                                         float *scratch) {
+    ork_convolution_on(args, pixel_begin, pixel_end, scratch, ork_gemm_bfloat16_segmented_avx512bf16);
 }

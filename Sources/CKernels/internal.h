@@ -74,6 +74,17 @@ ORK_INLINE size_t ork_winograd_tiles_per_block(size_t input_channels, size_t out
     return ORK_MAX((size_t)16, (size_t)131072 / (per_tile ? per_tile : 1));
 }
 
+// The bfloat16 GEMMs on segmented rows (gemm_bfloat16*.c); the plain ones are these on {1, 0, 1, 0}.
+void ork_gemm_bfloat16_segmented_portable(const ork_gemm_args *args, const ork_segments *segments, size_t m_begin,
+                                          size_t m_end);
+void ork_gemm_bfloat16_segmented_avx512bf16(const ork_gemm_args *args, const ork_segments *segments, size_t m_begin,
+                                            size_t m_end);
+
+// ork_convolution's driver (windows in place, im2col at the borders) on any level's segmented GEMM; the
+// bfloat16 convolution runs it on its own GEMM.
+void ork_convolution_on(const ork_convolution_args *args, size_t pixel_begin, size_t pixel_end, float *scratch,
+                        ork_segmented_gemm run);
+
 #if defined(__clang__)
 #define ORK_UNROLL _Pragma("clang loop unroll(full)")
 #elif defined(__GNUC__)

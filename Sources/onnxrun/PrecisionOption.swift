@@ -7,7 +7,7 @@ extension Precision: ExpressibleByArgument {}
 
 enum PrecisionOption {
     static let help = ArgumentHelp(
-        "fp32 (default) or bf16: 1x1 convolutions and Gemm/MatMul multiply in bfloat16 (faster; logits move by ~0.1) "
+        "fp32 (default) or bf16: convolutions (but depthwise) and Gemm/MatMul multiply in bfloat16 (faster; logits move by ~0.1) "
             + "where the CPU has AVX512-BF16.", valueName: "P")
 
     /// The session options for `precision`; prints one line on stderr when bf16 was asked for and cannot run.

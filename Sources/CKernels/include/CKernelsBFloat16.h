@@ -49,6 +49,23 @@ void ork_gemm_bfloat16_portable(const ork_gemm_args *args, size_t m_begin, size_
 /// vdpbf16ps; only where ork_bfloat16_detected_isa() >= ORK_BFLOAT16_AVX512BF16 (undefined elsewhere).
 void ork_gemm_bfloat16_avx512bf16(const ork_gemm_args *args, size_t m_begin, size_t m_end);
 
+// MARK: - General convolution (the dense stem, ResNet's 3x3s): ork_convolution's driver on the bfloat16 GEMM
+
+/// Repacks float32 convolution weights (from ork_convolution_pack, `groups` groups of a k x n GEMM each) into
+/// bfloat16 pairs in place of each group's float32 block: the group stride stays ork_gemm_packed_size(k, n) floats
+/// (the bfloat16 block is about half of it), so `packed` has ork_convolution_packed_size(...) words.
+void ork_convolution_bfloat16_pack(const float *packed_float, size_t k, size_t n, size_t groups, uint32_t *packed);
+
+/// As ork_convolution, with `args->packed_weights` the bfloat16 words of ork_convolution_bfloat16_pack (cast):
+/// the same windows and im2col, each GEMM row rounded to bfloat16.
+void ork_convolution_bfloat16(const ork_convolution_args *args, size_t pixel_begin, size_t pixel_end, float *scratch);
+/// The portable bfloat16 GEMM under the driver (the oracle of the vector variant).
+void ork_convolution_bfloat16_portable(const ork_convolution_args *args, size_t pixel_begin, size_t pixel_end,
+                                       float *scratch);
+/// vdpbf16ps; only where ork_bfloat16_detected_isa() >= ORK_BFLOAT16_AVX512BF16.
+void ork_convolution_bfloat16_avx512bf16(const ork_convolution_args *args, size_t pixel_begin, size_t pixel_end,
+                                         float *scratch);
+
 #ifdef __cplusplus
 }
 #endif

@@ -6,10 +6,10 @@ import CKernels
 public enum Precision: String, Sendable, CaseIterable, CustomStringConvertible {
     /// float32 throughout: agrees with onnxruntime within 1e-5.
     case fp32
-    /// Pointwise (1x1) convolutions and Gemm/MatMul with constant weights multiply bfloat16-rounded weights and
-    /// activations and sum in float32: twice the multiply rate of float32 FMAs where the CPU has bfloat16
-    /// instructions, at ~3 significant digits per product. Depthwise and general convolutions, pooling and
-    /// elementwise operators stay float32.
+    /// Pointwise (1x1) and general (dense, grouped) convolutions and Gemm/MatMul with constant weights multiply
+    /// bfloat16-rounded weights and activations and sum in float32: twice the multiply rate of float32 FMAs where
+    /// the CPU has bfloat16 instructions, at ~3 significant digits per product. Depthwise convolutions, pooling
+    /// and elementwise operators stay float32.
     case bf16
 
     public var description: String { rawValue }
@@ -25,12 +25,12 @@ public enum Precision: String, Sendable, CaseIterable, CustomStringConvertible {
 }
 
 extension InferenceSession {
-    /// Which kernels run, for `bench` and `inspect`: "fp32 AVX-512", or "bf16 AVX512-BF16 (1x1 convolutions,
-    /// Gemm/MatMul) + fp32 AVX-512 (the rest)", or "fp32 reference kernels" without optimization.
+    /// Which kernels run, for `bench` and `inspect`: "fp32 AVX-512", or "bf16 AVX512-BF16 (1x1 and dense
+    /// convolutions, Gemm/MatMul) + fp32 AVX-512 (the rest)", or "fp32 reference kernels" without optimization.
     public var kernelDescription: String {
         if options.optimizationLevel == .none { return "fp32 reference kernels" }
         let float32 = "fp32 \(KernelInstructionSet.detected)"
         guard precision == .bf16, let instructions = Precision.bfloat16Instructions else { return float32 }
-        return "bf16 \(instructions) (1x1 convolutions, Gemm/MatMul) + \(float32) (the rest)"
+        return "bf16 \(instructions) (1x1 and dense convolutions, Gemm/MatMul) + \(float32) (the rest)"
     }
 }

@@ -10,6 +10,9 @@ final class ConvolutionKernel: Sendable {
     let kernelHeight: Int
     let kernelWidth: Int
     let groups: Int
+    /// The number format of the stored weights and of the GEMM's inputs (`.bf16`: rounded as the GEMM reads them).
+    let precision: Precision
+    /// `.fp32`: `ork_convolution_pack` floats; `.bf16`: `ork_convolution_bfloat16_pack` words at the same offsets.
     private let packed: AlignedFloatBuffer
 
     init(weights: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>? = nil, outputChannels: Int,
@@ -29,10 +32,28 @@ final class ConvolutionKernel: Sendable {
         self.kernelHeight = kernelHeight
         self.kernelWidth = kernelWidth
         self.groups = groups
+        precision = .fp32
         packed = AlignedFloatBuffer(count: ork_convolution_packed_size(
             outputChannels, inputChannelsPerGroup, kernelHeight, kernelWidth, groups))
         ork_convolution_pack(weights.baseAddress, bias?.baseAddress, outputChannels, inputChannelsPerGroup,
                              kernelHeight, kernelWidth, groups, packed.pointer)
+    }
+
+    /// `weights` rounded to bfloat16 (itself when it already is).
+    init(bfloat16 weights: ConvolutionKernel) {
+        outputChannels = weights.outputChannels
+        inputChannelsPerGroup = weights.inputChannelsPerGroup
+        kernelHeight = weights.kernelHeight
+        kernelWidth = weights.kernelWidth
+        groups = weights.groups
+        precision = .bf16
+        guard weights.precision == .fp32 else {
+            packed = weights.packed
+            return
+        }
+        packed = AlignedFloatBuffer(count: weights.packed.count)
+        ork_convolution_bfloat16_pack(weights.packed.pointer, kernelHeight * kernelWidth * inputChannelsPerGroup,
+                                      outputChannels / groups, groups, packed.words)
     }
 
     /// Packs copies of Swift arrays (tests, small models).
@@ -62,7 +83,8 @@ final class ConvolutionKernel: Sendable {
 
     /// Computes output pixels `pixels` (pixel = (image * outputHeight + oh) * outputWidth + ow, in
     /// 0..<shape.outputPixelCount). scratch: `scratchCount(for: shape)` floats, private to this call.
-    /// `level`: the ISA variant to run (tests run each one the CPU has).
+    /// `level`: the ISA variant of the float32 kernel to run (tests run each one the CPU has); bfloat16 weights take
+    /// the bfloat16 kernel.
     func run(shape: ConvolutionShape, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
              residual: UnsafePointer<Float>? = nil, activation: Activation = .none, pixels: Range<Int>,
              scratch: UnsafeMutablePointer<Float>?, using level: KernelInstructionSet = .detected) {
@@ -73,12 +95,16 @@ final class ConvolutionKernel: Sendable {
         var arguments = self.arguments(shape, input: input, output: output, residual: residual,
                                        activation: activation)
         precondition(scratch != nil || ork_convolution_scratch_size(&arguments) == 0, "convolution needs scratch")
-        level.kernels.convolution(&arguments, pixels.lowerBound, pixels.upperBound, scratch)
+        switch precision {
+        case .fp32: level.kernels.convolution(&arguments, pixels.lowerBound, pixels.upperBound, scratch)
+        case .bf16: ork_convolution_bfloat16(&arguments, pixels.lowerBound, pixels.upperBound, scratch)
+        }
     }
 
-    private func arguments(_ shape: ConvolutionShape, input: UnsafePointer<Float>?,
-                           output: UnsafeMutablePointer<Float>?, residual: UnsafePointer<Float>?,
-                           activation: Activation) -> ork_convolution_args {
+    /// The C arguments for these weights (tests call each kernel variant by name with them).
+    func arguments(_ shape: ConvolutionShape, input: UnsafePointer<Float>?,
+                   output: UnsafeMutablePointer<Float>?, residual: UnsafePointer<Float>?,
+                   activation: Activation) -> ork_convolution_args {
         shape.kernelArguments(input: input, packedWeights: packed.pointer, residual: residual, output: output,
                               activation: activation)
     }
