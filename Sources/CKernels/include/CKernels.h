@@ -523,10 +523,10 @@ void ork_layer_norm_avx512(const ork_layer_norm_args *args, size_t row_begin, si
 // MARK: - The float side of reduced-precision models (reduced_precision_template.h)
 //
 // Written without fused multiply-adds: each step rounds as the separate ONNX operators do, so onnxruntime's
-// dynamic quantization chain (ConvInteger -> Cast -> Mul -> Add) and Cast to float16 come out bit for bit.
+// dynamic quantization chain (ConvInteger -> Cast -> Mul -> Add) and Cast to float16 come out bit for bit. One
+// variant per ISA level; the Swift wrappers (ReducedPrecisionKernels) pick one.
 
 /// The smallest and largest of input[0..count) (count >= 1; +inf / -inf when count is 0).
-void ork_min_max(const float *input, size_t count, float *minimum, float *maximum);
 void ork_min_max_portable(const float *input, size_t count, float *minimum, float *maximum);
 void ork_min_max_avx2(const float *input, size_t count, float *minimum, float *maximum);
 void ork_min_max_avx512(const float *input, size_t count, float *minimum, float *maximum);
@@ -542,13 +542,11 @@ typedef struct {
 } ork_rescale_args;
 
 /// output = clamp(((float)input * scale[c] + bias[c]) + residual, min, max), rounding after each operation.
-void ork_rescale_int32(const ork_rescale_args *args, size_t rows);
 void ork_rescale_int32_portable(const ork_rescale_args *args, size_t rows);
 void ork_rescale_int32_avx2(const ork_rescale_args *args, size_t rows);
 void ork_rescale_int32_avx512(const ork_rescale_args *args, size_t rows);
 
 /// output[i] = the float16 value nearest input[i] (ties to even; overflow to infinity), as a float. May be in place.
-void ork_round_to_float16(const float *input, float *output, size_t count);
 void ork_round_to_float16_portable(const float *input, float *output, size_t count);
 void ork_round_to_float16_avx2(const float *input, float *output, size_t count);
 void ork_round_to_float16_avx512(const float *input, float *output, size_t count);

@@ -1,8 +1,6 @@
 // RoundToHalfPrecision (internal, written by the half-precision widening stage): a Cast to float16 or bfloat16 whose
 // result stays in float32.
 
-import CKernels
-
 /// What a Cast to float16 or bfloat16 computes, kept in float32: every value rounded to the half-precision type
 /// (round to nearest even), so the model's precision loss is the same as with real half-precision storage.
 struct HalfPrecisionRoundingOperator: Operator {
@@ -47,7 +45,8 @@ extension HalfPrecisionRoundingOperator: KernelOperator {
                                           units: max(count / 4096, 1))
         pool.parallelFor(tasks) { task in
             let part = Parallelism.split(count, task, tasks)
-            ork_round_to_float16(source + part.lowerBound, destination + part.lowerBound, part.count)
+            ReducedPrecisionKernels.roundToFloat16(source + part.lowerBound, destination + part.lowerBound,
+                                                   count: part.count)
         }
     }
 }

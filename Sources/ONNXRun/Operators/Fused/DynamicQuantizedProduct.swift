@@ -22,9 +22,8 @@ struct DynamicRescaling: Sendable {
              residual: Tensor?, pool: ThreadPool) {
         let count = input.elementCount
         let source = UnsafePointer(input.storage.bytes.assumingMemoryBound(to: Float.self))
-        var minimum: Float = 0, maximum: Float = 0
-        ork_min_max(source, count, &minimum, &maximum)
-        let parameters = DynamicQuantizeLinearOperator.parameters(minimum: minimum, maximum: maximum)
+        let range = ReducedPrecisionKernels.range(source, count: count)
+        let parameters = DynamicQuantizeLinearOperator.parameters(minimum: range.minimum, maximum: range.maximum)
         let zeroPoint = Int32(parameters.zeroPoint)
         let quantized = UnsafeMutablePointer<UInt8>.allocate(capacity: max(count, 1))
         defer { quantized.deallocate() }
@@ -66,11 +65,11 @@ struct DynamicRescaling: Sendable {
                         weights.accumulate(shape: shape, input: quantized, inputZeroPoint: zeroPoint,
                                            depthwiseWeights: depthwiseWeights, output: accumulators - offset,
                                            units: begin..<end, scratch: scratch)
-                        var arguments = ork_rescale_args(
+                        let arguments = ork_rescale_args(
                             channels: channels, input: accumulators, scale: scales.baseAddress, bias: bias.baseAddress,
                             residual: residualSource.map { $0 + offset }, output: destination + offset,
                             min: clamp.minimum, max: clamp.maximum)
-                        ork_rescale_int32(&arguments, (end - begin) * unitElements / channels)
+                        ReducedPrecisionKernels.rescale(arguments, rows: (end - begin) * unitElements / channels)
                         begin = end
                     }
                 }
