@@ -107,6 +107,22 @@ struct DynamicRescaling: Sendable {
     }
 }
 
+/// The chain's two operators: they read their input differently and absorb their consumers alike.
+protocol DynamicallyRescaling: ConsumerFusing {
+    var rescaling: DynamicRescaling { get set }
+    /// The op type of the fused node (what the profiler shows).
+    var opType: String { get }
+}
+
+extension DynamicallyRescaling {
+    func fusing(_ consumer: FusionCandidate) throws -> FusedOperator? {
+        guard let (rescaling, extraInputs) = rescaling.fusing(consumer) else { return nil }
+        var fused = self
+        fused.rescaling = rescaling
+        return FusedOperator(op: fused, opType: opType, extraInputs: extraInputs)
+    }
+}
+
 // MARK: - Convolution
 
 /// ConvInteger's chain on NHWC float tensors. Inputs: `[x, residual?]`, both NHWC.
@@ -154,7 +170,9 @@ struct DynamicQuantizedConvolution: KernelOperator {
     }
 }
 
-extension DynamicQuantizedConvolution: ChannelsLastOperator, CostReporting, ConsumerFusing {
+extension DynamicQuantizedConvolution: ChannelsLastOperator, CostReporting, DynamicallyRescaling {
+    var opType: String { "DynamicQuantizedConv" }
+
     var channelsLastInputs: [Int] { rescaling.hasResidual ? [0, 1] : [0] }
 
     var isIntegerArithmetic: Bool { true }
@@ -162,13 +180,6 @@ extension DynamicQuantizedConvolution: ChannelsLastOperator, CostReporting, Cons
     func multiplyAccumulates(inputs: [TensorType?], outputs: [TensorType]) -> Int? {
         outputs.first?.fixedShape.flatMap { checkedElementCount($0) }
             .map { $0 * weights.inputChannelsPerGroup * weights.kernelHeight * weights.kernelWidth }
-    }
-
-    func fusing(_ consumer: FusionCandidate) throws -> FusedOperator? {
-        guard let (rescaling, extraInputs) = rescaling.fusing(consumer) else { return nil }
-        var fused = self
-        fused.rescaling = rescaling
-        return FusedOperator(op: fused, opType: "DynamicQuantizedConv", extraInputs: extraInputs)
     }
 }
 
@@ -191,7 +202,7 @@ extension IntegerConvOperator: DynamicallyQuantizable {
                                                      scales: [1], inputZeroPoint: 0, groups: group)
         let convolution = DynamicQuantizedConvolution(
             window: window, weights: packed, rescaling: DynamicRescaling(weightScales: scales, bias: biasValues))
-        return FusedOperator(op: convolution, opType: "DynamicQuantizedConv")
+        return FusedOperator(op: convolution, opType: convolution.opType)
     }
 }
 
@@ -235,18 +246,13 @@ struct DynamicQuantizedMatMul: KernelOperator {
     }
 }
 
-extension DynamicQuantizedMatMul: CostReporting, ConsumerFusing {
+extension DynamicQuantizedMatMul: CostReporting, DynamicallyRescaling {
+    var opType: String { "DynamicQuantizedMatMul" }
+
     var isIntegerArithmetic: Bool { true }
 
     func multiplyAccumulates(inputs: [TensorType?], outputs: [TensorType]) -> Int? {
         outputs.first?.fixedShape.flatMap { checkedElementCount($0) }.map { $0 * weights.inputChannelsPerGroup }
-    }
-
-    func fusing(_ consumer: FusionCandidate) throws -> FusedOperator? {
-        guard let (rescaling, extraInputs) = rescaling.fusing(consumer) else { return nil }
-        var fused = self
-        fused.rescaling = rescaling
-        return FusedOperator(op: fused, opType: "DynamicQuantizedMatMul", extraInputs: extraInputs)
     }
 }
 
@@ -276,7 +282,7 @@ extension IntegerMatMulOperator: DynamicallyQuantizable {
                                                      scales: [1], inputZeroPoint: 0, groups: 1)
         let product = DynamicQuantizedMatMul(weights: packed,
                                              rescaling: DynamicRescaling(weightScales: scales, bias: biasValues))
-        return FusedOperator(op: product, opType: "DynamicQuantizedMatMul")
+        return FusedOperator(op: product, opType: product.opType)
     }
 }
 
