@@ -96,6 +96,16 @@ struct DynamicRescaling: Sendable {
         return nil
     }
 
+    /// The fused residual (input 1), checked against the output; nil when there is none.
+    func residual(_ inputs: [Tensor?], output: Tensor) throws -> Tensor? {
+        guard hasResidual else { return nil }
+        let residual = try requiredInput(inputs, 1, "residual")
+        guard residual.shape == output.shape, residual.elementType == .float else {
+            throw ONNXRunError(.invalidModel, "residual \(residual) does not match the output \(output)")
+        }
+        return residual
+    }
+
     /// The residual's type check: same element type and shape as the output when known.
     func checkResidual(_ inputs: [InferenceValue?], output: TensorType) throws {
         guard hasResidual else { return }
@@ -151,11 +161,10 @@ struct DynamicQuantizedConvolution: KernelOperator {
     func execute(_ inputs: [Tensor?], into outputs: [Tensor], pool: ThreadPool) throws {
         let input = try requiredInput(inputs, 0, "x")
         let output = outputs[0]
-        let residual = rescaling.hasResidual ? try requiredInput(inputs, 1, "residual") : nil
-        guard input.elementType == .float, output.elementType == .float, input.rank == 4, output.rank == 4,
-              residual.map({ $0.shape == output.shape && $0.elementType == .float }) ?? true else {
+        let residual = try rescaling.residual(inputs, output: output)
+        guard input.elementType == .float, output.elementType == .float, input.rank == 4, output.rank == 4 else {
             throw ONNXRunError(.invalidModel, "dynamically quantized convolution shapes do not fit",
-                               shapes: [input, output].map(\.description) + (residual.map { [$0.description] } ?? []))
+                               shapes: [input.description, output.description])
         }
         let geometry = try window.geometry(inputSize: [input.shape[1], input.shape[2]],
                                            kernelSize: [weights.kernelHeight, weights.kernelWidth])
@@ -230,13 +239,12 @@ struct DynamicQuantizedMatMul: KernelOperator {
     func execute(_ inputs: [Tensor?], into outputs: [Tensor], pool: ThreadPool) throws {
         let input = try requiredInput(inputs, 0, "A")
         let output = outputs[0]
-        let residual = rescaling.hasResidual ? try requiredInput(inputs, 1, "residual") : nil
+        let residual = try rescaling.residual(inputs, output: output)
         let depth = weights.inputChannelsPerGroup, columns = weights.outputChannels
         guard input.elementType == .float, output.elementType == .float, input.rank >= 2, input.shape.last == depth,
-              output.shape == Array(input.shape.dropLast()) + [columns],
-              residual.map({ $0.shape == output.shape && $0.elementType == .float }) ?? true else {
+              output.shape == Array(input.shape.dropLast()) + [columns] else {
             throw ONNXRunError(.invalidModel, "dynamically quantized MatMul shapes do not fit",
-                               shapes: [input, output].map(\.description) + (residual.map { [$0.description] } ?? []))
+                               shapes: [input.description, output.description])
         }
         let rows = input.elementCount / max(depth, 1)
         let shape = ConvolutionShape(batch: 1, inputHeight: rows, inputWidth: 1, inputChannels: depth,
