@@ -49,13 +49,13 @@ final class QuantizedRewriteTests: XCTestCase {
         XCTAssertEqual(steps["ToNHWC"], 1, "one transform, of the input: \(steps)")
     }
 
-    /// float16 with float32 inputs and outputs: the input's Cast to float16 is one vectorized rounding; the
-    /// convolutions fuse as in the float32 model.
+    /// float16 with float32 inputs and outputs: the input's Cast to float16 is one vectorized rounding (and the
+    /// output's Cast back a copy); everything else runs the steps of the float32 model it was converted from.
     func testFloat16MobileNetV2FusesAsTheFloatModel() throws {
-        let steps = try executedSteps("mobilenetv2-0.35-96-float16")
-        XCTAssertEqual(steps["RoundToHalfPrecision"], 1, "\(steps)")
-        XCTAssertEqual((steps["FusedConv"] ?? 0) + 2 * (steps["FusedExpandDepthwiseConv"] ?? 0), 52, "\(steps)")
-        for unexpected in ["Conv", "Clip", "Add", "ToNCHW"] { XCTAssertNil(steps[unexpected], "\(steps)") }
+        var steps = try executedSteps("mobilenetv2-0.35-96-float16")
+        XCTAssertEqual(steps.removeValue(forKey: "RoundToHalfPrecision"), 1, "\(steps)")
+        XCTAssertEqual(steps.removeValue(forKey: "Cast"), 1, "\(steps)")
+        XCTAssertEqual(steps, try executedSteps("mobilenetv2-0.35-96"))
     }
 
     func testQOperatorMobileNetV2RunsOnIntegerKernels() throws { try checkMobileNetV2("mobilenetv2-0.35-96-qoperator") }
