@@ -178,8 +178,11 @@ ORK_TARGET_AVX512 void ork_gemm_segmented_avx512(const ork_gemm_args *args, cons
                               WIDE_PANELS * ORK_TILE, args->c_row_stride);
         }
     }
-    for (size_t chunk_begin = m_begin; chunk_begin < m_end; chunk_begin += chunk) {
-        const size_t chunk_end = ORK_MIN(m_end, chunk_begin + chunk);
+    for (size_t chunk_begin = m_begin, chunk_end; chunk_begin < m_end; chunk_begin = chunk_end) {
+        chunk_end = ORK_MIN(m_end, chunk_begin + chunk);
+        // Less than a tile of rows left joins this chunk: a chunk of its own would stream all of B again for a
+        // few rows (49 pixels of a 7x7 image = 48 + 1).
+        if (m_end - chunk_end < MAX_ROWS) chunk_end = m_end;
         for (size_t panel = first_panel; panel < panels; panel += 2) {
             const size_t column0 = panel * ORK_TILE;
             const size_t columns = n - column0;

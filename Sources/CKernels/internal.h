@@ -66,6 +66,14 @@ void ork_gemm_segmented_avx512(const ork_gemm_args *args, const ork_segments *se
                                size_t m_end);
 #endif
 
+// Winograd tiles per block: the block's transformed inputs and products (positions x tiles x (Cin + Cout) floats,
+// 16 or 36 positions) stay within ~512 KB of L2 next to one position's weights; at least 16 tiles, so that each
+// pass over the transformed weights (positions x Cin x Cout) feeds enough GEMM rows.
+ORK_INLINE size_t ork_winograd_tiles_per_block(size_t input_channels, size_t output_channels, size_t positions) {
+    const size_t per_tile = positions * (input_channels + output_channels);
+    return ORK_MAX((size_t)16, (size_t)131072 / (per_tile ? per_tile : 1));
+}
+
 #if defined(__clang__)
 #define ORK_UNROLL _Pragma("clang loop unroll(full)")
 #elif defined(__GNUC__)

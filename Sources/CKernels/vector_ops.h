@@ -6,7 +6,7 @@
 //   ORK_V_TARGET            the function attribute of the level
 //   ork_v, ork_v_mask       a vector of ORK_V_LANES floats and a lane mask
 //   ork_v_load / ork_v_store / ork_v_load_masked / ork_v_store_masked / ork_v_set1 / ork_v_fma (a * b + c)
-//   ork_v_add / ork_v_mul / ork_v_min / ork_v_max, ork_v_mask_first(count), ork_v_mask_all()
+//   ork_v_add / ork_v_sub / ork_v_mul / ork_v_min / ork_v_max, ork_v_mask_first(count), ork_v_mask_all()
 //   ORK_V_ACTIVATION        the level's ork_activation_apply variant (for the epilogue's activation)
 // min/max keep the first operand's NaN behaviour of the x86 instructions: max(a, b) returns b when either is NaN.
 #pragma once
@@ -27,6 +27,7 @@ ORK_INLINE ORK_V_TARGET void ork_v_store_masked(float *p, ork_v_mask m, ork_v v)
 ORK_INLINE ORK_V_TARGET ork_v ork_v_set1(float x) { return _mm512_set1_ps(x); }
 ORK_INLINE ORK_V_TARGET ork_v ork_v_fma(ork_v a, ork_v b, ork_v c) { return _mm512_fmadd_ps(a, b, c); }
 ORK_INLINE ORK_V_TARGET ork_v ork_v_add(ork_v a, ork_v b) { return _mm512_add_ps(a, b); }
+ORK_INLINE ORK_V_TARGET ork_v ork_v_sub(ork_v a, ork_v b) { return _mm512_sub_ps(a, b); }
 ORK_INLINE ORK_V_TARGET ork_v ork_v_mul(ork_v a, ork_v b) { return _mm512_mul_ps(a, b); }
 ORK_INLINE ORK_V_TARGET ork_v ork_v_min(ork_v a, ork_v b) { return _mm512_min_ps(a, b); }
 ORK_INLINE ORK_V_TARGET ork_v ork_v_max(ork_v a, ork_v b) { return _mm512_max_ps(a, b); }
@@ -50,6 +51,7 @@ ORK_INLINE ORK_V_TARGET void ork_v_store_masked(float *p, ork_v_mask m, ork_v v)
 ORK_INLINE ORK_V_TARGET ork_v ork_v_set1(float x) { return _mm256_set1_ps(x); }
 ORK_INLINE ORK_V_TARGET ork_v ork_v_fma(ork_v a, ork_v b, ork_v c) { return _mm256_fmadd_ps(a, b, c); }
 ORK_INLINE ORK_V_TARGET ork_v ork_v_add(ork_v a, ork_v b) { return _mm256_add_ps(a, b); }
+ORK_INLINE ORK_V_TARGET ork_v ork_v_sub(ork_v a, ork_v b) { return _mm256_sub_ps(a, b); }
 ORK_INLINE ORK_V_TARGET ork_v ork_v_mul(ork_v a, ork_v b) { return _mm256_mul_ps(a, b); }
 ORK_INLINE ORK_V_TARGET ork_v ork_v_min(ork_v a, ork_v b) { return _mm256_min_ps(a, b); }
 ORK_INLINE ORK_V_TARGET ork_v ork_v_max(ork_v a, ork_v b) { return _mm256_max_ps(a, b); }
@@ -82,6 +84,7 @@ ORK_INLINE void ork_v_store_masked(float *p, ork_v_mask m, ork_v v) {
 ORK_INLINE ork_v ork_v_set1(float x) { return (ork_v){x, x, x, x}; }
 ORK_INLINE ork_v ork_v_fma(ork_v a, ork_v b, ork_v c) { return a * b + c; }
 ORK_INLINE ork_v ork_v_add(ork_v a, ork_v b) { return a + b; }
+ORK_INLINE ork_v ork_v_sub(ork_v a, ork_v b) { return a - b; }
 ORK_INLINE ork_v ork_v_mul(ork_v a, ork_v b) { return a * b; }
 typedef int32_t ork_v_bits __attribute__((vector_size(16)));
 // As the x86 instructions: the second operand when the comparison is false (NaN included). C has no vector

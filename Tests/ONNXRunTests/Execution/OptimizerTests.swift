@@ -127,6 +127,33 @@ final class OptimizerTests: XCTestCase {
         XCTAssertNil(steps["Relu"], "\(steps)")
     }
 
+    func testDenseThreeByThreeConvolutionsRunWinograd() throws {
+        // Small weights keep the outputs near 1, where the 1e-5 bound is relative. A: 16 -> 16 on 24x24 with the
+        // residual and Relu (4x4 tiles, 36 of them: split by tiles at 2 threads). B: 192 -> 192 on 4x5 (2x2
+        // tiles, only 6: split by output channels at 2 threads).
+        func small(_ shape: [Int], seed: UInt64) throws -> Tensor {
+            try Tensor(shape: shape, floats: values(shape.reduce(1, *), seed: seed).map { $0 * 0.05 })
+        }
+        let graph = Graph(
+            name: "winograd", inputs: [info("x", [1, 16, 24, 24]), info("z", [1, 192, 4, 5])],
+            outputs: [info("y", [1, 16, 24, 24]), info("w", [1, 192, 4, 5])],
+            initializers: ["a": try small([16, 16, 3, 3], seed: 50), "abias": try tensor([16], seed: 51),
+                           "b": try small([192, 192, 3, 3], seed: 52), "bbias": try tensor([192], seed: 53)],
+            valueInfo: [],
+            nodes: [
+                Node(name: "convA", opType: "Conv", inputs: ["x", "a", "abias"], outputs: ["c"],
+                     attributes: ["pads": .ints([1, 1, 1, 1])]),
+                Node(name: "add", opType: "Add", inputs: ["c", "x"], outputs: ["s"]),
+                Node(name: "relu", opType: "Relu", inputs: ["s"], outputs: ["y"]),
+                Node(name: "convB", opType: "Conv", inputs: ["z", "b", "bbias"], outputs: ["w"],
+                     attributes: ["pads": .ints([1, 1, 1, 1])]),
+            ])
+        let steps = try checkOptimized(graph)
+        XCTAssertEqual(steps["FusedConv"], 2, "\(steps)")
+        XCTAssertEqual(WinogradConvolutionKernel.outputTile(outputChannels: 16, inputChannels: 16), 4)
+        XCTAssertEqual(WinogradConvolutionKernel.outputTile(outputChannels: 192, inputChannels: 192), 2)
+    }
+
     func testAClampWhoseInputIsAGraphOutputIsNotFused() throws {
         let graph = Graph(
             name: "visible", inputs: [info("x", [1, 2, 4, 4])], outputs: [info("c", [1, 2, 4, 4]), info("y", [1, 2, 4, 4])],

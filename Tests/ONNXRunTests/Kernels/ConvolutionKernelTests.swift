@@ -44,6 +44,15 @@ final class ConvolutionKernelTests: XCTestCase {
                     expected: expected, magnitudes: magnitudes)
     }
 
+    /// The NHWC input, output and residual of `data`, guarded against writes past their ends.
+    private func guardedBuffers(_ data: Data, _ shape: ConvolutionShape)
+        -> (input: GuardedBuffer, output: GuardedBuffer, residual: GuardedBuffer?)
+    {
+        (GuardedBuffer(channelsLast(data.inputNCHW, batch: shape.batch, channels: shape.inputChannels,
+                                    height: shape.inputHeight, width: shape.inputWidth)),
+         GuardedBuffer(count: shape.outputElementCount), data.residualNHWC.map { GuardedBuffer($0) })
+    }
+
     // MARK: - Depthwise
 
     private func checkDepthwise(_ shape: ConvolutionShape, seed: UInt64, bias: Bool = true, residual: Bool = false,
@@ -53,10 +62,7 @@ final class ConvolutionKernelTests: XCTestCase {
             weights: data.weights, bias: data.bias, channels: shape.inputChannels,
             kernelHeight: shape.kernelHeight, kernelWidth: shape.kernelWidth)
         XCTAssertTrue(kernel.accepts(shape))
-        let input = GuardedBuffer(channelsLast(data.inputNCHW, batch: shape.batch, channels: shape.inputChannels,
-                                               height: shape.inputHeight, width: shape.inputWidth))
-        let output = GuardedBuffer(count: shape.outputElementCount)
-        let residualBuffer = data.residualNHWC.map { GuardedBuffer($0) }
+        let (input, output, residualBuffer) = guardedBuffers(data, shape)
         // Rows in uneven pieces, as a thread pool would split them.
         let rowCount = shape.outputRowCount
         var begin = 0
@@ -146,10 +152,7 @@ final class ConvolutionKernelTests: XCTestCase {
             inputChannelsPerGroup: shape.inputChannels / shape.groups, kernelHeight: shape.kernelHeight,
             kernelWidth: shape.kernelWidth, groups: shape.groups)
         XCTAssertTrue(kernel.accepts(shape))
-        let input = GuardedBuffer(channelsLast(data.inputNCHW, batch: shape.batch, channels: shape.inputChannels,
-                                               height: shape.inputHeight, width: shape.inputWidth))
-        let output = GuardedBuffer(count: shape.outputElementCount)
-        let residualBuffer = data.residualNHWC.map { GuardedBuffer($0) }
+        let (input, output, residualBuffer) = guardedBuffers(data, shape)
         let scratch = GuardedBuffer(count: kernel.scratchCount(for: shape))
         let pixelCount = shape.outputPixelCount
         // A split that is not a multiple of the kernel's pixel step.
@@ -212,6 +215,78 @@ final class ConvolutionKernelTests: XCTestCase {
             try checkConvolution(shape(height: 13, width: 14, channels: 5, outputChannels: 7, kernel: (5, 5),
                                        pads: (1, 2, 3, 0), groups: 1), seed: 6, bias: false, level: level)
         }
+    }
+
+    // MARK: - Winograd F(2x2, 3x3)
+
+    private func checkWinograd(_ shape: ConvolutionShape, outputTile: Int, seed: UInt64, bias: Bool = true,
+                               residual: Bool = false, activation: Activation = .none,
+                               level: KernelInstructionSet) throws {
+        let data = makeData(shape, seed: seed, bias: bias, residual: residual, activation: activation)
+        let kernel = try WinogradConvolutionKernel.packing(weights: data.weights, bias: data.bias,
+                                                           outputChannels: shape.outputChannels,
+                                                           inputChannels: shape.inputChannels,
+                                                           outputTile: outputTile)
+        XCTAssertTrue(kernel.accepts(shape))
+        let (input, output, residualBuffer) = guardedBuffers(data, shape)
+        let scratch = GuardedBuffer(count: kernel.scratchCount(for: shape))
+        let tiles = kernel.tileCount(for: shape)
+        XCTAssertEqual(tiles, shape.batch * ((shape.outputHeight + outputTile - 1) / outputTile)
+            * ((shape.outputWidth + outputTile - 1) / outputTile))
+        // A split inside a tile row and a block; the second part split again by channels (16 and the rest).
+        let split = min(tiles, 7), firstPanel = min(16, shape.outputChannels)
+        let parts = [(0..<split, 0..<shape.outputChannels), (split..<tiles, 0..<firstPanel),
+                     (split..<tiles, firstPanel..<shape.outputChannels)]
+        for (part, channels) in parts where !channels.isEmpty {
+            kernel.run(shape: shape, input: input.pointer, output: output.pointer,
+                       residual: residualBuffer.map { UnsafePointer($0.pointer) }, activation: activation, tiles: part,
+                       channels: channels, scratch: scratch.pointer, using: level)
+        }
+        output.assertGuardIntact()
+        scratch.assertGuardIntact()
+        // The transforms' roundings: F(2x2, 3x3) within 2e-5 of the sum of |terms| (the GEMM's bound is 1e-5),
+        // F(4x4, 3x3), whose transforms scale by up to 8 and 1/24, within 1e-4.
+        assertClose(output.values, data.expected, scale: data.magnitudes, tolerance: outputTile == 2 ? 2e-5 : 1e-4,
+                    "Winograd F(\(outputTile)x\(outputTile), 3x3) \(shape) at \(level)")
+    }
+
+    func testWinogradAgainstTheDefinitionAtEveryLevel() throws {
+        try forEachInstructionSet { level in
+            for tile in [2, 4] {
+                // ResNet's 3x3 (pads 1) on odd sizes: partial tiles at the right and bottom, residual + Relu.
+                try checkWinograd(shape(height: 7, width: 9, channels: 16, outputChannels: 32, kernel: (3, 3),
+                                        pads: (1, 1, 1, 1), groups: 1), outputTile: tile, seed: 30, residual: true,
+                                  activation: .clamp(ClampBounds(minimum: 0)), level: level)
+                // Channels that are no multiple of any vector width, batch 2, no pads, no bias.
+                try checkWinograd(shape(batch: 2, height: 6, width: 5, channels: 19, outputChannels: 21,
+                                        kernel: (3, 3), pads: (0, 0, 0, 0), groups: 1),
+                                  outputTile: tile, seed: 31, bias: false, level: level)
+                // Asymmetric pads; a one-pixel-wide output; a 1x1 output.
+                try checkWinograd(shape(height: 5, width: 4, channels: 17, outputChannels: 18, kernel: (3, 3),
+                                        pads: (0, 2, 2, 0), groups: 1),
+                                  outputTile: tile, seed: 32, residual: true, level: level)
+                try checkWinograd(shape(height: 4, width: 3, channels: 16, outputChannels: 16, kernel: (3, 3),
+                                        pads: (1, 0, 1, 0), groups: 1), outputTile: tile, seed: 33, level: level)
+                try checkWinograd(shape(height: 3, width: 3, channels: 3, outputChannels: 5, kernel: (3, 3),
+                                        pads: (0, 0, 0, 0), groups: 1), outputTile: tile, seed: 34, level: level)
+                // More tiles than one block (several blocks per call), with the activations other than a clamp.
+                for (index, activation) in testedActivations.prefix(3).enumerated() {
+                    try checkWinograd(shape(height: 31, width: 30, channels: 20, outputChannels: 36, kernel: (3, 3),
+                                            pads: (1, 1, 1, 1), groups: 1), outputTile: tile,
+                                      seed: 40 + UInt64(index), residual: index == 1, activation: activation,
+                                      level: level)
+                }
+            }
+        }
+    }
+
+    func testWinogradRejectsBadWeights() {
+        XCTAssertThrowsError(try WinogradConvolutionKernel.packing(weights: [Float](repeating: 0, count: 17),
+                                                                   outputChannels: 1, inputChannels: 2))
+        XCTAssertThrowsError(try WinogradConvolutionKernel.packing(weights: [Float](repeating: 0, count: 18),
+                                                                   bias: [0, 0], outputChannels: 1, inputChannels: 2))
+        XCTAssertThrowsError(try WinogradConvolutionKernel.packing(weights: [Float](repeating: 0, count: 18),
+                                                                   outputChannels: 1, inputChannels: 2, outputTile: 3))
     }
 
     func testConvolutionRejectsBadWeights() {

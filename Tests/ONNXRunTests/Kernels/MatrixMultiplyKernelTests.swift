@@ -76,6 +76,10 @@ final class MatrixMultiplyKernelTests: XCTestCase {
             Case(rows: 31, reduction: 96, outputs: 24, bias: false),
             Case(rows: 3, reduction: 1280, outputs: 40, layout: .reductionMajor),
             Case(rows: 41, reduction: 320, outputs: 80, residual: true, activation: .clamp(ClampBounds(minimum: 0))),
+            // A 7x7 image on a long reduction: row chunks of 48 with a remainder of one row (joined to the last
+            // chunk) and of 13 (a chunk of its own).
+            Case(rows: 49, reduction: 520, outputs: 40, residual: true),
+            Case(rows: 61, reduction: 520, outputs: 20),
             // Few rows (classifier): calls of 1, 2 and 3 rows take the 64-column path, remainders the usual one.
             Case(rows: 1, reduction: 640, outputs: 200, layout: .reductionMajor),
             Case(rows: 7, reduction: 50, outputs: 150, residual: true,

@@ -4,13 +4,15 @@
 ///
 /// Built by the optimizer from a Conv (+ Add) (+ activation: Clip, Relu, Sigmoid, HardSwish, ...) chain. Inputs: `[input, residual?]`, both NHWC; the
 /// weights are packed inside, once. Dispatch as XNNPACK does: 1x1 stride 1 -> GEMM over pixels, depthwise ->
-/// the depthwise kernel, anything else -> the general (im2col + GEMM) kernel. The ONNX Conv operator's
+/// the depthwise kernel, dense 3x3 stride 1 -> Winograd F(2x2, 3x3), anything else -> the general (im2col + GEMM)
+/// kernel. The ONNX Conv operator's
 /// reference kernel is the oracle (tests compare optimized and unoptimized sessions).
 struct FusedConvolution: KernelOperator {
     private enum Kernel: Sendable {
         case pointwise(PackedMatrixWeights)
         case depthwise(DepthwiseConvolutionKernel)
         case general(ConvolutionKernel)
+        case winograd(WinogradConvolutionKernel)
     }
 
     let window: WindowAttributes
@@ -49,6 +51,10 @@ struct FusedConvolution: KernelOperator {
             && (window.strides ?? [1, 1]) == [1, 1] && (window.pads ?? [0, 0, 0, 0]).allSatisfy { $0 == 0 }
             && window.autoPad != .sameLower && window.autoPad != .sameUpper
         let isDepthwise = inputChannelsPerGroup == 1 && group == outputChannels
+        let isWinograd = WinogradConvolutionKernel.applies(
+            outputChannels: outputChannels, inputChannelsPerGroup: inputChannelsPerGroup, kernelHeight: kernelHeight,
+            kernelWidth: kernelWidth, groups: group, strides: window.strides ?? [1, 1],
+            dilations: window.dilations ?? [1, 1])
         let (outputs, perGroup, height, width) = (outputChannels, inputChannelsPerGroup, kernelHeight, kernelWidth)
         kernel = try weights.withUnsafeBufferPointer(as: Float.self) { weights in
             let biasValues = bias?.floats
@@ -61,6 +67,10 @@ struct FusedConvolution: KernelOperator {
                 if isDepthwise {
                     return .depthwise(try DepthwiseConvolutionKernel(weights: weights, bias: bias, channels: outputs,
                                                                      kernelHeight: height, kernelWidth: width))
+                }
+                if isWinograd {
+                    return .winograd(try WinogradConvolutionKernel(weights: weights, bias: bias,
+                                                                   outputChannels: outputs, inputChannels: perGroup))
                 }
                 return .general(try ConvolutionKernel(weights: weights, bias: bias, outputChannels: outputs,
                                                       inputChannelsPerGroup: perGroup, kernelHeight: height,
@@ -146,6 +156,26 @@ struct FusedConvolution: KernelOperator {
                 convolution.run(shape: shape, input: source, output: destination, residual: residualPointer,
                                 activation: activation, pixels: Parallelism.split(pixels, task, tasks),
                                 scratch: scratch)
+            }
+        case .winograd(let winograd):
+            let tiles = winograd.tileCount(for: shape)
+            let scratchCount = winograd.scratchCount(for: shape)
+            let work = shape.outputElementCount * macsPerOutput
+            // Every task streams all the transformed weights: one task per thread, each with at least 16 tiles;
+            // with fewer tiles (ResNet's 7x7 stage) the threads split the output channels, 16 at a time.
+            let tileTasks = Parallelism.taskCount(work: work, granularity: .dense, threads: pool.threadCount,
+                                                  units: min(pool.threadCount, tiles / 16))
+            let channelTasks = tileTasks > 1 ? 1 : Parallelism.taskCount(
+                work: work, granularity: .dense, threads: pool.threadCount,
+                units: min(pool.threadCount, (outputChannels + 15) / 16))
+            pool.parallelFor(tileTasks * channelTasks) { task in
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
+                defer { scratch.deallocate() }
+                let panels = Parallelism.split((outputChannels + 15) / 16, task % channelTasks, channelTasks)
+                winograd.run(shape: shape, input: source, output: destination, residual: residualPointer,
+                             activation: activation, tiles: Parallelism.split(tiles, task / channelTasks, tileTasks),
+                             channels: panels.lowerBound * 16..<min(outputChannels, panels.upperBound * 16),
+                             scratch: scratch)
             }
         }
     }

@@ -79,14 +79,7 @@ final class ConvolutionKernel: Sendable {
     private func arguments(_ shape: ConvolutionShape, input: UnsafePointer<Float>?,
                            output: UnsafeMutablePointer<Float>?, residual: UnsafePointer<Float>?,
                            activation: Activation) -> ork_convolution_args {
-        ork_convolution_args(
-            batch: shape.batch, input_h: shape.inputHeight, input_w: shape.inputWidth,
-            input_channels: shape.inputChannels, output_h: shape.outputHeight, output_w: shape.outputWidth,
-            output_channels: shape.outputChannels, kernel_h: shape.kernelHeight, kernel_w: shape.kernelWidth,
-            stride_h: shape.strideHeight, stride_w: shape.strideWidth, dilation_h: shape.dilationHeight,
-            dilation_w: shape.dilationWidth, pad_top: shape.padTop, pad_left: shape.padLeft, groups: shape.groups,
-            input: input, packed_weights: packed.pointer, residual: residual, output: output,
-            min: activation.kernelClamp.minimum, max: activation.kernelClamp.maximum,
-            activation: activation.kernelFunction)
+        shape.kernelArguments(input: input, packedWeights: packed.pointer, residual: residual, output: output,
+                              activation: activation)
     }
 }

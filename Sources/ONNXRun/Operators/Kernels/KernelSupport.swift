@@ -136,6 +136,20 @@ struct ConvolutionShape: Sendable, Equatable {
             && padBottom >= 0 && padRight >= 0 && groups > 0 && inputChannels % groups == 0 && outputChannels % groups == 0
     }
 
+    /// The C kernels' arguments for this call with `packedWeights` and the epilogue of `activation`.
+    func kernelArguments(input: UnsafePointer<Float>?, packedWeights: UnsafePointer<Float>?,
+                         residual: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>?,
+                         activation: Activation) -> ork_convolution_args {
+        ork_convolution_args(
+            batch: batch, input_h: inputHeight, input_w: inputWidth, input_channels: inputChannels,
+            output_h: outputHeight, output_w: outputWidth, output_channels: outputChannels, kernel_h: kernelHeight,
+            kernel_w: kernelWidth, stride_h: strideHeight, stride_w: strideWidth, dilation_h: dilationHeight,
+            dilation_w: dilationWidth, pad_top: padTop, pad_left: padLeft, groups: groups, input: input,
+            packed_weights: packedWeights, residual: residual, output: output,
+            min: activation.kernelClamp.minimum, max: activation.kernelClamp.maximum,
+            activation: activation.kernelFunction)
+    }
+
     /// The input rows (clipped to the image) that output rows `outputRows` of one image read.
     func inputRows(outputRows: Range<Int>) -> Range<Int> {
         let first = outputRows.lowerBound * strideHeight - padTop
