@@ -42,6 +42,18 @@ void ork_qdepthwise_pack(const void *weights, int weights_are_unsigned, const in
     }
 }
 
+void ork_qdepthwise_set_x_zero_point(void *packed, size_t channels, size_t taps, int32_t x_zero_point) {
+    const size_t tiles = (channels + ORK_TILE - 1) / ORK_TILE;
+    for (size_t tile = 0; tile < tiles; tile++) {
+        int32_t *words = (int32_t *)packed + tile * ork_qdepthwise_tile_words(taps);
+        for (size_t j = 0; j < ORK_TILE; j++) {
+            int32_t sum = 0;
+            for (size_t tap = 0; tap < taps; tap++) sum += (int16_t)words[ORK_QDEPTHWISE_HEADER + tap * ORK_TILE + j];
+            words[j] = words[ORK_TILE + j] - x_zero_point * sum;
+        }
+    }
+}
+
 // MARK: - Dispatch
 
 void ork_qdepthwise(const ork_qdepthwise_args *args, size_t row_begin, size_t row_end) {
@@ -84,6 +96,10 @@ void ork_qdepthwise_portable(const ork_qdepthwise_args *args, size_t row_begin, 
                         const int32_t *w = words + ORK_QDEPTHWISE_HEADER + (kh * args->kernel_w + kw) * ORK_TILE;
                         for (size_t j = 0; j < count; j++) acc[j] += ((int32_t)x[j] - args->x_zero_point) * (int16_t)w[j];
                     }
+                }
+                if (args->output_int32) {
+                    for (size_t j = 0; j < count; j++) args->output_int32[out_offset + channel0 + j] = acc[j];
+                    continue;
                 }
                 const uint8_t *residual = e->residual ? e->residual + out_offset + channel0 : NULL;
                 for (size_t j = 0; j < count; j++)

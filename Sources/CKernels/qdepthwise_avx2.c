@@ -49,6 +49,13 @@ ORK_TARGET_AVX2 void ork_qdepthwise_avx2(const ork_qdepthwise_args *args, size_t
                 }
                 const float *scale = (const float *)(words + 2 * ORK_TILE);
                 const size_t offset = out_offset + channel0;
+                if (args->output_int32) {
+                    int32_t lanes[ORK_TILE];
+                    _mm256_storeu_si256((__m256i *)lanes, acc0);
+                    _mm256_storeu_si256((__m256i *)(lanes + 8), acc1);
+                    memcpy(args->output_int32 + offset, lanes, count * sizeof(int32_t));
+                    continue;
+                }
                 ork_qstore8(acc0, scale, e, e->residual ? e->residual + offset : NULL, args->output + offset,
                             ORK_MIN(count, (size_t)8));
                 if (count1)

@@ -58,6 +58,10 @@ ORK_INLINE QDW_TARGET void QDW_NAME(block)(const int pixels, const int interior,
     ORK_UNROLL
     for (int p = 0; p < pixels; p++) {
         const size_t offset = (g->output_row + ow + (size_t)p) * channels + channel0;
+        if (args->output_int32) {
+            _mm512_mask_storeu_epi32(args->output_int32 + offset, mask, acc[p]);
+            continue;
+        }
         ork_qstore16(acc[p], scale, e, e->residual ? e->residual + offset : NULL, args->output + offset, mask);
     }
 }

@@ -471,10 +471,14 @@ typedef struct {
     int32_t x_zero_point;               // the one the weights were packed with
     const uint8_t *input;               // [batch, input_h, input_w, channels]
     const void *packed_weights;
-    uint8_t *output;                    // [batch, output_h, output_w, channels]
+    uint8_t *output;                    // [batch, output_h, output_w, channels], or NULL with output_int32
     ork_qepilogue epilogue;             // residual [batch, output_h, output_w, channels], row stride = channels
+    int32_t *output_int32;              // or the int32 accumulators (ConvInteger) when output is NULL
 } ork_qdepthwise_args;
 
+/// Re-derives the packed weights' interior bias for another x_zero_point (dynamic quantization: the zero point is
+/// known only at run time); `packed` holds a copy of ork_qdepthwise_pack's output for `channels` x `taps`.
+void ork_qdepthwise_set_x_zero_point(void *packed, size_t channels, size_t taps, int32_t x_zero_point);
 /// Output rows [row_begin, row_end), row = image * output_h + oh.
 void ork_qdepthwise(const ork_qdepthwise_args *args, size_t row_begin, size_t row_end);
 void ork_qdepthwise_portable(const ork_qdepthwise_args *args, size_t row_begin, size_t row_end);
@@ -555,6 +559,37 @@ void ork_layer_norm(const ork_layer_norm_args *args, size_t row_begin, size_t ro
 void ork_layer_norm_portable(const ork_layer_norm_args *args, size_t row_begin, size_t row_end);
 void ork_layer_norm_avx2(const ork_layer_norm_args *args, size_t row_begin, size_t row_end);
 void ork_layer_norm_avx512(const ork_layer_norm_args *args, size_t row_begin, size_t row_end);
+
+// MARK: - The float side of reduced-precision models (reduced_precision_template.h)
+//
+// Written without fused multiply-adds: each step rounds as the separate ONNX operators do, so onnxruntime's
+// dynamic quantization chain (ConvInteger -> Cast -> Mul -> Add) and Cast to float16 come out bit for bit. One
+// variant per ISA level; the Swift wrappers (ReducedPrecisionKernels) pick one.
+
+/// The smallest and largest of input[0..count) (count >= 1; +inf / -inf when count is 0).
+void ork_min_max_portable(const float *input, size_t count, float *minimum, float *maximum);
+void ork_min_max_avx2(const float *input, size_t count, float *minimum, float *maximum);
+void ork_min_max_avx512(const float *input, size_t count, float *minimum, float *maximum);
+
+typedef struct {
+    size_t channels;            // elements per row; rows are contiguous in every array
+    const int32_t *input;       // int32 accumulators [rows][channels]
+    const float *scale;         // [channels]
+    const float *bias;          // [channels]
+    const float *residual;      // NULL, or [rows][channels] added after the bias
+    float *output;              // [rows][channels]
+    float min, max;             // clamp, last
+} ork_rescale_args;
+
+/// output = clamp(((float)input * scale[c] + bias[c]) + residual, min, max), rounding after each operation.
+void ork_rescale_int32_portable(const ork_rescale_args *args, size_t rows);
+void ork_rescale_int32_avx2(const ork_rescale_args *args, size_t rows);
+void ork_rescale_int32_avx512(const ork_rescale_args *args, size_t rows);
+
+/// output[i] = the float16 value nearest input[i] (ties to even; overflow to infinity), as a float. May be in place.
+void ork_round_to_float16_portable(const float *input, float *output, size_t count);
+void ork_round_to_float16_avx2(const float *input, float *output, size_t count);
+void ork_round_to_float16_avx512(const float *input, float *output, size_t count);
 
 #ifdef __cplusplus
 }

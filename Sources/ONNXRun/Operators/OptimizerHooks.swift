@@ -157,6 +157,27 @@ protocol ConstantInputPacking: Operator {
     func packingConstantInputs(_ inputs: [InferenceValue?]) throws -> PackedOperator?
 }
 
+// MARK: - Dynamic quantization
+
+/// DynamicQuantizeLinear: quantizes its input with a scale and zero point computed from the input's range at run time
+/// (outputs: the uint8 values, the scale, the zero point).
+protocol DynamicQuantizingOperator: Operator {}
+
+/// Converts its input to one element type known at load (Cast): the conversion of an integer product back to float.
+protocol ElementTypeConverting: Operator {
+    var targetElementType: ElementType? { get }
+}
+
+/// An integer product of a uint8 input and constant 8-bit weights (ConvInteger, MatMulInteger) that has a float
+/// operator for onnxruntime's dynamic quantization chain around it: `y = Float(self(q, w)) * (x_scale * w_scale) +
+/// bias` where `(q, x_scale, zero point) = DynamicQuantizeLinear(x)`.
+protocol DynamicallyQuantizable: Operator {
+    /// The operator computing y from float x alone (its one input), given this node's inputs (q, w, zero points),
+    /// the weight scale (constant; per tensor or per output channel, shaped to broadcast against this node's
+    /// output) and the bias (likewise), or nil when they do not fit its kernels.
+    func dynamicallyQuantized(_ inputs: [InferenceValue?], weightScale: Tensor, bias: Tensor?) throws -> FusedOperator?
+}
+
 // MARK: - Reduced precision
 
 /// Has a variant that multiplies in bfloat16 (weights rounded once, activations as the kernel reads them, float32

@@ -375,18 +375,23 @@ struct DynamicQuantizeLinearOperator: Operator {
         let x = try requiredInput(inputs, 0, "x")
         try requireFloat(x, "x")
         let values = x.floats
-        // The range always includes 0 so that 0 is exactly representable.
-        let minimum = min(0, values.min() ?? 0), maximum = max(0, values.max() ?? 0)
-        let scale = (maximum - minimum) / 255
-        let level = scale == 0 ? 0 : (0 - minimum / scale).rounded(.toNearestOrEven)
-        // NaN or infinite inputs give a meaningless scale; the zero point must still be a valid uint8.
-        let zero = level.isNaN ? 0 : min(max(level, 0), 255)
+        let (scale, zero) = Self.parameters(minimum: values.min() ?? 0, maximum: values.max() ?? 0)
         let quantized = values.map { value -> UInt8 in
             let level = scale == 0 ? zero : (value / scale).rounded(.toNearestOrEven) + zero
             return UInt8(level.isNaN ? 0 : min(max(level, 0), 255))
         }
         return [Tensor(shape: x.shape, computed: quantized), Tensor(shape: [], computed: [scale]),
                 Tensor(shape: [], computed: [UInt8(zero)])]
+    }
+
+    /// The scale and zero point (a whole number in 0...255) for values in `minimum...maximum`.
+    static func parameters(minimum: Float, maximum: Float) -> (scale: Float, zeroPoint: Float) {
+        // The range always includes 0 so that 0 is exactly representable.
+        let minimum = min(0, minimum), maximum = max(0, maximum)
+        let scale = (maximum - minimum) / 255
+        let level = scale == 0 ? 0 : (0 - minimum / scale).rounded(.toNearestOrEven)
+        // NaN or infinite inputs give a meaningless scale; the zero point must still be a valid uint8.
+        return (scale, level.isNaN ? 0 : min(max(level, 0), 255))
     }
 }
 

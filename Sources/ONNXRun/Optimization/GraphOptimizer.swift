@@ -17,6 +17,10 @@ enum GraphOptimizer {
         // QDQ units into the integer operators onnxruntime runs for them. First: it needs the float operators as the
         // model wrote them, before folding or packing changes their weights.
         LowerQuantizedUnits(),
+        // onnxruntime's dynamic quantization chains (DynamicQuantizeLinear -> ConvInteger/MatMulInteger -> Cast -> Mul
+        // -> Add) into one float operator on the int8 kernels. Before fusion and layout: the fused operator then
+        // absorbs the activation and residual after it and runs NHWC like the float convolutions.
+        FuseDynamicQuantization(),
         // x * clip(x + 3, 0, 6) / 6 -> HardSwish. Before folding: the Add of 3 would otherwise look like a bias to fold.
         FuseDecomposedHardSwish(),
         // LayerNormalization written out as ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div(/Mul/Add) becomes one

@@ -107,6 +107,12 @@ final class QuantizedModelTests: XCTestCase {
     func testMobileNetV2Dynamic() throws { try check("mobilenetv2-0.35-96-dynamic", .relative(1e-3)) }
     func testMobileNetV2Float16() throws { try check("mobilenetv2-0.35-96-float16", .relative(5e-2)) }
 
+    /// Small models of every layer kind MobileNetV2 has, batch 2 (tools/make_reduced_precision_units.py): dynamic
+    /// int8 per tensor, dynamic uint8 weights with zero points and a per-column MatMulInteger, float16.
+    func testDynamicUnitsInt8() throws { try check("dynamic-units-int8", .relative(1e-3)) }
+    func testDynamicUnitsUInt8PerChannel() throws { try check("dynamic-units-uint8-per-channel", .relative(1e-3)) }
+    func testFloat16Units() throws { try check("float16-units", .relative(5e-2)) }
+
     /// convert_float_to_float16(keep_io_types=False): float16 inputs and outputs (Keras MobileNetV2, NHWC, softmax).
     func testFloat16InputsAndOutputs() throws { try check("keras-mobilenetv2-0.35-96-float16-io", .relative(5e-2)) }
 

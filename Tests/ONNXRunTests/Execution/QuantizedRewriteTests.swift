@@ -37,6 +37,27 @@ final class QuantizedRewriteTests: XCTestCase {
         XCTAssertEqual(steps["ToNHWC"], 1, "\(folder): one transform, of the quantized input: \(steps)")
     }
 
+    /// Dynamic quantization: each DynamicQuantizeLinear -> ConvInteger -> Cast -> Mul -> Add chain is one step on the
+    /// int8 kernels, with its Clip and residual Add; the classifier's MatMulInteger chain likewise.
+    func testDynamicMobileNetV2RunsOnIntegerKernels() throws {
+        let steps = try executedSteps("mobilenetv2-0.35-96-dynamic")
+        XCTAssertEqual(steps["DynamicQuantizedConv"], 52, "\(steps)")
+        XCTAssertEqual(steps["DynamicQuantizedMatMul"], 1, "\(steps)")
+        for unexpected in ["DynamicQuantizeLinear", "ConvInteger", "MatMulInteger", "Cast", "Mul", "Add", "Clip", "ToNCHW"] {
+            XCTAssertNil(steps[unexpected], "\(unexpected) still runs: \(steps)")
+        }
+        XCTAssertEqual(steps["ToNHWC"], 1, "one transform, of the input: \(steps)")
+    }
+
+    /// float16 with float32 inputs and outputs: the input's Cast to float16 is one vectorized rounding (and the
+    /// output's Cast back a copy); everything else runs the steps of the float32 model it was converted from.
+    func testFloat16MobileNetV2FusesAsTheFloatModel() throws {
+        var steps = try executedSteps("mobilenetv2-0.35-96-float16")
+        XCTAssertEqual(steps.removeValue(forKey: "RoundToHalfPrecision"), 1, "\(steps)")
+        XCTAssertEqual(steps.removeValue(forKey: "Cast"), 1, "\(steps)")
+        XCTAssertEqual(steps, try executedSteps("mobilenetv2-0.35-96"))
+    }
+
     func testQOperatorMobileNetV2RunsOnIntegerKernels() throws { try checkMobileNetV2("mobilenetv2-0.35-96-qoperator") }
     func testQDQMobileNetV2RunsOnIntegerKernels() throws { try checkMobileNetV2("mobilenetv2-0.35-96-qdq") }
 }

@@ -36,6 +36,32 @@ private func quantizedSum(_ y: Int32, _ residual: UInt8, _ addition: QuantizedRe
 private let residualAddition = QuantizedResidualAddition(residualIsFirst: false, scaleA: 0.05, zeroPointA: 7,
                                                          scaleB: 0.08, zeroPointB: 130, scaleC: 0.07, zeroPointC: 120)
 
+/// The exact int32 sum of `(x - inputZero) * (w - weightZeroPoints[o])` over the window of output `[n, y, x, o]` of
+/// an NHWC int8 convolution (ONNX weights `[O, C / groups, KH, KW]`; padding contributes nothing).
+func referenceAccumulator(_ shape: ConvolutionShape, input: [UInt8], inputZero: Int32, weights: [Int8],
+                          weightZeroPoints: [Int8], at position: (n: Int, y: Int, x: Int, o: Int)) -> Int {
+    let (n, y, x, o) = position
+    let perGroup = shape.inputChannels / shape.groups, outputsPerGroup = shape.outputChannels / shape.groups
+    var accumulator = 0
+    for c in 0..<perGroup {
+        let channel = (o / outputsPerGroup) * perGroup + c
+        for i in 0..<shape.kernelHeight {
+            let inputY = y * shape.strideHeight - shape.padTop + i * shape.dilationHeight
+            guard inputY >= 0 && inputY < shape.inputHeight else { continue }
+            for j in 0..<shape.kernelWidth {
+                let inputX = x * shape.strideWidth - shape.padLeft + j * shape.dilationWidth
+                guard inputX >= 0 && inputX < shape.inputWidth else { continue }
+                let value = Int(input[((n * shape.inputHeight + inputY) * shape.inputWidth + inputX)
+                    * shape.inputChannels + channel]) - Int(inputZero)
+                let weight = Int(weights[((o * perGroup + c) * shape.kernelHeight + i) * shape.kernelWidth + j])
+                    - Int(weightZeroPoints[o])
+                accumulator += value * weight
+            }
+        }
+    }
+    return accumulator
+}
+
 final class QuantizedKernelTests: XCTestCase {
     private typealias GemmVariant = (QuantizedKernelVariant, (UnsafePointer<ork_qgemm_args>?, Int, Int) -> Void)
     private let gemmVariants: [GemmVariant] = [(.portable, ork_qgemm_portable), (.avx2, ork_qgemm_avx2),
@@ -173,28 +199,13 @@ final class QuantizedKernelTests: XCTestCase {
             inputZeroPoint: inputZero, groups: shape.groups)
         var output = [UInt8](repeating: 0, count: shape.outputElementCount)
         run(packed, input, residual, &output)
-        let outputsPerGroup = shape.outputChannels / shape.groups
         for n in 0..<shape.batch {
             for y in 0..<shape.outputHeight {
                 for x in 0..<shape.outputWidth {
                     for o in 0..<shape.outputChannels {
-                        var accumulator = Int(bias[o])
-                        for c in 0..<perGroup {
-                            let channel = (o / outputsPerGroup) * perGroup + c
-                            for i in 0..<shape.kernelHeight {
-                                let inputY = y * shape.strideHeight - shape.padTop + i * shape.dilationHeight
-                                guard inputY >= 0 && inputY < shape.inputHeight else { continue }
-                                for j in 0..<shape.kernelWidth {
-                                    let inputX = x * shape.strideWidth - shape.padLeft + j * shape.dilationWidth
-                                    guard inputX >= 0 && inputX < shape.inputWidth else { continue }
-                                    let value = Int(input[((n * shape.inputHeight + inputY) * shape.inputWidth + inputX)
-                                        * shape.inputChannels + channel]) - Int(inputZero)
-                                    let weight = Int(weights[((o * perGroup + c) * shape.kernelHeight + i)
-                                        * shape.kernelWidth + j]) - Int(zeros[o])
-                                    accumulator += value * weight
-                                }
-                            }
-                        }
+                        let accumulator = Int(bias[o]) + referenceAccumulator(
+                            shape, input: input, inputZero: inputZero, weights: weights, weightZeroPoints: zeros,
+                            at: (n, y, x, o))
                         let index = ((n * shape.outputHeight + y) * shape.outputWidth + x) * shape.outputChannels + o
                         var expected = requantized(accumulator, scale: scales[o], zeroPoint: 100)
                         if let addition { expected = quantizedSum(expected, residual[index], addition) }

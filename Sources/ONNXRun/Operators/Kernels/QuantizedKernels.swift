@@ -194,7 +194,7 @@ final class QuantizedConvolutionWeights: Sendable {
     }
 
     /// The depthwise kernel's arguments (tests call each variant with them).
-    func depthwiseArguments(_ shape: ConvolutionShape, input: UnsafePointer<UInt8>, output: UnsafeMutablePointer<UInt8>,
+    func depthwiseArguments(_ shape: ConvolutionShape, input: UnsafePointer<UInt8>, output: UnsafeMutablePointer<UInt8>?,
                             store: QuantizedStore, residual: UnsafePointer<UInt8>?) -> ork_qdepthwise_args {
         ork_qdepthwise_args(
             batch: shape.batch, input_h: shape.inputHeight, input_w: shape.inputWidth,
@@ -203,7 +203,7 @@ final class QuantizedConvolutionWeights: Sendable {
             stride_w: shape.strideWidth, dilation_h: shape.dilationHeight, dilation_w: shape.dilationWidth,
             pad_top: shape.padTop, pad_left: shape.padLeft, x_zero_point: inputZeroPoint, input: input,
             packed_weights: UnsafeRawPointer(packed.pointer), output: output,
-            epilogue: store.epilogue(residual: residual, residualRowStride: outputChannels))
+            epilogue: store.epilogue(residual: residual, residualRowStride: outputChannels), output_int32: nil)
     }
 
     private func convolutionArguments(_ shape: ConvolutionShape, input: UnsafePointer<UInt8>?,
@@ -217,6 +217,45 @@ final class QuantizedConvolutionWeights: Sendable {
             dilation_w: shape.dilationWidth, pad_top: shape.padTop, pad_left: shape.padLeft, groups: shape.groups,
             x_zero_point: inputZeroPoint, input: input, packed_weights: packed.pointer, output: output,
             output_int32: nil, epilogue: store.epilogue(residual: residual, residualRowStride: shape.outputChannels))
+    }
+}
+
+// MARK: - int32 accumulators (ConvInteger, dynamic quantization)
+
+extension QuantizedConvolutionWeights {
+    /// A copy of the packed depthwise weights for an input zero point known only at run time (dynamic quantization:
+    /// the depthwise kernel's interior bias holds it); nil for the general kernel, which takes it per call.
+    func depthwiseWeights(inputZeroPoint: Int32) -> AlignedBytes? {
+        guard isDepthwise else { return nil }
+        let copy = AlignedBytes(count: packed.count)
+        copy.pointer.copyMemory(from: packed.pointer, byteCount: packed.count)
+        ork_qdepthwise_set_x_zero_point(copy.pointer, outputChannels, kernelHeight * kernelWidth, inputZeroPoint)
+        return copy
+    }
+
+    /// Computes work units `units` (see `workUnits`) as int32 accumulators, without bias, scale or requantization,
+    /// for an input with zero point `inputZeroPoint` (`depthwiseWeights`: `depthwiseWeights(inputZeroPoint:)` of
+    /// it). `output` is where the output's element 0 would be: each unit is written at its own offset from it.
+    func accumulate(shape: ConvolutionShape, input: UnsafePointer<UInt8>, inputZeroPoint: Int32,
+                    depthwiseWeights: AlignedBytes?, output: UnsafeMutablePointer<Int32>, units: Range<Int>,
+                    scratch: UnsafeMutablePointer<UInt8>?) {
+        precondition(accepts(shape) && units.lowerBound >= 0 && units.upperBound <= workUnits(shape)
+                         && isDepthwise == (depthwiseWeights != nil), "int8 convolution given \(shape), units \(units)")
+        if let depthwiseWeights {
+            var arguments = depthwiseArguments(shape, input: input, output: nil, store: QuantizedStore(zeroPoint: 0),
+                                               residual: nil)
+            arguments.x_zero_point = inputZeroPoint
+            arguments.packed_weights = UnsafeRawPointer(depthwiseWeights.pointer)
+            arguments.output_int32 = output
+            ork_qdepthwise(&arguments, units.lowerBound, units.upperBound)
+            return
+        }
+        var arguments = convolutionArguments(shape, input: input, output: nil, store: QuantizedStore(zeroPoint: 0),
+                                             residual: nil)
+        arguments.x_zero_point = inputZeroPoint
+        arguments.output_int32 = output
+        precondition(scratch != nil || ork_qconvolution_scratch_size(&arguments) == 0, "int8 convolution needs scratch")
+        ork_qconvolution(&arguments, units.lowerBound, units.upperBound, scratch)
     }
 }
 
