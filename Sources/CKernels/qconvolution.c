@@ -72,46 +72,42 @@ static inline void copy_bytes(uint8_t *destination, const uint8_t *source, size_
 }
 
 // im2col rows (tap, channel) of pixels [pixel_begin, pixel_begin + count) of one group; padding = x_zero_point.
-// A kernel row whose taps all lie inside the input is one contiguous run of kernel_w * channels bytes when
-// dilation_w = 1 and there is one group.
+// Output row by output row, one kernel row at a time over the row's pixels, so the input row is found once per
+// kernel row, not per pixel. A kernel row whose taps all lie inside the input is one contiguous run of
+// kernel_w * channels bytes when dilation_w = 1 and there is one group.
 static void gather(const ork_qconvolution_args *args, size_t group, size_t pixel_begin, size_t count,
                    uint8_t *scratch) {
     const size_t channels = args->input_channels / args->groups;
-    const size_t k = args->kernel_h * args->kernel_w * channels;
+    const size_t k = args->kernel_h * args->kernel_w * channels, row_bytes = args->kernel_w * channels;
     const int contiguous_rows = args->groups == 1 && args->dilation_w == 1;
-    // The first pixel's coordinates by division, the others by counting.
-    size_t ow = pixel_begin % args->output_w, oh = (pixel_begin / args->output_w) % args->output_h;
-    size_t image = pixel_begin / args->output_w / args->output_h;
-    for (size_t i = 0; i < count; i++, ow++) {
-        if (ow == args->output_w) {
-            ow = 0;
-            if (++oh == args->output_h) {
-                oh = 0;
-                image++;
-            }
-        }
-        const ptrdiff_t iw0 = (ptrdiff_t)(ow * args->stride_w) - (ptrdiff_t)args->pad_left;
-        const int row_inside = iw0 >= 0 && iw0 + (ptrdiff_t)args->kernel_w <= (ptrdiff_t)args->input_w;
-        uint8_t *destination = scratch + i * k;
+    for (size_t i = 0; i < count;) {
+        const size_t pixel = pixel_begin + i, ow_begin = pixel % args->output_w;
+        const size_t oh = (pixel / args->output_w) % args->output_h, image = pixel / args->output_w / args->output_h;
+        const size_t run = ORK_MIN(count - i, args->output_w - ow_begin);
         for (size_t kh = 0; kh < args->kernel_h; kh++) {
             const ptrdiff_t ih = (ptrdiff_t)(oh * args->stride_h + kh * args->dilation_h) - (ptrdiff_t)args->pad_top;
             const int ih_inside = ih >= 0 && ih < (ptrdiff_t)args->input_h;
             const uint8_t *row = args->input + (image * args->input_h + (size_t)(ih_inside ? ih : 0)) * args->input_w *
                                                    args->input_channels + group * channels;
-            if (ih_inside && row_inside && contiguous_rows) {
-                copy_bytes(destination, row + (size_t)iw0 * channels, args->kernel_w * channels);
-                destination += args->kernel_w * channels;
-                continue;
-            }
-            for (size_t kw = 0; kw < args->kernel_w; kw++, destination += channels) {
-                const ptrdiff_t iw = iw0 + (ptrdiff_t)(kw * args->dilation_w);
-                if (!ih_inside || iw < 0 || iw >= (ptrdiff_t)args->input_w) {
-                    memset(destination, (int)args->x_zero_point, channels);
+            uint8_t *destination = scratch + i * k + kh * row_bytes;
+            for (size_t j = 0; j < run; j++, destination += k) {
+                const ptrdiff_t iw0 = (ptrdiff_t)((ow_begin + j) * args->stride_w) - (ptrdiff_t)args->pad_left;
+                if (!ih_inside) {
+                    memset(destination, (int)args->x_zero_point, row_bytes);
                     continue;
                 }
-                copy_bytes(destination, row + (size_t)iw * args->input_channels, channels);
+                if (contiguous_rows && iw0 >= 0 && iw0 + (ptrdiff_t)args->kernel_w <= (ptrdiff_t)args->input_w) {
+                    copy_bytes(destination, row + (size_t)iw0 * channels, row_bytes);
+                    continue;
+                }
+                for (size_t kw = 0; kw < args->kernel_w; kw++) {
+                    const ptrdiff_t iw = iw0 + (ptrdiff_t)(kw * args->dilation_w);
+                    if (iw < 0 || iw >= (ptrdiff_t)args->input_w) memset(destination + kw * channels, (int)args->x_zero_point, channels);
+                    else copy_bytes(destination + kw * channels, row + (size_t)iw * args->input_channels, channels);
+                }
             }
         }
+        i += run;
     }
 }
 

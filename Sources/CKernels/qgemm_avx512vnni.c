@@ -1,5 +1,5 @@
-// int8 GEMM for AVX-512 VNNI: vpdpbusd (64 u8 x s8 products per instruction, exact in int32), tiles of up to
-// 12 rows x 32 columns (two packed panels), requantizing store with masked byte stores for column tails.
+// int8 GEMM for AVX-512 VNNI: vpdpbusd (64 u8 x s8 products per instruction, exact in int32), tiles of up to four
+// packed panels (64 columns) x 6 rows (fewer panels: up to 12 rows), requantized rows stored 64 bytes at a time.
 #include "quantized_vector.h"
 
 #if ORK_X86
@@ -17,17 +17,44 @@ ORK_INLINE ORK_TARGET_AVX512VNNI int32_t load_tail(const uint8_t *a, size_t coun
     return _mm_cvtsi128_si32(_mm_maskz_loadu_epi8((__mmask16)((1u << count) - 1u), a));
 }
 
-// The store of one row of one panel: requantize (+ fused QLinearAdd) or int32 accumulators.
-ORK_INLINE ORK_TARGET_AVX512VNNI void store_row(__m512i acc, const ork_qpanel *p, const ork_qgemm_args *args,
-                                                size_t m, size_t column0, __mmask16 mask) {
+// Accumulator registers per tile: rows x panels <= 24 (with the panels' weight vectors and a broadcast, 32 in all).
+#define MAX_ACCUMULATORS 24
+#define MAX_PANELS 4
+
+ORK_INLINE size_t max_rows(size_t panels) { return ORK_MIN((size_t)MAX_ROWS, MAX_ACCUMULATORS / panels); }
+
+// The store of one row of a tile: `panels` accumulators of consecutive 16-column panels, the last masked by
+// `last_mask`. Requantized rows without a residual go out 64 bytes at a time (ork_qstore64); a fused QLinearAdd or
+// int32 output per panel.
+// The accumulators come by value: a pointer to the tile's array would keep it in memory.
+ORK_INLINE ORK_TARGET_AVX512VNNI void store_row(const int panels, __m512i acc0, __m512i acc1, __m512i acc2,
+                                                __m512i acc3, const ork_qpanel *p, const ork_qgemm_args *args,
+                                                size_t m, size_t column0, __mmask16 last_mask) {
+    const __m512i acc[MAX_PANELS] = {acc0, acc1, acc2, acc3};
     const size_t offset = m * args->c_row_stride + column0;
     if (!args->c) {
-        _mm512_mask_storeu_epi32(args->c_int32 + offset, mask, acc);
+        ORK_UNROLL
+        for (int q = 0; q < panels; q++)
+            _mm512_mask_storeu_epi32(args->c_int32 + offset + (size_t)q * ORK_TILE,
+                                     q == panels - 1 ? last_mask : (__mmask16)0xFFFF, acc[q]);
         return;
     }
     const ork_qepilogue *e = &args->epilogue;
-    ork_qstore16(acc, p->scale, e, e->residual ? e->residual + m * e->residual_row_stride + column0 : NULL,
-                 args->c + offset, mask);
+    if (e->residual) {
+        const uint8_t *residual = e->residual + m * e->residual_row_stride + column0;
+        ORK_UNROLL
+        for (int q = 0; q < panels; q++)
+            ork_qstore16(acc[q], p[q].scale, e, residual + (size_t)q * ORK_TILE, args->c + offset + (size_t)q * ORK_TILE,
+                         q == panels - 1 ? last_mask : (__mmask16)0xFFFF);
+        return;
+    }
+    const __m512 high = _mm512_set1_ps((float)(e->max - e->zero_point));
+    __m512i y[MAX_PANELS];
+    ORK_UNROLL
+    for (int q = 0; q < MAX_PANELS; q++) y[q] = q < panels ? ork_qscale16(acc[q], p[q].scale, high) : _mm512_setzero_si512();
+    const __mmask64 mask = ((__mmask64)last_mask << ((panels - 1) * ORK_TILE)) |
+                           (((__mmask64)1 << ((panels - 1) * ORK_TILE)) - 1);
+    ork_qstore64(y[0], y[1], y[2], y[3], e, args->c + offset, mask);
 }
 
 // The per-column constant bias - a_zp * colsum (+ the weight zero point terms with the row sum, when any).
@@ -36,95 +63,115 @@ ORK_INLINE ORK_TARGET_AVX512VNNI __m512i column_base(const ork_qpanel *p, int32_
                             _mm512_mullo_epi32(_mm512_set1_epi32(za), _mm512_loadu_si512(p->colsum)));
 }
 
-// `rows` rows x one or two panels; constant after inlining so the accumulators stay in registers.
-ORK_INLINE ORK_TARGET_AVX512VNNI void tile(const int rows, const int two, const ork_qgemm_args *args, size_t m,
-                                           size_t panel, __mmask16 mask0, __mmask16 mask1) {
+// `rows` rows x `panels` consecutive panels from `panel`; both constant after inlining so the accumulators stay in
+// registers.
+ORK_INLINE ORK_TARGET_AVX512VNNI void tile(const int rows, const int panels, const ork_qgemm_args *args, size_t m,
+                                           size_t panel, __mmask16 last_mask) {
     const size_t k = args->k, full_groups = k / ORK_QGROUP, tail = k % ORK_QGROUP;
     const size_t stride = args->a_row_stride;
     const uint8_t *a = args->a + m * stride;
-    const ork_qpanel p0 = ork_qpanel_at(args->packed_b, k, panel);
-    const ork_qpanel p1 = ork_qpanel_at(args->packed_b, k, two ? panel + 1 : panel);
     const int32_t za = args->a_zero_point;
-    __m512i acc0[MAX_ROWS], acc1[MAX_ROWS];
-    const __m512i base0 = column_base(&p0, za), base1 = two ? column_base(&p1, za) : base0;
+    ork_qpanel p[MAX_PANELS];
+    __m512i acc[MAX_ROWS][MAX_PANELS];
+    int asymmetric = 0;
+    // Every slot is set (panels past `panels` to 0, never stored) so the by-value store reads no indeterminate value.
     ORK_UNROLL
-    for (int r = 0; r < rows; r++) {
-        acc0[r] = base0;
-        if (two) acc1[r] = base1;
+    for (int q = 0; q < MAX_PANELS; q++) {
+        p[q] = ork_qpanel_at(args->packed_b, k, panel + (size_t)(q < panels ? q : 0));
+        const __m512i base = q < panels ? column_base(&p[q], za) : _mm512_setzero_si512();
+        ORK_UNROLL
+        for (int r = 0; r < rows; r++) acc[r][q] = base;
+        if (q >= panels) continue;
+        const __m512i zw = _mm512_loadu_si512(p[q].w_zero_point);
+        asymmetric |= _mm512_test_epi32_mask(zw, zw) != 0;
     }
     // Weight zero points (asymmetric or uint8 weights): + w_zp * (k * a_zp - rowsum(a)).
-    const __m512i zw0 = _mm512_loadu_si512(p0.w_zero_point), zw1 = _mm512_loadu_si512(p1.w_zero_point);
-    if (_mm512_test_epi32_mask(zw0, zw0) || (two && _mm512_test_epi32_mask(zw1, zw1))) {
+    if (asymmetric) {
+        ORK_UNROLL
         for (int r = 0; r < rows; r++) {
             int32_t sum = 0;
             for (size_t kk = 0; kk < k; kk++) sum += a[(size_t)r * stride + kk];
             const __m512i factor = _mm512_set1_epi32((int32_t)k * za - sum);
-            acc0[r] = _mm512_add_epi32(acc0[r], _mm512_mullo_epi32(zw0, factor));
-            if (two) acc1[r] = _mm512_add_epi32(acc1[r], _mm512_mullo_epi32(zw1, factor));
+            ORK_UNROLL
+            for (int q = 0; q < panels; q++)
+                acc[r][q] = _mm512_add_epi32(acc[r][q],
+                                             _mm512_mullo_epi32(_mm512_loadu_si512(p[q].w_zero_point), factor));
         }
     }
-    const int8_t *w0 = p0.weights, *w1 = p1.weights;
     for (size_t group = 0; group < full_groups; group++) {
-        const __m512i b0 = _mm512_loadu_si512(w0 + group * 64);
-        const __m512i b1 = two ? _mm512_loadu_si512(w1 + group * 64) : b0;
+        __m512i b[MAX_PANELS];
+        ORK_UNROLL
+        for (int q = 0; q < panels; q++) b[q] = _mm512_loadu_si512(p[q].weights + group * 64);
         ORK_UNROLL
         for (int r = 0; r < rows; r++) {
             const __m512i av = _mm512_set1_epi32(load_group(a + (size_t)r * stride + group * ORK_QGROUP));
-            acc0[r] = _mm512_dpbusd_epi32(acc0[r], av, b0);
-            if (two) acc1[r] = _mm512_dpbusd_epi32(acc1[r], av, b1);
+            ORK_UNROLL
+            for (int q = 0; q < panels; q++) acc[r][q] = _mm512_dpbusd_epi32(acc[r][q], av, b[q]);
         }
     }
     if (tail) {
-        const __m512i b0 = _mm512_loadu_si512(w0 + full_groups * 64);
-        const __m512i b1 = two ? _mm512_loadu_si512(w1 + full_groups * 64) : b0;
+        __m512i b[MAX_PANELS];
+        ORK_UNROLL
+        for (int q = 0; q < panels; q++) b[q] = _mm512_loadu_si512(p[q].weights + full_groups * 64);
         ORK_UNROLL
         for (int r = 0; r < rows; r++) {
             const __m512i av = _mm512_set1_epi32(load_tail(a + (size_t)r * stride + full_groups * ORK_QGROUP, tail));
-            acc0[r] = _mm512_dpbusd_epi32(acc0[r], av, b0);
-            if (two) acc1[r] = _mm512_dpbusd_epi32(acc1[r], av, b1);
+            ORK_UNROLL
+            for (int q = 0; q < panels; q++) acc[r][q] = _mm512_dpbusd_epi32(acc[r][q], av, b[q]);
         }
     }
-    const size_t column0 = panel * ORK_TILE;
     ORK_UNROLL
-    for (int r = 0; r < rows; r++) {
-        store_row(acc0[r], &p0, args, m + (size_t)r, column0, mask0);
-        if (two) store_row(acc1[r], &p1, args, m + (size_t)r, column0 + ORK_TILE, mask1);
-    }
+    for (int r = 0; r < rows; r++)
+        store_row(panels, acc[r][0], acc[r][1], acc[r][2], acc[r][3], p, args, m + (size_t)r, panel * ORK_TILE,
+                  last_mask);
 }
 
-#define TILE_CASE(R)                                                      \
-    case R:                                                               \
-        if (two) tile(R, 1, args, m, panel, mask0, mask1);                \
-        else tile(R, 0, args, m, panel, mask0, mask1);                    \
-        break;
+#define TILE_CASE(PANELS, ROWS)                                                                                    \
+    case ROWS: tile(ROWS, PANELS, args, m, panel, last_mask); break;
 
-static ORK_TARGET_AVX512VNNI void tile_dispatch(int rows, int two, const ork_qgemm_args *args, size_t m,
-                                                size_t panel, __mmask16 mask0, __mmask16 mask1) {
-    switch (rows) {
-        TILE_CASE(1) TILE_CASE(2) TILE_CASE(3) TILE_CASE(4) TILE_CASE(5) TILE_CASE(6)
-        TILE_CASE(7) TILE_CASE(8) TILE_CASE(9) TILE_CASE(10) TILE_CASE(11) TILE_CASE(12)
+// Rows up to max_rows(panels) for each panel count.
+static ORK_TARGET_AVX512VNNI void tile_dispatch(int rows, int panels, const ork_qgemm_args *args, size_t m,
+                                                size_t panel, __mmask16 last_mask) {
+    switch (panels) {
+    case 4:
+        switch (rows) { TILE_CASE(4, 1) TILE_CASE(4, 2) TILE_CASE(4, 3) TILE_CASE(4, 4) TILE_CASE(4, 5) TILE_CASE(4, 6)
+        default: break; }
+        break;
+    case 3:
+        switch (rows) { TILE_CASE(3, 1) TILE_CASE(3, 2) TILE_CASE(3, 3) TILE_CASE(3, 4) TILE_CASE(3, 5) TILE_CASE(3, 6)
+                        TILE_CASE(3, 7) TILE_CASE(3, 8)
+        default: break; }
+        break;
+    case 2:
+        switch (rows) { TILE_CASE(2, 1) TILE_CASE(2, 2) TILE_CASE(2, 3) TILE_CASE(2, 4) TILE_CASE(2, 5) TILE_CASE(2, 6)
+                        TILE_CASE(2, 7) TILE_CASE(2, 8) TILE_CASE(2, 9) TILE_CASE(2, 10) TILE_CASE(2, 11) TILE_CASE(2, 12)
+        default: break; }
+        break;
+    case 1:
+        switch (rows) { TILE_CASE(1, 1) TILE_CASE(1, 2) TILE_CASE(1, 3) TILE_CASE(1, 4) TILE_CASE(1, 5) TILE_CASE(1, 6)
+                        TILE_CASE(1, 7) TILE_CASE(1, 8) TILE_CASE(1, 9) TILE_CASE(1, 10) TILE_CASE(1, 11) TILE_CASE(1, 12)
+        default: break; }
+        break;
     default: break;
     }
 }
 
-static inline __mmask16 column_mask(size_t columns) {
-    return columns >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << columns) - 1u);
-}
-
 ORK_TARGET_AVX512VNNI void ork_qgemm_avx512vnni(const ork_qgemm_args *args, size_t m_begin, size_t m_end) {
     const size_t k = args->k, n = args->n, panels = (n + ORK_TILE - 1) / ORK_TILE;
-    // Rows per chunk: the chunk of A stays in L1/L2 while every panel pair passes over it.
-    size_t chunk = (32768 / (k ? k : 1)) / MAX_ROWS * MAX_ROWS;
-    if (chunk < 4 * MAX_ROWS) chunk = 4 * MAX_ROWS;
+    // Rows per chunk: the chunk of A stays in L1/L2 while every group of panels passes over it.
+    size_t chunk = (32768 / (k ? k : 1)) / 24 * 24;
+    if (chunk < 4 * 24) chunk = 4 * 24;
     for (size_t chunk_begin = m_begin; chunk_begin < m_end; chunk_begin += chunk) {
         const size_t chunk_end = ORK_MIN(m_end, chunk_begin + chunk);
-        for (size_t panel = 0; panel < panels; panel += 2) {
-            const size_t columns = n - panel * ORK_TILE;
-            const int two = columns > ORK_TILE;
-            const __mmask16 mask0 = column_mask(columns), mask1 = two ? column_mask(columns - ORK_TILE) : 0;
-            for (size_t m = chunk_begin; m < chunk_end; m += MAX_ROWS) {
-                tile_dispatch((int)ORK_MIN((size_t)MAX_ROWS, chunk_end - m), two, args, m, panel, mask0, mask1);
-            }
+        // Up to four panels (64 columns) at a time: a requantized row of them is one 64-byte store.
+        for (size_t panel = 0; panel < panels; panel += MAX_PANELS) {
+            const size_t count = ORK_MIN((size_t)MAX_PANELS, panels - panel);
+            const size_t last_columns = n - (panel + count - 1) * ORK_TILE;
+            const __mmask16 last_mask = last_columns >= ORK_TILE ? (__mmask16)0xFFFF
+                                                                 : (__mmask16)((1u << last_columns) - 1u);
+            const size_t rows = max_rows(count);
+            for (size_t m = chunk_begin; m < chunk_end; m += rows)
+                tile_dispatch((int)ORK_MIN(rows, chunk_end - m), (int)count, args, m, panel, last_mask);
         }
     }
 }

@@ -1,4 +1,4 @@
-// int8 global average pooling, QLinearAdd of two tensors, QuantizeLinear to uint8 and uint8 NCHW <-> NHWC transposes (memory-bound; C).
+// int8 global average pooling, QLinearAdd of two tensors and uint8 NCHW <-> NHWC transposes (memory-bound; C).
 #include "quantized_internal.h"
 
 void ork_qglobal_average_pool_nhwc(const uint8_t *input, size_t pixels, size_t channels, int32_t x_zero_point,
@@ -28,16 +28,11 @@ void ork_qadd(const uint8_t *a, const uint8_t *b, uint8_t *output, float a_ratio
     for (size_t i = begin; i < end; i++) output[i] = (uint8_t)ork_residual_add(a[i], b[i], &add);
 }
 
-void ork_quantize_linear_u8(const float *input, float scale, int32_t zero_point, uint8_t *output, size_t begin,
-                            size_t end) {
-    const float low = (float)(0 - zero_point), high = (float)(255 - zero_point);
-    for (size_t i = begin; i < end; i++) {
-        float value = input[i] / scale;
-        // NaN takes the lower bound, as MLAS's max(value, low) does.
-        value = !(value >= low) ? low : value;
-        value = value > high ? high : value;
-        output[i] = (uint8_t)((int32_t)ork_round_half_even(value) + zero_point);
-    }
+// The planes of an image with few channels (a model's input: 1-4) interleaved pixel by pixel; `channels` is a
+// constant after inlining, so each pixel is a few moves instead of a tile loop's bookkeeping.
+ORK_INLINE void interleave_planes(const uint8_t *source, size_t channels, size_t pixels, uint8_t *destination) {
+    for (size_t p = 0; p < pixels; p++)
+        for (size_t c = 0; c < channels; c++) destination[p * channels + c] = source[c * pixels + p];
 }
 
 void ork_nchw_to_nhwc_u8(const uint8_t *input, size_t channels, size_t pixels, uint8_t *output, size_t image_begin,
@@ -45,6 +40,13 @@ void ork_nchw_to_nhwc_u8(const uint8_t *input, size_t channels, size_t pixels, u
     for (size_t image = image_begin; image < image_end; image++) {
         const uint8_t *source = input + image * channels * pixels;
         uint8_t *destination = output + image * channels * pixels;
+        switch (channels) {
+        case 1: interleave_planes(source, 1, pixels, destination); continue;
+        case 2: interleave_planes(source, 2, pixels, destination); continue;
+        case 3: interleave_planes(source, 3, pixels, destination); continue;
+        case 4: interleave_planes(source, 4, pixels, destination); continue;
+        default: break;
+        }
         for (size_t p0 = 0; p0 < pixels; p0 += 16) {
             const size_t p1 = ORK_MIN(pixels, p0 + 16);
             for (size_t c0 = 0; c0 < channels; c0 += 16) {

@@ -34,6 +34,29 @@ ORK_INLINE ORK_TARGET_AVX512 void ork_qstore16(__m512i acc, const float *scale, 
     else _mm_mask_storeu_epi8(output, mask, bytes);
 }
 
+/// acc * scale rounded half to even, clamped above at max - zero_point in float first (as MLAS; it also keeps the
+/// conversion clear of int32 overflow). The lower clamp happens on the bytes in ork_qstore64.
+ORK_INLINE ORK_TARGET_AVX512 __m512i ork_qscale16(__m512i acc, const float *scale, __m512 high) {
+    return _mm512_cvtps_epi32(_mm512_min_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_loadu_ps(scale)), high));
+}
+
+/// Stores the `mask` bytes of 64 columns from four ork_qscale16 results (columns 0-15, 16-31, 32-47, 48-63) with the
+/// zero point added and min applied: saturating packs to int16 and uint8, then one permute and one store, instead of
+/// four narrowing stores. Equal to ork_qstore16's clamp in float (a value below min - zero_point rounds to at most
+/// that integer, and the saturations are monotone, so clamping the bytes gives the same result).
+ORK_INLINE ORK_TARGET_AVX512 void ork_qstore64(__m512i y0, __m512i y1, __m512i y2, __m512i y3,
+                                               const ork_qepilogue *e, uint8_t *output, __mmask64 mask) {
+    const __m512i zero_point = _mm512_set1_epi16((short)e->zero_point);
+    const __m512i low = _mm512_adds_epi16(_mm512_packs_epi32(y0, y1), zero_point);
+    const __m512i high = _mm512_adds_epi16(_mm512_packs_epi32(y2, y3), zero_point);
+    // Per 128-bit lane i the packs leave dwords (y0, y1, y2, y3) of columns 4i..4i+3: gather each y's dwords.
+    __m512i bytes = _mm512_permutexvar_epi32(
+        _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), _mm512_packus_epi16(low, high));
+    bytes = _mm512_max_epu8(bytes, _mm512_set1_epi8((char)e->min));
+    if (mask == ~(__mmask64)0) _mm512_storeu_si512(output, bytes);
+    else _mm512_mask_storeu_epi8(output, mask, bytes);
+}
+
 /// Stores the first `count` (<= 8) lanes of acc to output as bytes; residual: NULL or `count` bytes.
 ORK_INLINE ORK_TARGET_AVX2 void ork_qstore8(__m256i acc, const float *scale, const ork_qepilogue *e,
                                             const uint8_t *residual, uint8_t *output, size_t count) {

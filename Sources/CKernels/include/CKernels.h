@@ -493,6 +493,12 @@ void ork_qadd(const uint8_t *a, const uint8_t *b, uint8_t *output, float a_ratio
 /// [begin, end) (NaN -> 0, as MLAS).
 void ork_quantize_linear_u8(const float *input, float scale, int32_t zero_point, uint8_t *output, size_t begin,
                             size_t end);
+void ork_quantize_linear_u8_portable(const float *input, float scale, int32_t zero_point, uint8_t *output,
+                                     size_t begin, size_t end);
+void ork_quantize_linear_u8_avx2(const float *input, float scale, int32_t zero_point, uint8_t *output,
+                                 size_t begin, size_t end);
+void ork_quantize_linear_u8_avx512(const float *input, float scale, int32_t zero_point, uint8_t *output,
+                                   size_t begin, size_t end);
 /// Byte transposes [batch, channels, pixels] <-> [batch, pixels, channels], images [image_begin, image_end).
 void ork_nchw_to_nhwc_u8(const uint8_t *input, size_t channels, size_t pixels, uint8_t *output, size_t image_begin,
                          size_t image_end);

@@ -52,6 +52,31 @@ final class OptimizerTests: XCTestCase {
         ValueInfo(name: name, type: TensorType(elementType: .float, fixedShape: shape))
     }
 
+    /// MobileNetV2's inverted residual: expand + clip, depthwise + clip, projection + residual Add, one step.
+    func testInvertedResidualBlockFusesIntoOneStep() throws {
+        let clip: [String: AttributeValue] = ["min": .float(0), "max": .float(6)]
+        let graph = Graph(
+            name: "block", inputs: [info("x", [2, 6, 11, 9])], outputs: [info("y", [2, 6, 11, 9])],
+            initializers: ["w1": try tensor([20, 6, 1, 1], seed: 80), "b1": try tensor([20], seed: 81),
+                           "w2": try tensor([20, 1, 3, 3], seed: 82), "b2": try tensor([20], seed: 83),
+                           "w3": try tensor([6, 20, 1, 1], seed: 84), "b3": try tensor([6], seed: 85)],
+            valueInfo: [],
+            nodes: [
+                Node(name: "expand", opType: "Conv", inputs: ["x", "w1", "b1"], outputs: ["e"]),
+                Node(name: "clip1", opType: "Clip", inputs: ["e"], outputs: ["e6"], attributes: clip),
+                Node(name: "depthwise", opType: "Conv", inputs: ["e6", "w2", "b2"], outputs: ["d"],
+                     attributes: ["group": .int(20), "pads": .ints([1, 1, 1, 1])]),
+                Node(name: "clip2", opType: "Clip", inputs: ["d"], outputs: ["d6"], attributes: clip),
+                Node(name: "project", opType: "Conv", inputs: ["d6", "w3", "b3"], outputs: ["p"]),
+                Node(name: "add", opType: "Add", inputs: ["x", "p"], outputs: ["y"]),
+            ])
+        let steps = try checkOptimized(graph, opset: 6)
+        XCTAssertEqual(steps["FusedInvertedBottleneck"], 1, "\(steps)")
+        for absorbed in ["Conv", "Clip", "Add", "FusedConv"] {
+            XCTAssertNil(steps[absorbed], "\(absorbed) should be in the fused block: \(steps)")
+        }
+    }
+
     func testBatchNormalizationFoldsIntoConvolution() throws {
         let initializers: [String: Tensor] = [
             "w": try tensor([4, 3, 3, 3], seed: 10), "b": try tensor([4], seed: 11),
@@ -535,8 +560,8 @@ final class OptimizerTests: XCTestCase {
                 Node(name: "gelu", opType: "Erf", inputs: ["c3"], outputs: ["y"]),
             ])
         let steps = try checkOptimized(graph)
-        XCTAssertEqual(steps["FusedExpandDepthwiseConv"], 1, "\(steps)")
-        XCTAssertEqual(steps["FusedConv"], 1, "\(steps)")
+        XCTAssertEqual(steps["FusedInvertedBottleneck"], 1, "\(steps)")
+        XCTAssertNil(steps["FusedConv"], "\(steps)")
         for absorbed in ["Sigmoid", "HardSigmoid", "Mul", "Swish", "HardSwish", "Erf"] {
             XCTAssertNil(steps[absorbed], "\(absorbed) should be in a convolution's store: \(steps)")
         }

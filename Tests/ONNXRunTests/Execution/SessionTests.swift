@@ -154,10 +154,11 @@ final class SessionTests: XCTestCase {
     func testMobileNetV2RunsAsFusedConvolutionsOnly() throws {
         let steps = try executedOpTypes(mobileNetPath)
         // 52 Conv, each with its Clip or residual Add fused: no standalone Clip, Add or BatchNormalization.
-        // The 16 expansion 1x1 convs each run inside one step with the depthwise conv that reads them; the stem,
-        // the first block's depthwise, the 17 projections and the last 1x1 run alone: 16 * 2 + 20 = 52.
-        XCTAssertEqual(steps["FusedExpandDepthwiseConv"], 16, "\(steps)")
-        XCTAssertEqual(steps["FusedConv"], 20, "\(steps)")
+        // The 16 expansion 1x1 convs each run inside one step with the depthwise conv that reads them and the
+        // projection (+ residual) after it; the stem, the first block's depthwise and projection, and the last 1x1
+        // run alone: 16 * 3 + 4 = 52.
+        XCTAssertEqual(steps["FusedInvertedBottleneck"], 16, "\(steps)")
+        XCTAssertEqual(steps["FusedConv"], 4, "\(steps)")
         for op in ["Conv", "Clip", "Add", "BatchNormalization"] {
             XCTAssertNil(steps[op], "\(op) should be fused away: \(steps)")
         }
@@ -171,9 +172,10 @@ final class SessionTests: XCTestCase {
         // MatMul + Add classifier.
         let path = TestPaths.models.appendingPathComponent("keras-mobilenetv2-0.35-96/model.onnx").path
         let steps = try executedOpTypes(path)
-        // 52 Conv: 16 expansion + depthwise pairs run as one step each (as in the PyTorch export), 20 alone.
-        XCTAssertEqual(steps["FusedExpandDepthwiseConv"], 16, "\(steps)")
-        XCTAssertEqual(steps["FusedConv"], 20, "\(steps)")
+        // 52 Conv: 16 expansion + depthwise + projection blocks run as one step each (as in the PyTorch export),
+        // 4 alone.
+        XCTAssertEqual(steps["FusedInvertedBottleneck"], 16, "\(steps)")
+        XCTAssertEqual(steps["FusedConv"], 4, "\(steps)")
         for op in ["Conv", "Mul", "Add", "Clip", "Pad", "Transpose", "ToNHWC", "ToNCHW"] {
             XCTAssertNil(steps[op], "\(op) should be folded or fused away: \(steps)")
         }

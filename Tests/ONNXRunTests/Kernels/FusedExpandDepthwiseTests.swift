@@ -1,4 +1,4 @@
-// Tests of the banded 1x1-expansion + depthwise operator against the two FusedConvolutions it replaces.
+// Tests of the banded 1x1-expansion + depthwise (+ projection) operator against the FusedConvolutions it replaces.
 
 import XCTest
 
@@ -19,6 +19,9 @@ final class FusedExpandDepthwiseTests: XCTestCase {
         var bandBytes = FusedExpandDepthwiseConvolution.defaultBandBytes
         var expandBounds = ClampBounds(minimum: 0, maximum: 6)
         var depthwiseBounds = ClampBounds(minimum: 0, maximum: 6)
+        /// Output channels of a fused 1x1 projection (none: nil), and whether it adds a residual.
+        var projectionChannels: Int?
+        var residual = false
     }
 
     private func convolution(kernel: Int, group: Int, strides: [Int], pads: [Int], dilations: [Int],
@@ -48,15 +51,36 @@ final class FusedExpandDepthwiseTests: XCTestCase {
             bias: Tensor(shape: [ce], floats: values.array(ce)), bounds: testCase.depthwiseBounds)
         var fused = try XCTUnwrap(FusedExpandDepthwiseConvolution(expand: expand, depthwise: depthwise),
                                   file: file, line: line)
-        fused.bandBytes = testCase.bandBytes
         let inputShape = [testCase.batch, testCase.height, testCase.width, cin]
         let input = try Tensor(shape: inputShape, floats: values.array(inputShape.reduce(1, *)))
 
         let expanded = try expand.run([input])[0]
-        let expected = try depthwise.run([expanded])[0]
+        var expected = try depthwise.run([expanded])[0]
+        var inputs = [input]
+        if let channels = testCase.projectionChannels {
+            // A plain projection (identity store) or one with a residual and a clamp.
+            var projection = try convolution(
+                kernel: 1, group: 1, strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1],
+                weights: Tensor(shape: [channels, ce, 1, 1], floats: values.array(channels * ce)),
+                bias: Tensor(shape: [channels], floats: values.array(channels)),
+                bounds: testCase.residual ? ClampBounds(minimum: -1, maximum: 1) : ClampBounds())
+            projection.hasResidual = testCase.residual
+            fused = try XCTUnwrap(fused.projecting(with: projection), file: file, line: line)
+            XCTAssertNil(fused.projecting(with: projection), "a second projection", file: file, line: line)
+            var projectionInputs = [expected]
+            if testCase.residual {
+                let shape = expected.shape.dropLast() + [channels]
+                projectionInputs.append(try Tensor(shape: Array(shape), floats: values.array(shape.reduce(1, *))))
+                inputs.append(projectionInputs[1])
+            }
+            expected = try projection.run(projectionInputs)[0]
+        }
+        fused.bandBytes = testCase.bandBytes
+        let types = inputs.map { InferenceValue(type: TensorType(elementType: .float, fixedShape: $0.shape)) }
+        XCTAssertEqual(try fused.inferOutputs(types).map(\.fixedShape), [expected.shape], file: file, line: line)
         for threadCount in threads {
             let output = Tensor(zeros: .float, shape: expected.shape)
-            try fused.execute([input], into: [output], pool: ThreadPool(threadCount: threadCount))
+            try fused.execute(inputs, into: [output], pool: ThreadPool(threadCount: threadCount))
             XCTAssertEqual(output.shape, expected.shape, file: file, line: line)
             let (actual, reference) = (output.floats, expected.floats)
             let worst = zip(actual, reference).map { abs($0 - $1) }.max() ?? 0
@@ -107,6 +131,32 @@ final class FusedExpandDepthwiseTests: XCTestCase {
         try check(Case(height: 2, width: 3, inputChannels: 2, channels: 5, strides: [2, 2]), threads: [1, 2, 4])
     }
 
+    func testProjectionWithAndWithoutResidual() throws {
+        // MobileNetV2's blocks: stride 1 with the residual, stride 2 without; the default band and small ones.
+        try check(Case(height: 28, width: 28, inputChannels: 24, channels: 144, projectionChannels: 24, residual: true))
+        try check(Case(height: 28, width: 28, inputChannels: 24, channels: 144, strides: [2, 2], pads: [0, 0, 1, 1],
+                       projectionChannels: 32))
+        try check(Case(batch: 3, height: 7, width: 7, inputChannels: 16, channels: 96, projectionChannels: 16,
+                       residual: true), threads: [1, 2, 3])
+        // Few pixels per thread: both GEMMs split by column blocks, the last one partial.
+        try check(Case(height: 5, width: 5, inputChannels: 8, channels: 72, projectionChannels: 70, residual: true),
+                  threads: [1, 2, 3])
+        for rows in [1, 3, 5] {
+            try check(Case(batch: 2, height: 17, width: 13, inputChannels: 5, channels: 19,
+                           bandBytes: bandBytes(rows: rows, width: 13, channels: 19), projectionChannels: 7,
+                           residual: true))
+            try check(Case(height: 17, width: 13, inputChannels: 5, channels: 19, strides: [2, 2],
+                           bandBytes: bandBytes(rows: rows, width: 13, channels: 19), projectionChannels: 33))
+        }
+        // Output rows that read only padding, 5x5 with asymmetric pads, more threads than rows.
+        try check(Case(batch: 2, height: 5, width: 6, inputChannels: 3, channels: 8, pads: [4, 1, 4, 1],
+                       bandBytes: bandBytes(rows: 3, width: 6, channels: 8), projectionChannels: 1, residual: true))
+        try check(Case(batch: 2, height: 15, width: 11, inputChannels: 7, channels: 33, kernel: 5, pads: [2, 1, 1, 2],
+                       bandBytes: bandBytes(rows: 6, width: 11, channels: 33), projectionChannels: 17))
+        try check(Case(height: 2, width: 3, inputChannels: 2, channels: 5, strides: [2, 2], projectionChannels: 3),
+                  threads: [1, 2, 4])
+    }
+
     func testOnlyPointwiseIntoDepthwisePairsFuse() throws {
         var values = SeededValues(seed: 3)
         let pointwise = try convolution(kernel: 1, group: 1, strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1],
@@ -124,5 +174,17 @@ final class FusedExpandDepthwiseTests: XCTestCase {
         var residual = depthwise
         residual.hasResidual = true
         XCTAssertNil(FusedExpandDepthwiseConvolution(expand: pointwise, depthwise: residual))
+        // Only a pointwise conv over the depthwise output's channels projects.
+        let pair = try XCTUnwrap(FusedExpandDepthwiseConvolution(expand: pointwise, depthwise: depthwise))
+        XCTAssertNil(pair.projecting(with: depthwise))
+        XCTAssertNil(pair.projecting(with: dense))
+        let narrow = try convolution(kernel: 1, group: 1, strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1],
+                                     weights: Tensor(shape: [8, 4, 1, 1], floats: values.array(32)),
+                                     bias: Tensor(shape: [8], floats: values.array(8)), bounds: ClampBounds())
+        XCTAssertNil(pair.projecting(with: narrow))
+        let projection = try convolution(kernel: 1, group: 1, strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1],
+                                         weights: Tensor(shape: [4, 8, 1, 1], floats: values.array(32)),
+                                         bias: Tensor(shape: [4], floats: values.array(4)), bounds: ClampBounds())
+        XCTAssertNotNil(pair.projecting(with: projection))
     }
 }

@@ -58,6 +58,8 @@ final class QuantizedKernelTests: XCTestCase {
         var extremes = false
         var residual: QuantizedResidualAddition?
         var int32Output = false
+        /// Scales up to ~1e4: products far outside int32 once scaled (the store must clamp before converting).
+        var hugeScales = false
     }
 
     private func checkGemm(_ test: GemmCase, variant: QuantizedKernelVariant,
@@ -66,7 +68,9 @@ final class QuantizedKernelTests: XCTestCase {
         let a = (0..<test.m * test.k).map { _ in UInt8(test.extremes && random.next(2) == 0 ? 255 : random.next(256)) }
         let w = (0..<test.k * test.n).map { _ in Int8(test.extremes && random.next(2) == 0 ? -128 : random.next(256) - 128) }
         let bias = (0..<test.n).map { _ in Int32(random.next(20001) - 10000) }
-        let scales = (0..<(test.perChannel ? test.n : 1)).map { _ in Float(random.next(1000) + 1) * 1e-6 }
+        let scales = (0..<(test.perChannel ? test.n : 1)).map { _ in
+            Float(random.next(1000) + 1) * (test.hugeScales ? 10 : 1e-6)
+        }
         let zeros = (0..<(test.perChannel ? test.n : 1)).map { _ in Int8(test.weightZeroPoints ? random.next(21) - 10 : 0) }
         let residual = (0..<test.m * test.n).map { _ in UInt8(random.next(256)) }
         let store = QuantizedStore(zeroPoint: 7, lower: 3, upper: 250, residualAddition: test.residual)
@@ -126,9 +130,10 @@ final class QuantizedKernelTests: XCTestCase {
         var swapped = residualAddition
         swapped.residualIsFirst = true
         for (variant, kernel) in supported(gemmVariants) {
-            for m in [1, 5, 13] {
+            // Rows past one tile of every width; columns: partial panels, and 1-4 panels past groups of four.
+            for m in [1, 5, 13, 26] {
                 for k in [1, 3, 4, 7, 27, 64] {
-                    for n in [1, 15, 17, 33] {
+                    for n in [1, 15, 17, 33, 64, 80, 130] {
                         checkGemm(GemmCase(m: m, k: k, n: n), variant: variant, kernel: kernel)
                     }
                 }
@@ -143,6 +148,7 @@ final class QuantizedKernelTests: XCTestCase {
             // 255 x -128 pairs: beyond int16, where only the AVX2 variant (like MLAS without VNNI) saturates.
             checkGemm(GemmCase(m: 6, k: 64, n: 18, extremes: true), variant: variant, kernel: kernel)
             checkGemm(GemmCase(m: 6, k: 64, n: 18, extremes: true, int32Output: true), variant: variant, kernel: kernel)
+            checkGemm(GemmCase(m: 9, k: 40, n: 70, extremes: true, hugeScales: true), variant: variant, kernel: kernel)
         }
     }
 
@@ -254,6 +260,9 @@ final class QuantizedKernelTests: XCTestCase {
             ConvolutionShape(batch: 1, inputHeight: 9, inputWidth: 8, inputChannels: 3, outputHeight: 5, outputWidth: 4,
                              outputChannels: 19, kernelHeight: 3, kernelWidth: 3, strideHeight: 2, strideWidth: 2,
                              padTop: 1, padLeft: 1),
+            // Two images, stride 1, pads on every side: pixel ranges that cross rows and images.
+            ConvolutionShape(batch: 2, inputHeight: 4, inputWidth: 5, inputChannels: 5, outputHeight: 4, outputWidth: 5,
+                             outputChannels: 18, kernelHeight: 3, kernelWidth: 3, padTop: 1, padLeft: 1),
             // A pointwise 1x1 (a plain GEMM over pixels) and a grouped, dilated one.
             ConvolutionShape(batch: 2, inputHeight: 5, inputWidth: 3, inputChannels: 21, outputHeight: 5, outputWidth: 3,
                              outputChannels: 34, kernelHeight: 1, kernelWidth: 1),
@@ -265,7 +274,7 @@ final class QuantizedKernelTests: XCTestCase {
             // The AVX2 level saturates int16 pair sums as MLAS does; its GEMM is checked against that above.
             try forEachInstructionSet { level in
                 guard QuantizedKernelVariant.current != .avx2 else { return }
-                let store = QuantizedStore(zeroPoint: 100, residualAddition: index == 1 ? residualAddition : nil)
+                let store = QuantizedStore(zeroPoint: 100, residualAddition: index == 2 ? residualAddition : nil)
                 try checkConvolution(shape, inputZero: index == 0 ? 0 : 131, residual: store.residualAddition,
                                      label: "\(QuantizedKernelVariant.current) convolution", seed: UInt64(index)) {
                     weights, input, residual, output in
@@ -307,21 +316,40 @@ final class QuantizedKernelTests: XCTestCase {
             }
         }
 
-        let floats: [Float] = [-1e9, -3.5, -0.1, 0, 0.25, 0.75, 1.25, 2.5, 3.5, 100, 1e9, .nan, .infinity, -.infinity]
-        var quantized = [UInt8](repeating: 0, count: floats.count)
-        ork_quantize_linear_u8(floats, 0.5, 3, &quantized, 0, floats.count)
+        // Halves, extremes, NaN and infinities, then random values: vector bodies and every tail length.
+        let special: [Float] = [-1e9, -3.5, -0.1, 0, 0.25, 0.75, 1.25, 2.5, 3.5, 100, 1e9, .nan, .infinity, -.infinity]
+        let floats = special + (0..<45).map { _ in Float(random.next(4001) - 2000) / 16 }
         let expected: [UInt8] = floats.map { value in
             guard !value.isNaN else { return 0 }
             return UInt8(min(max((value / 0.5).rounded(.toNearestOrEven) + 3, 0), 255))
         }
-        XCTAssertEqual(quantized, expected)
+        typealias Quantize = (UnsafePointer<Float>?, Float, Int32, UnsafeMutablePointer<UInt8>?, Int, Int) -> Void
+        let quantizers: [(ork_isa, String, Quantize)] = [(ORK_ISA_PORTABLE, "portable", ork_quantize_linear_u8_portable),
+                                                         (ORK_ISA_AVX2, "AVX2", ork_quantize_linear_u8_avx2),
+                                                         (ORK_ISA_AVX512, "AVX-512", ork_quantize_linear_u8_avx512)]
+        for (level, name, quantize) in quantizers {
+            guard ork_kernel_table_for(level) != nil else {
+                print("skipping the \(name) QuantizeLinear: this CPU lacks it")
+                continue
+            }
+            for split in [0, 1, 7, 16, 30] {
+                var quantized = [UInt8](repeating: 0, count: floats.count + 1)
+                quantize(floats, 0.5, 3, &quantized, 0, split)
+                quantize(floats, 0.5, 3, &quantized, split, floats.count)
+                XCTAssertEqual(Array(quantized.prefix(floats.count)), expected, "\(name) split at \(split)")
+                XCTAssertEqual(quantized.last, 0, "\(name) wrote past the end")
+            }
+        }
 
-        let (batch, layoutChannels, layoutPixels) = (2, 19, 35)
-        let nchw = (0..<batch * layoutChannels * layoutPixels).map { _ in UInt8(random.next(256)) }
-        var nhwc = [UInt8](repeating: 0, count: nchw.count), back = nhwc
-        ork_nchw_to_nhwc_u8(nchw, layoutChannels, layoutPixels, &nhwc, 0, batch)
-        ork_nhwc_to_nchw_u8(nhwc, layoutChannels, layoutPixels, &back, 0, batch)
-        XCTAssertEqual(nhwc, channelsLast(nchw, batch: batch, channels: layoutChannels, height: 5, width: 7))
-        XCTAssertEqual(back, nchw)
+        // Many channels (tiled) and the 1-4 channel images (interleaved plane by plane).
+        for (layoutChannels, height, width) in [(19, 5, 7), (1, 3, 5), (2, 4, 3), (3, 5, 7), (4, 2, 9)] {
+            let (batch, layoutPixels) = (2, height * width)
+            let nchw = (0..<batch * layoutChannels * layoutPixels).map { _ in UInt8(random.next(256)) }
+            var nhwc = [UInt8](repeating: 0, count: nchw.count), back = nhwc
+            ork_nchw_to_nhwc_u8(nchw, layoutChannels, layoutPixels, &nhwc, 0, batch)
+            ork_nhwc_to_nchw_u8(nhwc, layoutChannels, layoutPixels, &back, 0, batch)
+            XCTAssertEqual(nhwc, channelsLast(nchw, batch: batch, channels: layoutChannels, height: height, width: width))
+            XCTAssertEqual(back, nchw)
+        }
     }
 }

@@ -124,14 +124,9 @@ struct FusedConvolution: KernelOperator {
         let macsPerOutput = inputChannelsPerGroup * kernelHeight * kernelWidth
         switch kernel {
         case .pointwise(let weights):
-            let rows = shape.outputPixelCount
-            let tasks = Parallelism.taskCount(work: rows * outputChannels * macsPerOutput, granularity: .dense,
-                                              threads: pool.threadCount, units: rows)
-            pool.parallelFor(tasks) { task in
-                weights.run(input: source, inputRowStride: shape.inputChannels, output: destination,
-                            outputRowStride: outputChannels, residual: residualPointer,
-                            residualRowStride: outputChannels, activation: activation, rows: Parallelism.split(rows, task, tasks))
-            }
+            weights.run(input: source, inputRowStride: shape.inputChannels, output: destination,
+                        outputRowStride: outputChannels, residual: residualPointer, residualRowStride: outputChannels,
+                        activation: activation, rows: shape.outputPixelCount, pool: pool)
         case .depthwise(let depthwise):
             let rows = shape.outputRowCount
             let tasks = Parallelism.taskCount(work: shape.outputElementCount * macsPerOutput, granularity: .depthwise,

@@ -1,23 +1,32 @@
-// The optimizer's inverted-bottleneck head: a 1x1 expansion conv feeding a depthwise conv, computed band by band.
+// The optimizer's inverted bottleneck: a 1x1 expansion conv feeding a depthwise conv (and the 1x1 projection after
+// it, with its residual Add), computed band by band.
 
-/// `output = depthwise(expand(input))` on NHWC tensors, without materializing the expanded tensor.
+/// `output = project(depthwise(expand(input))) (+ residual)` on NHWC tensors, without materializing the expanded
+/// tensor or the depthwise output.
 ///
 /// Built by the optimizer from a pointwise FusedConv (1x1, stride 1, group 1, no residual) whose only reader is a
-/// depthwise FusedConv (no residual). In MobileNetV2's early blocks the expanded tensor is 2-5 MB, far over the
-/// 1 MB L2: written by the 1x1 and read right back by the depthwise, it makes both memory-bound. Here each task
-/// owns a contiguous range of output rows and slides a window of expanded rows (a band buffer of a few hundred
-/// KB that stays in L2) down the image: it computes only the expanded rows the next output rows need (the GEMM
-/// over those pixel rows of the input), runs the depthwise kernel on the buffer as a "virtual image" whose top
-/// is the first buffered row, then moves the rows still needed to the top of the buffer. Only the rows at task
-/// boundaries are computed twice. The two FusedConvolutions it was built from are the oracle.
+/// depthwise FusedConv (no residual); then, when the depthwise output's only reader is a pointwise FusedConv (the
+/// block's projection, with or without the residual Add), that one too. In MobileNetV2's early blocks the expanded
+/// tensor is 2-5 MB, far over the 1 MB L2: written by the 1x1 and read right back by the depthwise, it makes both
+/// memory-bound, and so does the depthwise output (as large, 6x the block's channels) for the projection. Here each
+/// task owns a contiguous range of output rows and slides a window of expanded rows (a band buffer of a few hundred
+/// KB that stays in L2) down the image: it computes only the expanded rows the next output rows need (the GEMM over
+/// those pixel rows of the input), runs the depthwise kernel on the buffer as a "virtual image" whose top is the
+/// first buffered row, projects those output rows from a second small buffer (residual added in the GEMM's store),
+/// then moves the expanded rows still needed to the top of the buffer. Only the rows at task boundaries are computed
+/// twice. The FusedConvolutions it was built from are the oracle.
 struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, CostReporting, BFloat16Convertible {
     let expand: FusedConvolution
     let depthwise: FusedConvolution
+    /// The 1x1 projection after the depthwise conv (reading the residual as input 1 when it has one), once fused.
+    private(set) var projection: FusedConvolution?
     private let expandWeights: PackedMatrixWeights
     private let depthwiseWeights: DepthwiseConvolutionKernel
+    private var projectionWeights: PackedMatrixWeights?
 
     /// Bytes of expanded rows a task keeps at once: comfortably inside the 1 MB L2 next to the input rows,
-    /// the weights and the output rows. `bandBytes` overrides it (tests use tiny bands to cross band boundaries).
+    /// the weights and the output rows (the depthwise output rows awaiting projection take at most as much).
+    /// `bandBytes` overrides it (tests use tiny bands to cross band boundaries).
     static let defaultBandBytes = 256 * 1024
     var bandBytes = defaultBandBytes
 
@@ -34,124 +43,205 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         self.depthwiseWeights = depthwiseWeights
     }
 
-    /// The expansion GEMM in bfloat16; the depthwise conv stays float32.
+    /// This operator with `projection` computed from the depthwise output band by band; nil unless `projection` is
+    /// a pointwise GEMM over the depthwise output's channels and none is fused yet.
+    func projecting(with projection: FusedConvolution) -> FusedExpandDepthwiseConvolution? {
+        guard self.projection == nil, let weights = projection.pointwiseWeights,
+              projection.inputChannelsPerGroup == depthwise.outputChannels else { return nil }
+        var fused = self
+        fused.projection = projection
+        fused.projectionWeights = weights
+        return fused
+    }
+
+    /// The 1x1 GEMMs in bfloat16; the depthwise conv stays float32.
     func bfloat16Variant() -> (any Operator)? {
         guard let expand = expand.bfloat16Pointwise,
               var converted = FusedExpandDepthwiseConvolution(expand: expand, depthwise: depthwise) else { return nil }
+        if let projection {
+            guard let projected = converted.projecting(with: projection.bfloat16Pointwise ?? projection) else {
+                return nil
+            }
+            converted = projected
+        }
         converted.bandBytes = bandBytes
         return converted
     }
 
     // MARK: - Operator
 
-    var channelsLastInputs: [Int] { [0] }
+    private var hasResidual: Bool { projection?.hasResidual ?? false }
+
+    var channelsLastInputs: [Int] { hasResidual ? [0, 1] : [0] }
 
     func multiplyAccumulates(inputs: [TensorType?], outputs: [TensorType]) -> Int? {
-        guard let input = inputs.first??.fixedShape, input.count == 4, let expandedPixels = checkedElementCount(
-            Array(input[0..<3])), let depthwiseMACs = depthwise.multiplyAccumulates(inputs: [], outputs: outputs)
+        guard let input = inputs.first??.fixedShape, input.count == 4, let output = outputs.first?.fixedShape,
+              output.count == 4, let expandedPixels = checkedElementCount(Array(input[0..<3])),
+              let outputPixels = checkedElementCount(Array(output[0..<3]))
         else { return nil }
-        return depthwiseMACs + expandedPixels * expand.outputChannels * expand.inputChannelsPerGroup
+        let expandedChannels = expand.outputChannels
+        return expandedPixels * expandedChannels * expand.inputChannelsPerGroup
+            + outputPixels * expandedChannels * (depthwise.kernelHeight * depthwise.kernelWidth
+                                                 + (projection?.outputChannels ?? 0))
     }
 
     func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
-        let expanded = try expand.inferOutputs(inputs)
-        return try depthwise.inferOutputs([InferenceValue(type: expanded[0])])
+        let expanded = try expand.inferOutputs([try requiredInput(inputs, 0, "X")])
+        let depthwiseOutput = try depthwise.inferOutputs([InferenceValue(type: expanded[0])])
+        guard let projection else { return depthwiseOutput }
+        let residual = hasResidual ? [try requiredInput(inputs, 1, "residual")] : []
+        return try projection.inferOutputs([InferenceValue(type: depthwiseOutput[0])] + residual)
     }
 
     // MARK: - Execution
 
+    /// Where a run reads and writes: the input, the output (the projection's when there is one), the residual.
+    private struct Tensors {
+        var input: UnsafePointer<Float>
+        var output: UnsafeMutablePointer<Float>
+        var residual: UnsafePointer<Float>?
+        /// Channels of an output pixel.
+        var outputChannels: Int
+    }
+
     func execute(_ inputs: [Tensor?], into outputs: [Tensor], pool: ThreadPool) throws {
         let input = try requiredInput(inputs, 0, "X")
         let output = outputs[0]
+        let residual = hasResidual ? try requiredInput(inputs, 1, "residual") : nil
         let expandedChannels = expand.outputChannels
+        let outputChannels = projection?.outputChannels ?? expandedChannels
         guard input.elementType == .float, input.rank == 4, output.rank == 4,
-              input.shape[3] == expand.inputChannelsPerGroup, output.shape[3] == expandedChannels,
-              output.shape[0] == input.shape[0]
+              input.shape[3] == expand.inputChannelsPerGroup, output.shape[3] == outputChannels,
+              output.shape[0] == input.shape[0],
+              residual.map({ $0.shape == output.shape && $0.elementType == .float }) ?? true
         else {
-            throw ONNXRunError(.invalidModel, "fused expansion + depthwise convolution shapes do not fit",
-                               shapes: [input.description, output.description])
+            throw ONNXRunError(.invalidModel, "fused inverted bottleneck shapes do not fit",
+                               shapes: [input, output].map(\.description) + (residual.map { [$0.description] } ?? []))
         }
         let geometry = try depthwise.window.geometry(inputSize: [input.shape[1], input.shape[2]],
                                                      kernelSize: [depthwise.kernelHeight, depthwise.kernelWidth])
         guard geometry.outputSize == [output.shape[1], output.shape[2]] else {
-            throw ONNXRunError(.invalidModel, "fused expansion + depthwise output \(output) does not match \(geometry)")
+            throw ONNXRunError(.invalidModel, "fused inverted bottleneck output \(output) does not match \(geometry)")
         }
         // The depthwise over the expanded tensor; the expansion reads `input.shape[3]` channels per pixel.
         let band = ConvolutionShape(batch: input.shape[0], inputChannels: expandedChannels,
                                     outputChannels: expandedChannels, groups: expandedChannels, geometry: geometry)
         guard band.batch > 0, band.outputHeight > 0, band.outputWidth > 0 else { return }
-        let source = UnsafePointer(input.storage.bytes.assumingMemoryBound(to: Float.self))
-        let destination = output.storage.bytes.assumingMemoryBound(to: Float.self)
+        let tensors = Tensors(
+            input: UnsafePointer(input.storage.bytes.assumingMemoryBound(to: Float.self)),
+            output: output.storage.bytes.assumingMemoryBound(to: Float.self),
+            residual: residual.map { UnsafePointer($0.storage.bytes.assumingMemoryBound(to: Float.self)) },
+            outputChannels: outputChannels)
         // Buffer rows: as many as the band budget holds, never fewer than one output row's window.
         let rowBytes = max(1, band.inputWidth * expandedChannels * MemoryLayout<Float>.stride)
         let capacity = max(band.windowRows(outputRows: 1), bandBytes / rowBytes)
+        // Depthwise output rows projected at once: as many as the same budget holds.
+        let projectedRows = projection == nil ? band.outputHeight : max(1, min(band.outputHeight,
+            bandBytes / max(1, band.outputWidth * expandedChannels * MemoryLayout<Float>.stride)))
         let rows = band.batch * band.outputHeight
-        // MACs, in floating point: only compared with a threshold, and no product of sizes can trap.
-        let work = Double(rows) * Double(band.outputWidth) * Double(expandedChannels)
-            * Double(expand.inputChannelsPerGroup + band.kernelHeight * band.kernelWidth)
         let threads = pool.threadCount
         let expandedBytes = Double(band.batch) * Double(band.inputHeight) * Double(rowBytes)
         if threads > 1 && expandedBytes <= Double(bandBytes) * Double(threads) {
-            let expandedFloats = band.batch * band.inputHeight * rowBytes / MemoryLayout<Float>.stride
             // Small images (the late blocks): splitting rows over threads would recompute a large share of the
             // expanded rows at the boundaries, and the whole expanded tensor stays in cache anyway.
-            runInTwoPhases(band, source: source, destination: destination, expandedFloats: expandedFloats, pool: pool)
+            runInTwoPhases(band, tensors, pool: pool)
             return
         }
         // One contiguous range of output rows per thread: every task after the first recomputes its window's
         // overlap (one or two expanded rows). Measured at 2 threads, one range per thread beat three (which
         // balances better on shared cores) on MobileNetV2 1.0/0.5 and EfficientNet-Lite0.
-        let workTasks = Int(min(work / Double(Parallelism.Granularity.dense.rawValue), Double(rows)))
-        let tasks = threads > 1 ? max(1, min(threads, rows, workTasks)) : 1
+        // MACs at dense GEMM speed, the depthwise's counted 4x as it runs ~4x slower (`Parallelism.Granularity`).
+        // In floating point: only compared with a threshold, and no product of sizes can trap.
+        let work = Double(band.outputPixelCount) * Double(band.inputChannels) * Double(expand.inputChannelsPerGroup
+            + 4 * band.kernelHeight * band.kernelWidth + (projection?.outputChannels ?? 0))
+        let workTasks = work / Double(Parallelism.Granularity.dense.rawValue)
+        let tasks = threads > 1 ? max(1, min(threads, rows, Int(min(workTasks, Double(rows))))) : 1
         pool.parallelFor(tasks) { task in
-            runTask(band, source: source, destination: destination, rows: Parallelism.split(rows, task, tasks), capacity: capacity)
+            runTask(band, tensors, rows: Parallelism.split(rows, task, tasks), capacity: capacity,
+                    projectedRows: projectedRows)
         }
     }
 
-    /// The unfused schedule on a scratch tensor: the expansion split by pixels, then the depthwise split by rows.
-    private func runInTwoPhases(_ band: ConvolutionShape, source: UnsafePointer<Float>,
-                                destination: UnsafeMutablePointer<Float>, expandedFloats: Int, pool: ThreadPool) {
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, expandedFloats) * MemoryLayout<Float>.stride,
-                                                   alignment: 64)
+    /// The unfused schedule on scratch tensors, each step split over all threads: the expansion, the depthwise by
+    /// rows, the projection (the GEMMs by rows or, for few pixels, by columns: `PackedMatrixWeights.run(rows:pool:)`).
+    private func runInTwoPhases(_ band: ConvolutionShape, _ tensors: Tensors, pool: ThreadPool) {
+        let expandedFloats = max(1, band.batch * band.inputHeight * band.inputWidth * band.inputChannels)
+        let depthwiseFloats = projection == nil ? 0 : max(1, band.outputPixelCount * band.inputChannels)
+        let raw = UnsafeMutableRawPointer.allocate(
+            byteCount: (expandedFloats + depthwiseFloats) * MemoryLayout<Float>.stride, alignment: 64)
         defer { raw.deallocate() }
-        let expanded = raw.bindMemory(to: Float.self, capacity: max(1, expandedFloats))
-        let expandActivation = expand.activation
-        let depthwiseActivation = depthwise.activation
-        let pixels = band.batch * band.inputHeight * band.inputWidth
-        let expandTasks = Parallelism.taskCount(work: pixels * band.inputChannels * expand.inputChannelsPerGroup,
-                                                granularity: .dense, threads: pool.threadCount, units: pixels)
-        pool.parallelFor(expandTasks) { task in
-            expandWeights.run(input: source, inputRowStride: expand.inputChannelsPerGroup, output: expanded,
-                              outputRowStride: band.inputChannels, activation: expandActivation,
-                              rows: Parallelism.split(pixels, task, expandTasks))
-        }
+        let expanded = raw.bindMemory(to: Float.self, capacity: expandedFloats + depthwiseFloats)
+        expandWeights.run(input: tensors.input, inputRowStride: expand.inputChannelsPerGroup, output: expanded,
+                          outputRowStride: band.inputChannels, activation: expand.activation,
+                          rows: band.batch * band.inputHeight * band.inputWidth, pool: pool)
+        let depthwiseOutput = projection == nil ? tensors.output : expanded + expandedFloats
         let rows = band.outputRowCount
-        let depthwiseTasks = Parallelism.taskCount(work: band.outputElementCount * band.kernelHeight * band.kernelWidth,
-                                                   granularity: .depthwise, threads: pool.threadCount, units: rows)
-        pool.parallelFor(depthwiseTasks) { task in
-            depthwiseWeights.run(shape: band, input: UnsafePointer(expanded), output: destination,
-                                 activation: depthwiseActivation, rows: Parallelism.split(rows, task, depthwiseTasks))
+        let tasks = Parallelism.taskCount(work: band.outputElementCount * band.kernelHeight * band.kernelWidth,
+                                          granularity: .depthwise, threads: pool.threadCount, units: rows)
+        let depthwiseActivation = depthwise.activation
+        pool.parallelFor(tasks) { task in
+            depthwiseWeights.run(shape: band, input: UnsafePointer(expanded), output: depthwiseOutput,
+                                 activation: depthwiseActivation, rows: Parallelism.split(rows, task, tasks))
         }
+        guard let projection, let projectionWeights else { return }
+        projectionWeights.run(input: depthwiseOutput, inputRowStride: band.inputChannels, output: tensors.output,
+                              outputRowStride: tensors.outputChannels, residual: tensors.residual,
+                              residualRowStride: tensors.outputChannels, activation: projection.activation,
+                              rows: band.outputPixelCount, pool: pool)
+    }
+
+    /// The depthwise output rows `outputRows` of `image` from its expanded rows `expandedRows` (`expanded` points at
+    /// the first of them), written out, or into `scratch` and projected into the output.
+    private func finishRows(_ band: ConvolutionShape, _ tensors: Tensors, image: Int, outputRows: Range<Int>,
+                            expanded: UnsafePointer<Float>, expandedRows: Range<Int>,
+                            scratch: UnsafeMutablePointer<Float>?) {
+        // The depthwise on the buffer as an image whose row 0 is the window's first row; its padding logic then
+        // sees the real image's edges only (rows beyond the buffer are not read by these output rows).
+        let window = band.inputRows(outputRows: outputRows)
+        var shape = band
+        shape.batch = 1
+        shape.inputHeight = window.isEmpty ? 0 : expandedRows.upperBound - window.lowerBound
+        shape.outputHeight = outputRows.count
+        let firstInputRow = outputRows.lowerBound * band.strideHeight - band.padTop
+        shape.padTop = window.isEmpty ? 0 : window.lowerBound - firstInputRow
+        let rowFloats = band.inputWidth * band.inputChannels
+        let input = window.isEmpty ? expanded : expanded + (window.lowerBound - expandedRows.lowerBound) * rowFloats
+        let firstPixel = (image * band.outputHeight + outputRows.lowerBound) * band.outputWidth
+        let output = tensors.output + firstPixel * tensors.outputChannels
+        guard let projection, let projectionWeights, let scratch else {
+            depthwiseWeights.run(shape: shape, input: input, output: output, activation: depthwise.activation,
+                                 rows: 0..<outputRows.count)
+            return
+        }
+        depthwiseWeights.run(shape: shape, input: input, output: scratch, activation: depthwise.activation,
+                             rows: 0..<outputRows.count)
+        projectionWeights.run(input: scratch, inputRowStride: band.inputChannels, output: output,
+                              outputRowStride: tensors.outputChannels,
+                              residual: tensors.residual.map { $0 + firstPixel * tensors.outputChannels },
+                              residualRowStride: tensors.outputChannels, activation: projection.activation,
+                              rows: 0..<(outputRows.count * band.outputWidth))
     }
 
     /// Computes the output rows `rows` (row = image * outputHeight + oh) with one sliding buffer of `capacity`
-    /// expanded rows.
-    private func runTask(_ band: ConvolutionShape, source: UnsafePointer<Float>, destination: UnsafeMutablePointer<Float>,
-                         rows: Range<Int>, capacity: Int) {
+    /// expanded rows, `projectedRows` output rows at most at a time.
+    private func runTask(_ band: ConvolutionShape, _ tensors: Tensors, rows: Range<Int>, capacity: Int,
+                         projectedRows: Int) {
         guard !rows.isEmpty else { return }
         let rowFloats = band.inputWidth * band.inputChannels
-        let bufferBytes = max(1, capacity * rowFloats) * MemoryLayout<Float>.stride
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: bufferBytes, alignment: 64)
+        // The expanded rows, then (with a projection) the depthwise output rows awaiting it.
+        let bufferFloats = max(1, capacity * rowFloats)
+        let scratchFloats = projection == nil ? 0 : max(1, projectedRows * band.outputWidth * band.inputChannels)
+        let raw = UnsafeMutableRawPointer.allocate(
+            byteCount: (bufferFloats + scratchFloats) * MemoryLayout<Float>.stride, alignment: 64)
         defer { raw.deallocate() }
-        let buffer = raw.bindMemory(to: Float.self, capacity: max(1, capacity * rowFloats))
+        let buffer = raw.bindMemory(to: Float.self, capacity: bufferFloats + scratchFloats)
+        let scratch = projection == nil ? nil : buffer + bufferFloats
         let expandActivation = expand.activation
-        let depthwiseActivation = depthwise.activation
         var row = rows.lowerBound
         while row < rows.upperBound {
             let image = row / band.outputHeight
             let imageRowsEnd = min(rows.upperBound, (image + 1) * band.outputHeight) - image * band.outputHeight
-            let imageInput = source + image * band.inputHeight * band.inputWidth * expand.inputChannelsPerGroup
-            let imageOutput = destination + image * band.outputHeight * band.outputWidth * band.inputChannels
+            let imageInput = tensors.input + image * band.inputHeight * band.inputWidth * expand.inputChannelsPerGroup
             // The buffer holds expanded rows [bufferStart, bufferEnd) of this image.
             var bufferStart = 0
             var bufferEnd = 0
@@ -170,7 +260,7 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
                 }
                 // The most output rows whose window fits in the buffer from bufferStart.
                 var bandEnd = outputRow + 1
-                while bandEnd < imageRowsEnd,
+                while bandEnd < imageRowsEnd, bandEnd - outputRow < projectedRows,
                       band.inputRows(outputRows: outputRow..<(bandEnd + 1)).upperBound - bufferStart <= capacity {
                     bandEnd += 1
                 }
@@ -184,23 +274,28 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
                                       rows: 0..<(newRows * band.inputWidth))
                     bufferEnd = window.upperBound
                 }
-                // The depthwise on the buffer as an image whose row 0 is window.lowerBound; its padding logic then
-                // sees the real image's edges only (rows beyond the buffer are not read by these output rows).
-                let firstInputRow = outputRow * band.strideHeight - band.padTop
-                let virtualHeight = window.isEmpty ? 0 : bufferEnd - window.lowerBound
-                let virtualPadTop = window.isEmpty ? 0 : window.lowerBound - firstInputRow
-                var shape = band
-                shape.batch = 1
-                shape.inputHeight = virtualHeight
-                shape.outputHeight = bandEnd - outputRow
-                shape.padTop = virtualPadTop
-                let virtualInput = window.isEmpty ? buffer : buffer + (window.lowerBound - bufferStart) * rowFloats
-                depthwiseWeights.run(shape: shape, input: UnsafePointer(virtualInput),
-                                     output: imageOutput + outputRow * band.outputWidth * band.inputChannels,
-                                     activation: depthwiseActivation, rows: 0..<(bandEnd - outputRow))
+                finishRows(band, tensors, image: image, outputRows: outputRow..<bandEnd,
+                           expanded: UnsafePointer(buffer), expandedRows: bufferStart..<bufferEnd,
+                           scratch: scratch)
                 outputRow = bandEnd
             }
             row = image * band.outputHeight + imageRowsEnd
         }
+    }
+}
+
+// MARK: - Optimizer hooks
+
+extension FusedExpandDepthwiseConvolution: ConsumerFusing {
+    /// Absorbs the block's projection: a pointwise FusedConv reading the depthwise output, with its residual when
+    /// that is computed before this operator runs (the block's input, in MobileNetV2).
+    func fusing(_ consumer: FusionCandidate) throws -> FusedOperator? {
+        guard let projection = consumer.op as? FusedConvolution, consumer.producedInput == 0,
+              consumer.node.inputs.count == (projection.hasResidual ? 2 : 1),
+              let fused = projecting(with: projection) else { return nil }
+        guard projection.hasResidual else { return FusedOperator(op: fused, opType: "FusedInvertedBottleneck") }
+        let residual = consumer.node.inputs[1]
+        guard !residual.isEmpty, consumer.isAvailableBeforeProducer(residual) else { return nil }
+        return FusedOperator(op: fused, opType: "FusedInvertedBottleneck", extraInputs: [residual])
     }
 }

@@ -50,32 +50,9 @@ struct PackedGemm: KernelOperator {
         }
         let input = UnsafePointer(a.storage.bytes.assumingMemoryBound(to: Float.self))
         let output = outputs[0].storage.bytes.assumingMemoryBound(to: Float.self)
-        let rows = a.elementCount / depth
-        let work = rows * depth * columns
-        if rows >= Self.rowsToSplitByRow {
-            let tasks = Parallelism.taskCount(work: work, granularity: .dense, threads: pool.threadCount, units: rows)
-            pool.parallelFor(tasks) { task in
-                weights.run(input: input, inputRowStride: depth, output: output, outputRowStride: columns,
-                            activation: activation, rows: Parallelism.split(rows, task, tasks))
-            }
-            return
-        }
-        // The classifier has one row per image: split the columns instead, in whole packed panels.
-        let block = PackedMatrixWeights.columnBlock
-        let panels = (columns + block - 1) / block
-        let tasks = Parallelism.taskCount(work: work, granularity: .matrixVector, threads: pool.threadCount,
-                                          units: panels)
-        pool.parallelFor(tasks) { task in
-            let panelRange = Parallelism.split(panels, task, tasks)
-            let columnRange = (panelRange.lowerBound * block)..<min(columns, panelRange.upperBound * block)
-            guard !columnRange.isEmpty else { return }
-            weights.run(input: input, inputRowStride: depth, output: output, outputRowStride: columns,
-                        activation: activation, rows: 0..<rows, columns: columnRange)
-        }
+        weights.run(input: input, inputRowStride: depth, output: output, outputRowStride: columns,
+                    activation: activation, rows: a.elementCount / depth, pool: pool)
     }
-
-    /// From this many rows on, threads take rows (each reads all of B from cache); below, packed column panels.
-    static let rowsToSplitByRow = 32
 }
 
 // MARK: - Optimizer hooks
