@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Exports Keras's MobileNetV2 (tf.keras.applications) with seeded random weights to ONNX through tf2onnx.
+"""Exports Keras's MobileNetV2 (or, with --application, another tf.keras.applications classifier: EfficientNetB0,
+MobileNetV3Small/Large, ResNet50, ...) with seeded random weights to ONNX through tf2onnx.
 
 The third exporter family next to torchvision (TorchScript and dynamo): the graph keeps Keras's NHWC input, so
 tf2onnx wraps the NCHW Conv stack in Transposes, writes Relu6 as Clip, BatchNorm as Mul/Add (or folds it), and the
@@ -21,6 +22,7 @@ that preprocessing (PIL), for checking the vision pipeline end to end.
     /work/venv-tf/bin/python tools/export_keras_mobilenetv2.py --alpha 0.35 --size 96 --opset 13 --classes 10 \
         --dynamic-batch --photos models/images/chelsea.png models/images/coffee.png \
         --output models/keras-mobilenetv2-0.35-96
+    /work/venv-tf/bin/python tools/export_keras_mobilenetv2.py --application EfficientNetB0 --output DIR
     /work/venv-tf/bin/python tools/export_keras_mobilenetv2.py --grid --output /work/exports-keras
 """
 
@@ -47,13 +49,16 @@ from onnx_export_common import write_model
 
 INPUT_NAME = "input"
 KERAS_ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
+# The applications that take a width multiplier (alpha); the others are built at their one width.
+WIDTH_APPLICATIONS = ("MobileNet", "MobileNetV2", "MobileNetV3Small", "MobileNetV3Large")
 
 
 # MARK: - The network
 
 
-def build_network(alpha: float, size: int, classes: int, activation: str | None, seed: int) -> tf.keras.Model:
-    """Keras MobileNetV2 with seeded random weights whose output depends on its input.
+def build_network(alpha: float, size: int, classes: int, activation: str | None, seed: int,
+                  application: str = "MobileNetV2") -> tf.keras.Model:
+    """A Keras application (MobileNetV2 by default) with seeded random weights whose output depends on its input.
 
     Keras initialises BatchNorm to gamma 1, beta 0, mean 0, variance 1; with those the activations shrink stage
     after stage and every input gives the same logits. So: random gamma and beta, then the moving statistics set to
@@ -62,17 +67,20 @@ def build_network(alpha: float, size: int, classes: int, activation: str | None,
     sigma, variance scaled by 0.7...1.4).
     """
     tf.keras.utils.set_random_seed(seed)
-    network = tf.keras.applications.MobileNetV2(input_shape=(size, size, 3), alpha=alpha, weights=None,
-                                                classes=classes, classifier_activation=activation)
+    width = {"alpha": alpha} if application in WIDTH_APPLICATIONS else {}
+    network = getattr(tf.keras.applications, application)(input_shape=(size, size, 3), weights=None,
+                                                           classes=classes, classifier_activation=activation, **width)
     rng = np.random.default_rng(seed + 1)
     batch_norms = [layer for layer in network.layers if isinstance(layer, tf.keras.layers.BatchNormalization)]
     for layer in batch_norms:
         count = layer.gamma.shape[0]
         layer.gamma.assign(rng.uniform(0.5, 1.5, count).astype(np.float32))
         layer.beta.assign((rng.standard_normal(count) * 0.2).astype(np.float32))
-    dense = network.get_layer("predictions")
-    features = dense.kernel.shape[0]
-    dense.kernel.assign((rng.standard_normal((features, classes)) / np.sqrt(features)).astype(np.float32))
+    # The classifier (a Dense layer, or MobileNetV3's 1x1 Conv2D "Logits"): the last layer with a kernel.
+    dense = [layer for layer in network.layers if getattr(layer, "kernel", None) is not None][-1]
+    shape = tuple(dense.kernel.shape)
+    features = int(np.prod(shape[:-1]))
+    dense.kernel.assign((rng.standard_normal(shape) / np.sqrt(features)).astype(np.float32))
     dense.bias.assign((rng.standard_normal(classes) * 0.1).astype(np.float32))
 
     momenta = [layer.momentum for layer in batch_norms]
@@ -160,11 +168,12 @@ def write_photo_sets(session: onnxruntime.InferenceSession, output: Path, size: 
 
 
 def export(alpha: float, size: int, opset: int, output: Path, classes: int = 1000, activation: str | None = "softmax",
-           dynamic_batch: bool = False, seed: int = 0, photos: list[Path] | None = None) -> dict:
+           dynamic_batch: bool = False, seed: int = 0, photos: list[Path] | None = None,
+           application: str = "MobileNetV2") -> dict:
     started = time.monotonic()
-    network = build_network(alpha, size, classes, activation, seed)
+    network = build_network(alpha, size, classes, activation, seed, application)
     model = export_onnx(network, size, opset, dynamic_batch)
-    description = (f"Keras MobileNetV2 alpha {alpha}, {size}x{size}, {classes} classes, classifier activation "
+    description = (f"Keras {application} alpha {alpha}, {size}x{size}, {classes} classes, classifier activation "
                    f"{activation}, seeded random weights (seed {seed}) with randomized BatchNorm statistics; "
                    f"tf2onnx {tf2onnx.__version__} from TensorFlow {tf.__version__}; "
                    f"exported by onnxrun tools/export_keras_mobilenetv2.py")
@@ -184,7 +193,7 @@ def export(alpha: float, size: int, opset: int, output: Path, classes: int = 100
     if photos:
         write_photo_sets(session, output, size, photos, len(batches))
     summary = {
-        "path": str(output), "alpha": alpha, "size": size, "opset": opset, "classes": classes,
+        "path": str(output), "application": application, "alpha": alpha, "size": size, "opset": opset, "classes": classes,
         "activation": activation, "dynamic_batch": dynamic_batch, "batches": batches,
         "model_bytes": (output / "model.onnx").stat().st_size, "max_abs_onnxruntime_minus_keras": difference,
         "max_change_between_inputs": spread, "ops": sorted({node.op_type for node in model.graph.node}),
@@ -222,6 +231,8 @@ def variant_name(alpha: float, size: int, opset: int, activation: str | None, dy
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--application", default="MobileNetV2",
+                        help="a tf.keras.applications classifier (default MobileNetV2; --grid is MobileNetV2's)")
     parser.add_argument("--alpha", type=float, default=1.0, help=f"width, one of {KERAS_ALPHAS} (default 1.0)")
     parser.add_argument("--size", type=int, default=224, help="input height and width, at least 32 (default 224)")
     parser.add_argument("--opset", type=int, default=13, help="ONNX opset for tf2onnx (default 13)")
@@ -255,7 +266,7 @@ def main() -> int:
         print(f"{len(summaries)} variants in {arguments.output}, {len(failures)} failed")
         return 1 if failures else 0
     export(arguments.alpha, arguments.size, arguments.opset, arguments.output, arguments.classes, activation,
-           arguments.dynamic_batch, arguments.seed, arguments.photos)
+           arguments.dynamic_batch, arguments.seed, arguments.photos, arguments.application)
     return 0
 
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Writes models/patterns/<case>/: tiny torch modules, exported by torch's TorchScript exporter at opset 13, that
-contain the graph patterns the optimizer rewrites (ConvNeXt's block with its decomposed LayerNorm and Linear layers
-on NHWC tensors, ShuffleNet's channel shuffle and channel split, DenseNet's concat + BatchNorm + ReLU, upsampling
-Resize, attention's batched MatMuls), with seeded random weights (BatchNorm calibrated as in export_torchvision.py)
+"""Writes models/patterns/<case>/: tiny torch modules, exported by torch's TorchScript exporter at opset 13 (the
+`_dynamo` cases by its dynamo exporter at opset 18), that contain the graph patterns the optimizer rewrites
+(ConvNeXt's block with its decomposed LayerNorm, GELU and Linear layers on NHWC tensors, EfficientNet's MBConv
+blocks with SiLU and squeeze-excite, ShuffleNet's channel shuffle and channel split, DenseNet's concat + BatchNorm +
+ReLU, upsampling Resize, attention's batched MatMuls), with seeded random weights (BatchNorm calibrated as in export_torchvision.py)
 and onnxruntime's outputs in test_data_set_0. A few KB each; the Swift tests run them optimized.
 
     /work/venv/bin/python tools/make_pattern_models.py [--only CASE] [--output models/patterns]
@@ -23,6 +24,7 @@ from torch import nn
 from torch.nn import functional
 from torchvision.models.convnext import CNBlock, LayerNorm2d
 from torchvision.models.densenet import _DenseBlock
+from torchvision.models.efficientnet import MBConv, MBConvConfig
 from torchvision.models.shufflenetv2 import InvertedResidual
 
 from export_torchvision import calibrate
@@ -42,6 +44,20 @@ class ConvNeXtPiece(nn.Module):
 
     def forward(self, x):
         return self.down(self.norm(self.block(self.stem(x))))
+
+
+class EfficientNetPiece(nn.Module):
+    """A stem conv with SiLU and two MBConv blocks (expansion, depthwise, squeeze-excite, projection; the first with
+    its residual Add, the second 5x5 with stride 2)."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, 2, 1, bias=False), nn.BatchNorm2d(16), nn.SiLU())
+        self.blocks = nn.Sequential(MBConv(MBConvConfig(4, 3, 1, 16, 16, 1), 0.0, nn.BatchNorm2d),
+                                    MBConv(MBConvConfig(4, 5, 2, 16, 24, 1), 0.0, nn.BatchNorm2d))
+
+    def forward(self, x):
+        return self.blocks(self.stem(x))
 
 
 class ShuffleNetPiece(nn.Module):
@@ -101,6 +117,9 @@ class AttentionPiece(nn.Module):
 
 CASES = {
     "convnext_block": (ConvNeXtPiece, (1, 3, 32, 32)),
+    "convnext_block_dynamo": (ConvNeXtPiece, (1, 3, 32, 32)),
+    "efficientnet_blocks": (EfficientNetPiece, (1, 3, 24, 24)),
+    "efficientnet_blocks_dynamo": (EfficientNetPiece, (1, 3, 24, 24)),
     "shufflenet_units": (ShuffleNetPiece, (1, 3, 32, 32)),
     "densenet_block": (DenseNetPiece, (1, 3, 12, 12)),
     "upsampling": (UpsamplingPiece, (1, 3, 15, 17)),
@@ -114,10 +133,14 @@ def make(name: str, output: Path, seed: int = 0) -> None:
     module = builder()
     module = calibrate(module, seed, shape[-1]) if len(shape) == 4 else calibrate(module, seed, 0).eval()
     example = torch.from_numpy(np.random.default_rng(seed + 100).standard_normal(shape).astype(np.float32))
-    buffer = io.BytesIO()
-    torch.onnx.export(module, (example,), buffer, dynamo=False, opset_version=13, input_names=["input"],
-                      output_names=["output"], do_constant_folding=True)
-    model = onnx.load_from_string(buffer.getvalue())
+    if name.endswith("_dynamo"):
+        model = torch.onnx.export(module, (example,), dynamo=True, opset_version=18, input_names=["input"],
+                                  output_names=["output"], external_data=False, verbose=False).model_proto
+    else:
+        buffer = io.BytesIO()
+        torch.onnx.export(module, (example,), buffer, dynamo=False, opset_version=13, input_names=["input"],
+                          output_names=["output"], do_constant_folding=True)
+        model = onnx.load_from_string(buffer.getvalue())
     session = write_model(model, output, f"{name}: made by onnxrun tools/make_pattern_models.py", {})
     (result,) = session.run(["output"], {"input": example.numpy()})
     with torch.no_grad():

@@ -18,7 +18,11 @@ struct ElementwiseUnaryOperator: ElementwiseFunctionOperator {
 
     init(_ context: OperatorContext, _ opType: String) throws {
         try context.expectInputs(1...1)
-        elementwiseFunction = opType == "Sqrt" ? .squareRoot : nil
+        elementwiseFunction = switch opType {
+        case "Sqrt": .squareRoot
+        case "Erf": .errorFunction
+        default: nil
+        }
         integerFunction = switch opType {
         case "Neg": { 0 &- $0 }
         case "Abs": { $0 < 0 ? 0 &- $0 : $0 }

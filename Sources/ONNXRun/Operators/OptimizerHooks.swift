@@ -83,6 +83,7 @@ protocol ReductionOperator: Operator {
 /// Elementwise math a pattern rewrite recognizes inside a decomposed operator.
 enum ElementwiseFunction: Sendable, Hashable {
     case squareRoot
+    case errorFunction
 }
 
 /// A unary elementwise operator, telling which function it computes when a rewrite may need to know.
@@ -247,12 +248,6 @@ struct ChannelsLastVariant {
 protocol ChannelsLastAdaptable: Operator {
     /// The variant for when the inputs whose flag is set are NHWC; nil when it has none for them.
     func channelsLastVariant(_ inputs: [InferenceValue?], channelsLast: [Bool]) -> ChannelsLastVariant?
-}
-
-/// An operator whose output, read in NHWC order, is exactly one of its inputs: tf2onnx's Transpose(0, 3, 1, 2) of
-/// an NHWC graph input. A channels-last consumer reads that input directly.
-protocol ChannelsLastView: Operator {
-    func channelsLastSource(_ inputs: [InferenceValue?]) -> Int?
 }
 
 // MARK: - Folding

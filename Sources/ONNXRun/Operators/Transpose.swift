@@ -49,22 +49,23 @@ extension TransposeOperator: AxisPermutingOperator {
 }
 
 extension TransposeOperator: ChannelsLastAdaptable {
-    /// Transpose(0, 2, 3, 1) of a tensor that is NHWC inside a channels-last chain (torch's permute before a
-    /// channels-last LayerNorm or Linear, as in ConvNeXt) is that NHWC tensor itself: passed through, sharing storage.
+    /// Both permutations between NCHW and NHWC of a 4-D tensor are the tensor itself, read in the other layout:
+    /// passed through, sharing storage.
+    /// - Transpose(0, 2, 3, 1) of a tensor that is NHWC inside a channels-last chain (torch's permute before a
+    ///   channels-last LayerNorm or Linear, as in ConvNeXt) is that NHWC tensor, now an ordinary one.
+    /// - Transpose(0, 3, 1, 2) of an ordinary 4-D tensor (ConvNeXt's permute back after its Linear layers, tf2onnx
+    ///   feeding a Keras model's NHWC input to Conv) is the NHWC form of its output: the chain starts there without
+    ///   a copy, and the residual Add and the next convolution read it as it is.
     func channelsLastVariant(_ inputs: [InferenceValue?], channelsLast: [Bool]) -> ChannelsLastVariant? {
-        guard channelsLast.first == true, permutation == [0, 2, 3, 1], inputs.first??.type.shape?.count == 4
-        else { return nil }
-        return ChannelsLastVariant(op: IdentityOperator(), opType: "ChannelsLastAsIs", channelsLastInputs: [0],
-                                   outputIsChannelsLast: false)
-    }
-}
-
-extension TransposeOperator: ChannelsLastView {
-    /// Transpose(0, 3, 1, 2) of a 4-D tensor makes NCHW of an NHWC tensor (how tf2onnx feeds a Keras model's NHWC
-    /// input to Conv): that NHWC tensor is already the channels-last form of the output.
-    func channelsLastSource(_ inputs: [InferenceValue?]) -> Int? {
-        guard permutation == [0, 3, 1, 2], let input = inputs.first??.type, input.elementType == .float,
-              input.shape?.count == 4 else { return nil }
-        return 0
+        guard let input = inputs.first??.type, input.shape?.count == 4 else { return nil }
+        if channelsLast.first == true, permutation == [0, 2, 3, 1] {
+            return ChannelsLastVariant(op: IdentityOperator(), opType: "ChannelsLastAsIs", channelsLastInputs: [0],
+                                       outputIsChannelsLast: false)
+        }
+        if channelsLast.first == false, permutation == [0, 3, 1, 2], input.elementType == .float {
+            return ChannelsLastVariant(op: IdentityOperator(), opType: "ChannelsLastAsIs", channelsLastInputs: [],
+                                       outputIsChannelsLast: true)
+        }
+        return nil
     }
 }

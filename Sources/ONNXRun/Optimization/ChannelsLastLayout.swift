@@ -38,8 +38,7 @@ struct AssignChannelsLastLayout: GraphRewrite {
             for (position, input) in typedNode.node.inputs.enumerated() where !input.isEmpty {
                 if wantsChannelsLast.contains(position) && !channelsLast.contains(input) {
                     if toChannelsLast[input] == nil {
-                        toChannelsLast[input] = channelsLastSource(of: input, in: graph)
-                            ?? transform(input, .toChannelsLast, opset: typedNode.opset)
+                        toChannelsLast[input] = transform(input, .toChannelsLast, opset: typedNode.opset)
                     }
                     typedNode.node.inputs[position] = toChannelsLast[input]!
                 } else if !wantsChannelsLast.contains(position) && channelsLast.contains(input) {
@@ -72,15 +71,5 @@ struct AssignChannelsLastLayout: GraphRewrite {
             rewritten += transformsBack
         }
         graph.setNodes(rewritten)
-    }
-
-    /// The NHWC tensor `value` is a view of (`ChannelsLastView`, e.g. tf2onnx's input Transpose), if any: a
-    /// channels-last reader uses it, and the view's node goes if nothing else reads it.
-    private func channelsLastSource(of value: String, in graph: GraphRewriter) -> String? {
-        guard let index = graph.producer(of: value), let producer = graph.nodes[index],
-              let view = producer.op as? ChannelsLastView,
-              let position = view.channelsLastSource(graph.inferenceInputs(of: producer.node)),
-              position < producer.node.inputs.count else { return nil }
-        return producer.node.inputs[position]
     }
 }

@@ -13,15 +13,15 @@ struct FuseDecomposedHardSwish: GraphRewrite {
                   clip.node.outputs.count == 1, let clipInput = clip.node.inputs.first,
                   graph.hasSingleUse(clipInput), let addIndex = graph.producer(of: clipInput),
                   let add = graph.nodes[addIndex],
-                  let x = operand(of: add, .add, constant: 3, in: graph)
+                  let x = graph.operand(of: add, .add, constant: 3)
             else { continue }
             // clip -> (scale by 1/6 -> gate by x) or (gate by x -> scale by 1/6).
-            guard let first = singleConsumer(of: clip.node.outputs[0], in: graph),
-                  let second = singleConsumer(of: graph.nodes[first]!.node.outputs[0], in: graph)
+            guard let first = graph.singleOutputConsumer(of: clip.node.outputs[0]),
+                  let second = graph.singleOutputConsumer(of: graph.nodes[first]!.node.outputs[0])
             else { continue }
             let (firstNode, secondNode) = (graph.nodes[first]!, graph.nodes[second]!)
-            let scalesFirst = isSixth(firstNode, in: graph) && isGate(secondNode, by: x, in: graph)
-            let gatesFirst = isGate(firstNode, by: x, in: graph) && isSixth(secondNode, in: graph)
+            let scalesFirst = isSixth(firstNode, in: graph) && graph.isGate(secondNode, by: x)
+            let gatesFirst = graph.isGate(firstNode, by: x) && isSixth(secondNode, in: graph)
             guard scalesFirst || gatesFirst, secondNode.node.outputs.count == 1 else { continue }
             let node = Node(name: secondNode.node.name, opType: "HardSwish", domain: onnxrunDomain, inputs: [x],
                             outputs: secondNode.node.outputs)
@@ -32,42 +32,8 @@ struct FuseDecomposedHardSwish: GraphRewrite {
         graph.compact()
     }
 
-    /// The node's single output's only reader, when the output is no graph output.
-    private func singleConsumer(of value: String, in graph: GraphRewriter) -> Int? {
-        guard graph.hasSingleUse(value), let index = graph.consumers(of: value).first,
-              graph.nodes[index]?.node.outputs.count == 1 else { return nil }
-        return index
-    }
-
-    /// The other operand of `node` when it is the float arithmetic `operation` with the scalar constant `value`
-    /// (on either side for the commutative ones, on the right otherwise).
-    private func operand(of node: TypedNode, _ operation: ArithmeticOperation, constant value: Float,
-                         in graph: GraphRewriter) -> String? {
-        guard let arithmetic = node.op as? BinaryArithmeticOperator, arithmetic.operation == operation,
-              node.node.inputs.count == 2 else { return nil }
-        let commutative = operation == .add || operation == .multiply
-        for position in commutative ? [1, 0] : [1] {
-            guard let constant = graph.constants[node.node.inputs[position]], constant.elementType == .float,
-                  constant.elementCount == 1, constant.floats[0] == value else { continue }
-            let other = node.node.inputs[1 - position]
-            // The constant must not broadcast the other operand to a higher rank.
-            guard let type = graph.types[other], let rank = type.shape?.count, constant.rank <= rank,
-                  type.elementType == .float else { return nil }
-            return other
-        }
-        return nil
-    }
-
     private func isSixth(_ node: TypedNode, in graph: GraphRewriter) -> Bool {
-        operand(of: node, .divide, constant: 6, in: graph) != nil
-            || operand(of: node, .multiply, constant: Float(1) / 6, in: graph) != nil
-    }
-
-    /// `x * other` (either order), x unbroadcast: the product has x's type.
-    private func isGate(_ node: TypedNode, by x: String, in graph: GraphRewriter) -> Bool {
-        guard let arithmetic = node.op as? BinaryArithmeticOperator, arithmetic.operation == .multiply,
-              node.node.inputs.count == 2, node.node.inputs.contains(x),
-              let output = graph.types[node.node.outputs[0]] else { return false }
-        return output == graph.types[x]
+        graph.operand(of: node, .divide, constant: 6) != nil
+            || graph.operand(of: node, .multiply, constant: Float(1) / 6) != nil
     }
 }

@@ -23,6 +23,8 @@ enum GraphOptimizer {
         FuseDynamicQuantization(),
         // x * clip(x + 3, 0, 6) / 6 -> HardSwish. Before folding: the Add of 3 would otherwise look like a bias to fold.
         FuseDecomposedHardSwish(),
+        // x * 0.5 * (1 + erf(x / sqrt(2))) -> Gelu. Before folding, for the same reason (the Add of 1).
+        FuseDecomposedGelu(),
         // LayerNormalization written out as ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div(/Mul/Add) becomes one
         // kernel. First: it matches plain ONNX nodes, and its scale/bias Mul/Add must not be taken for other fusions.
         FuseLayerNormalization(),

@@ -260,6 +260,94 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(steps, ["PackedGemm": 1], "\(steps)")
     }
 
+    /// GELU written out with Erf in the three orders exporters use (torch's F.gelu at opset < 20, `x * (a * 0.5)`,
+    /// and Python's `0.5 * x * (1 + erf(x / sqrt(2)))`, with `* 1/sqrt(2)`) after Linear layers: each becomes the
+    /// Linear's activation.
+    func testDecomposedGeluBecomesTheLinearLayersActivation() throws {
+        let rootTwo = Float(2).squareRoot()
+        let initializers: [String: Tensor] = [
+            "w1": try tensor([6, 7], seed: 150), "w2": try tensor([7, 5], seed: 151), "w3": try tensor([5, 6], seed: 152),
+            "root": try Tensor(shape: [], floats: [rootTwo]), "inverse": try Tensor(shape: [1], floats: [1 / rootTwo]),
+            "one": try Tensor(shape: [], floats: [1]), "half": try Tensor(shape: [], floats: [0.5]),
+            "two": try Tensor(shape: [], floats: [2]),
+        ]
+        func gelu(_ x: String, _ y: String, order: Int) -> [Node] {
+            let divided = order == 2
+                ? Node(name: y + "_div", opType: "Mul", inputs: ["inverse", x], outputs: [y + "_d"])
+                : Node(name: y + "_div", opType: "Div", inputs: [x, "root"], outputs: [y + "_d"])
+            let common = [
+                divided,
+                Node(name: y + "_erf", opType: "Erf", inputs: [y + "_d"], outputs: [y + "_e"]),
+                Node(name: y + "_add", opType: "Add", inputs: ["one", y + "_e"], outputs: [y + "_a"]),
+            ]
+            switch order {
+            case 0:
+                return common + [Node(name: y + "_gate", opType: "Mul", inputs: [x, y + "_a"], outputs: [y + "_g"]),
+                                 Node(name: y + "_half", opType: "Mul", inputs: [y + "_g", "half"], outputs: [y])]
+            case 1:
+                return common + [Node(name: y + "_half", opType: "Div", inputs: [y + "_a", "two"], outputs: [y + "_h"]),
+                                 Node(name: y + "_gate", opType: "Mul", inputs: [y + "_h", x], outputs: [y])]
+            default:
+                return common + [Node(name: y + "_half", opType: "Mul", inputs: ["half", x], outputs: [y + "_h"]),
+                                 Node(name: y + "_gate", opType: "Mul", inputs: [y + "_h", y + "_a"], outputs: [y])]
+            }
+        }
+        let graph = Graph(
+            name: "gelu", inputs: [info("x", [1, 3, 4, 6])], outputs: [info("y", [1, 3, 4, 6])],
+            initializers: initializers, valueInfo: [],
+            nodes: [Node(name: "linear1", opType: "MatMul", inputs: ["x", "w1"], outputs: ["m1"])]
+                + gelu("m1", "g1", order: 0)
+                + [Node(name: "linear2", opType: "MatMul", inputs: ["g1", "w2"], outputs: ["m2"])]
+                + gelu("m2", "g2", order: 1)
+                + [Node(name: "linear3", opType: "MatMul", inputs: ["g2", "w3"], outputs: ["m3"])]
+                + gelu("m3", "y", order: 2))
+        let steps = try checkOptimized(graph)
+        XCTAssertEqual(steps, ["PackedGemm": 3], "\(steps)")
+    }
+
+    /// Not GELU: the Erf input is divided by 2, not sqrt(2); the chain stays as written (and still agrees).
+    func testErfChainWithOtherConstantsIsNotGelu() throws {
+        let graph = Graph(
+            name: "not-gelu", inputs: [info("x", [2, 5])], outputs: [info("y", [2, 5])],
+            initializers: ["two": try Tensor(shape: [], floats: [2]), "one": try Tensor(shape: [], floats: [1]),
+                           "half": try Tensor(shape: [], floats: [0.5])],
+            valueInfo: [],
+            nodes: [Node(name: "div", opType: "Div", inputs: ["x", "two"], outputs: ["d"]),
+                    Node(name: "erf", opType: "Erf", inputs: ["d"], outputs: ["e"]),
+                    Node(name: "add", opType: "Add", inputs: ["e", "one"], outputs: ["a"]),
+                    Node(name: "gate", opType: "Mul", inputs: ["x", "a"], outputs: ["g"]),
+                    Node(name: "half", opType: "Mul", inputs: ["g", "half"], outputs: ["y"])])
+        let steps = try checkOptimized(graph)
+        XCTAssertNil(steps["Gelu"], "\(steps)")
+        XCTAssertEqual(steps["Erf"], 1, "\(steps)")
+    }
+
+    /// ConvNeXt's block end: Linear on the NHWC tensor, permute(0, 3, 1, 2), layer scale [C, 1, 1], residual Add,
+    /// next depthwise conv. The permute is the NHWC tensor itself: no copy, no transform back and forth.
+    func testPermuteBackAfterLinearStartsAChannelsLastChain() throws {
+        let graph = Graph(
+            name: "convnext", inputs: [info("x", [1, 6, 5, 4])], outputs: [info("y", [1, 6, 5, 4])],
+            initializers: ["dw": try tensor([6, 1, 3, 3], seed: 160), "w": try tensor([6, 6], seed: 161),
+                           "gamma": try tensor([6, 1, 1], seed: 162), "dw2": try tensor([6, 1, 3, 3], seed: 163)],
+            valueInfo: [],
+            nodes: [Node(name: "dw", opType: "Conv", inputs: ["x", "dw"], outputs: ["c"],
+                         attributes: ["group": .int(6), "pads": .ints([1, 1, 1, 1])]),
+                    Node(name: "permute", opType: "Transpose", inputs: ["c"], outputs: ["p"],
+                         attributes: ["perm": .ints([0, 2, 3, 1])]),
+                    Node(name: "linear", opType: "MatMul", inputs: ["p", "w"], outputs: ["l"]),
+                    Node(name: "back", opType: "Transpose", inputs: ["l"], outputs: ["b"],
+                         attributes: ["perm": .ints([0, 3, 1, 2])]),
+                    Node(name: "scale", opType: "Mul", inputs: ["gamma", "b"], outputs: ["s"]),
+                    Node(name: "residual", opType: "Add", inputs: ["s", "x"], outputs: ["r"]),
+                    Node(name: "dw2", opType: "Conv", inputs: ["r", "dw2"], outputs: ["y"],
+                         attributes: ["group": .int(6), "pads": .ints([1, 1, 1, 1])])])
+        let steps = try checkOptimized(graph)
+        XCTAssertEqual(steps["ToNHWC"], 1, "only the graph input: \(steps)")
+        XCTAssertEqual(steps["ToNCHW"], 1, "only the graph output: \(steps)")
+        XCTAssertEqual(steps["ChannelsLastAsIs"], 2, "\(steps)")
+        XCTAssertNil(steps["Transpose"], "\(steps)")
+    }
+
     func testMatMulOfTwoComputedTensorsRunsBatched() throws {
         // Attention's scores: [batch, heads, tokens, d] x [batch, 1, d, tokens] (a broadcast head axis).
         let graph = Graph(
@@ -610,7 +698,7 @@ final class OptimizerTests: XCTestCase {
         let steps = try checkOptimized(graph)
         XCTAssertNil(steps["Transpose"], "\(steps)")
         XCTAssertNil(steps["ToNCHW"], "\(steps)")
-        XCTAssertEqual(steps["ChannelsLastAsIs"], 2, "\(steps)")
+        XCTAssertEqual(steps["ChannelsLastAsIs"], 3, "\(steps)")
         XCTAssertEqual(steps["Sub"], 1, "\(steps)")
     }
 

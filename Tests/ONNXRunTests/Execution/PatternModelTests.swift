@@ -35,10 +35,37 @@ final class PatternModelTests: XCTestCase {
         let steps = try run("convnext_block")
         XCTAssertEqual(steps["FusedLayerNorm"], 2, "\(steps)")
         XCTAssertEqual(steps["PackedGemm"], 2, "\(steps)")
-        // block.1's and norm's Transposes (NCHW -> NHWC of tensors already channels-last): the residual Add and the
-        // down-sampling Conv run channels-last, so norm's input and output stay NHWC.
-        XCTAssertEqual(steps["ChannelsLastAsIs"], 2, "\(steps)")
+        // block.1's and norm's permutes to NHWC (of tensors already channels-last) and back to NCHW (the NHWC tensor
+        // read as channels-last): the layer scale, the residual Add and the down-sampling Conv run channels-last
+        // without a copy or transform.
+        XCTAssertEqual(steps["ChannelsLastAsIs"], 4, "\(steps)")
+        XCTAssertNil(steps["Transpose"], "\(steps)")
+        XCTAssertEqual(steps["ToNHWC"], 1, "only the graph input: \(steps)")
         XCTAssertNil(steps["ReduceMean"], "\(steps)")
+    }
+
+    /// The same block from torch's dynamo exporter (opset 18): LayerNormalization as one op, GELU still written out.
+    /// GELU goes into the first Linear's store, and both permutes are the NHWC tensor itself.
+    func testConvNeXtBlockFromTheDynamoExporter() throws {
+        let steps = try run("convnext_block_dynamo")
+        XCTAssertEqual(steps["PackedGemm"], 2, "\(steps)")
+        XCTAssertEqual(steps["FusedLayerNorm"], 2, "\(steps)")
+        for gone in ["Erf", "Gelu", "Div", "Transpose", "MatMul"] {
+            XCTAssertNil(steps[gone], "\(gone): \(steps)")
+        }
+    }
+
+    /// EfficientNet's MBConv blocks, from both torch exporters: SiLU in the convolutions' stores, squeeze-excite's
+    /// scale on the NHWC tensor, no layout transform but at the graph's edges.
+    func testEfficientNetBlocksFromBothExporters() throws {
+        for name in ["efficientnet_blocks", "efficientnet_blocks_dynamo"] {
+            let steps = try run(name)
+            for gone in ["Sigmoid", "Swish", "Transpose"] {
+                XCTAssertNil(steps[gone], "\(name), \(gone): \(steps)")
+            }
+            XCTAssertEqual(steps["ToNHWC", default: 0] + steps["ToNCHW", default: 0], 2 + 2,
+                           "the graph input, the pooled scales and the output: \(name) \(steps)")
+        }
     }
 
     func testShuffleNetUnits() throws {
