@@ -11,8 +11,9 @@ import Glibc
 ///
 /// Why not `DispatchQueue.concurrentPerform`: it costs ~7 µs per region here, and an inference runs ~100 regions.
 /// Why not pure spinning: on shared cores a spinning worker steals time from the thread doing the work (ms per
-/// region). So workers spin for a short while after each region (the next one usually starts within microseconds),
-/// then block on a condition variable.
+/// region). So workers spin for a bounded time after each region (a millisecond: the next region of a run starts
+/// within tens of microseconds, and a sleeping worker costs a wake-up per region), then block on a condition
+/// variable.
 ///
 /// One region runs at a time; a region started while another is running (a second session run on another thread)
 /// runs on its caller's thread alone, so concurrent runs are safe and never wait for each other.
@@ -71,8 +72,13 @@ final class ThreadPool: @unchecked Sendable {
 /// waits only for the workers that joined. A worker the OS has not scheduled yet therefore never delays a region
 /// (it finds the region closed and goes back to waiting), which matters on shared, noisy cores.
 private final class SharedState: @unchecked Sendable {
-    /// How many polls a worker spends waiting for the next region before it sleeps (tens of microseconds).
-    private static let spinIterations = 20_000
+    /// How long a worker polls for the next region before it sleeps: a millisecond, longer than any serial step
+    /// between two regions of a small model's run (tens of microseconds). Measured at 2 threads (2-core VM): the
+    /// former 20,000 polls (a few microseconds) put workers to sleep between steps, and each region then paid a
+    /// futex wake-up and a late worker, which made ShuffleNetV2 x0.5 slower than at 1 thread (1.6 -> 1.05 ms).
+    private static let spinNanoseconds: UInt64 = 1_000_000
+    /// Polls between two reads of the clock.
+    private static let pollsPerClockRead = 64
     // `control` layout: generation << 20 | closed bit (1 << 19) | joined workers (low 19 bits).
     private static let generationShift = 20
     private static let closedBit = 1 << 19
@@ -128,10 +134,13 @@ private final class SharedState: @unchecked Sendable {
         var seenGeneration = control.load(ordering: .acquiring) >> Self.generationShift
         while true {
             var state = control.load(ordering: .acquiring)
-            var spins = 0
-            while state >> Self.generationShift == seenGeneration && spins < Self.spinIterations {
-                state = control.load(ordering: .acquiring)
-                spins += 1
+            let spinEnd = Self.monotonicNanoseconds() + Self.spinNanoseconds
+            spinning: while state >> Self.generationShift == seenGeneration {
+                for _ in 0..<Self.pollsPerClockRead {
+                    state = control.load(ordering: .acquiring)
+                    if state >> Self.generationShift != seenGeneration { break spinning }
+                }
+                if Self.monotonicNanoseconds() >= spinEnd { break }
             }
             if state >> Self.generationShift == seenGeneration {
                 pthread_mutex_lock(&mutex)
@@ -150,6 +159,12 @@ private final class SharedState: @unchecked Sendable {
                 finishedWorkers.wrappingAdd(1, ordering: .releasing)
             }
         }
+    }
+
+    private static func monotonicNanoseconds() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
     }
 
     /// Counts this worker into the region of `generation` if that region is still open.
