@@ -19,9 +19,9 @@
 #define GROUP_BLOCK 4
 
 // `pixels` consecutive output pixels of `groups` adjacent channel groups, the first being group `first`. Kernel
-// columns [kw_begin, kw_end) of every pixel are inside the input; `constant_kernel_w` (0: use kw_begin/kw_end)
-// makes the tap loop unroll. `masked`: one tail group of `word_mask` words / `channel_mask` channels.
-ORK_INLINE ORK_TARGET_AVX512BF16 void block(const int pixels, const int groups, const int constant_kernel_w,
+// columns [kw_begin, kw_end) of every pixel are inside the input; `constant_taps` (0: use kw_end) is
+// kw_end - kw_begin as a constant, so the tap loop unrolls (the whole width inside, or an edge pixel's part). `masked`: one tail group of `word_mask` words / `channel_mask` channels.
+ORK_INLINE ORK_TARGET_AVX512BF16 void block(const int pixels, const int groups, const int constant_taps,
                                             const int masked, __mmask16 word_mask, __mmask32 channel_mask,
                                             const ork_depthwise_row *g, const uint16_t *input, ptrdiff_t iw0,
                                             size_t kw_begin, size_t kw_end, size_t kernel_w, size_t pixel_step,
@@ -42,11 +42,6 @@ ORK_INLINE ORK_TARGET_AVX512BF16 void block(const int pixels, const int groups, 
             odd[t * pixels + p] = bias_odd;
         }
     }
-    if (constant_kernel_w) {
-        kw_begin = 0;
-        kw_end = (size_t)constant_kernel_w;
-        kernel_w = (size_t)constant_kernel_w;
-    }
     for (size_t kh = g->kh_begin; kh < g->kh_end; kh++) {
         // An offset, not a pointer: for a border pixel iw0 < 0 and only columns kw >= kw_begin are in the input.
         const ptrdiff_t row = (ptrdiff_t)g->input_rows[kh - g->kh_begin] + iw0 * (ptrdiff_t)channels;
@@ -65,9 +60,9 @@ ORK_INLINE ORK_TARGET_AVX512BF16 void block(const int pixels, const int groups, 
             odd[a] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(xv, high)), w_odd, odd[a]);         \
         }                                                                                                     \
     }
-        if (constant_kernel_w) {
+        if (constant_taps) {
             ORK_UNROLL
-            for (int kw = 0; kw < constant_kernel_w; kw++) { TAP(kw) }
+            for (int tap = 0; tap < constant_taps; tap++) { TAP(kw_begin + (size_t)tap) }
         } else {
             for (size_t kw = kw_begin; kw < kw_end; kw++) { TAP(kw) }
         }
@@ -91,7 +86,7 @@ ORK_INLINE ORK_TARGET_AVX512BF16 void block(const int pixels, const int groups, 
 
 // Groups [group_begin, group_end) of `pixels` consecutive output pixels starting at ow, `groups` at a time.
 ORK_INLINE ORK_TARGET_AVX512BF16 void pixels_all_groups(const int pixels, const int groups,
-                                                        const int constant_kernel_w, const ork_depthwise_args *args,
+                                                        const int constant_taps, const ork_depthwise_args *args,
                                                         const ork_depthwise_row *g, size_t group_begin,
                                                         size_t group_end, size_t ow, ptrdiff_t iw0, size_t kw_begin,
                                                         size_t kw_end, __m512 vmin, __m512 vmax,
@@ -105,19 +100,19 @@ ORK_INLINE ORK_TARGET_AVX512BF16 void pixels_all_groups(const int pixels, const 
     const size_t full_end = ORK_MIN(group_end, full_groups);
     size_t group = group_begin;
     for (; group + groups <= full_end; group += groups) {
-        block(pixels, groups, constant_kernel_w, 0, 0xFFFF, 0xFFFFFFFFu, g, input + group * GROUP, iw0, kw_begin,
+        block(pixels, groups, constant_taps, 0, 0xFFFF, 0xFFFFFFFFu, g, input + group * GROUP, iw0, kw_begin,
               kw_end, args->kernel_w, pixel_step, tap_step, packed, group, group_words, out + group * GROUP,
               channels, vmin, vmax, interleave);
     }
     for (; group < full_end; group++) {
-        block(pixels, 1, constant_kernel_w, 0, 0xFFFF, 0xFFFFFFFFu, g, input + group * GROUP, iw0, kw_begin,
+        block(pixels, 1, constant_taps, 0, 0xFFFF, 0xFFFFFFFFu, g, input + group * GROUP, iw0, kw_begin,
               kw_end, args->kernel_w, pixel_step, tap_step, packed, group, group_words, out + group * GROUP,
               channels, vmin, vmax, interleave);
     }
     if (tail && group_end > full_groups) {
         const __mmask16 word_mask = (__mmask16)((1u << (tail / 2)) - 1u);
         const __mmask32 channel_mask = (__mmask32)((1u << tail) - 1u);
-        block(pixels, 1, constant_kernel_w, 1, word_mask, channel_mask, g, input + full_groups * GROUP, iw0,
+        block(pixels, 1, constant_taps, 1, word_mask, channel_mask, g, input + full_groups * GROUP, iw0,
               kw_begin, kw_end, args->kernel_w, pixel_step, tap_step, packed, full_groups, group_words,
               out + full_groups * GROUP, channels, vmin, vmax, interleave);
     }
@@ -128,8 +123,21 @@ static ORK_TARGET_AVX512BF16 void edge_pixel(const ork_depthwise_args *args, con
                                              __m512 vmax, __m512i interleave) {
     ork_depthwise_pixel_geometry p;
     ork_depthwise_pixel(args, ow, &p);
-    pixels_all_groups(1, 4, 0, args, g, group_begin, group_end, ow, p.iw0, p.kw_begin, p.kw_end, vmin, vmax,
-                      interleave);
+    // The taps inside as a constant count where a 3x3 or 5x5 leaves 1-4 (EfficientNet's 5x5 at 7x7: 4 of 7 columns
+    // are edges).
+#define EDGE(TAPS)                                                                                              \
+    case TAPS:                                                                                                  \
+        pixels_all_groups(1, 4, TAPS, args, g, group_begin, group_end, ow, p.iw0, p.kw_begin, p.kw_end, vmin,  \
+                          vmax, interleave);                                                                   \
+        break;
+    switch (p.kw_end - p.kw_begin) {
+        EDGE(1) EDGE(2) EDGE(3) EDGE(4)
+    default:
+        pixels_all_groups(1, 4, 0, args, g, group_begin, group_end, ow, p.iw0, p.kw_begin, p.kw_end, vmin, vmax,
+                          interleave);
+        break;
+    }
+#undef EDGE
 }
 
 // Interior pixels [begin, end): groups of MAX_PIXELS, then the rest in one block, with the kernel width constant.
