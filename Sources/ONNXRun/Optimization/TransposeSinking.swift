@@ -20,12 +20,14 @@ struct SinkTransposes: GraphRewrite {
 
     func apply(to graph: inout GraphRewriter) throws {
         var pending: [String: Pending] = [:]
+        // Pending values a Transpose was made for: still pending for elementwise readers, which read the source.
+        var made: Set<String> = []
         // Values a cancelled pair of Transposes made: the value each equals.
         var renamed: [String: String] = [:]
         var rewritten: [TypedNode] = []
 
         func materialize(_ value: String) {
-            guard let entry = pending.removeValue(forKey: value) else { return }
+            guard let entry = pending[value], made.insert(value).inserted else { return }
             var transpose = entry.transpose
             // One carried below an operator is named after the value it makes.
             if transpose.node.outputs != [value] { transpose.node.name = value }

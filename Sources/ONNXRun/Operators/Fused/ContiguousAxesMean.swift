@@ -56,7 +56,7 @@ extension ReduceOperator: ConstantInputPacking {
               let last = axes.last, last - first + 1 == axes.count
         else { return nil }
         return PackedOperator(op: ContiguousAxesMean(axes: first...last, keepDimensions: keepDimensions),
-                              opType: "ReduceMean", remainingInputs: [0])
+                              opType: "ContiguousAxesMean", remainingInputs: [0])
     }
 }
 
