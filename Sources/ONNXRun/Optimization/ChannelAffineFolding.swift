@@ -70,23 +70,17 @@ struct FoldChannelAffineIntoConvolution: GraphRewrite {
     private static func permutedBack(_ inputs: [InferenceValue?], except producedInput: Int, through permutation: [Int],
                                      producedType: TensorType?) -> [InferenceValue?]? {
         guard let producedType else { return nil }
-        let rank = permutation.count
-        var inverse = [Int](repeating: 0, count: rank)
-        for (axis, source) in permutation.enumerated() { inverse[source] = axis }
+        let inverse = inversePermutation(permutation)
         var permuted = inputs
         for (position, value) in inputs.enumerated() {
             if position == producedInput {
                 permuted[position] = InferenceValue(type: producedType, constant: nil)
                 continue
             }
-            guard let constant = value?.constant, constant.rank <= rank else { return nil }
-            let padded = [Int](repeating: 1, count: rank - constant.rank) + constant.shape
-            let strides = contiguousStrides(padded)
-            let shape = inverse.map { padded[$0] }
-            let tensor = constant.viewed(as: padded).gathering(
-                offsets: stridedOffsets(shape: shape, strides: inverse.map { strides[$0] }), shape: shape)
-            permuted[position] = InferenceValue(type: TensorType(elementType: tensor.elementType, fixedShape: shape),
-                                                constant: tensor)
+            guard let constant = value?.constant, constant.rank <= permutation.count else { return nil }
+            let tensor = constant.permutingAxes(inverse)
+            permuted[position] = InferenceValue(
+                type: TensorType(elementType: tensor.elementType, fixedShape: tensor.shape), constant: tensor)
         }
         return permuted
     }

@@ -86,8 +86,7 @@ struct SinkTransposes: GraphRewrite {
             guard typedNode.op is BinaryArithmeticOperator, typedNode.opset >= 7, node.inputs.count == 2 else { return nil }
         }
         let permutation = first.permutation
-        var inverse = [Int](repeating: 0, count: permutation.count)
-        for (axis, source) in permutation.enumerated() { inverse[source] = axis }
+        let inverse = inversePermutation(permutation)
         var moved = typedNode
         for (position, name) in node.inputs.enumerated() where !name.isEmpty {
             if let entry = readsPending[position] {
@@ -97,12 +96,7 @@ struct SinkTransposes: GraphRewrite {
             guard let constant = inputs[position]?.constant, constant.rank <= permutation.count else { return nil }
             // A binary operand is laid out like the others; an activation's parameters are scalars.
             guard typedNode.op is BinaryArithmeticOperator, constant.elementCount > 1 else { continue }
-            let padded = [Int](repeating: 1, count: permutation.count - constant.rank) + constant.shape
-            let strides = contiguousStrides(padded)
-            let shape = inverse.map { padded[$0] }
-            let permuted = constant.viewed(as: padded).gathering(
-                offsets: stridedOffsets(shape: shape, strides: inverse.map { strides[$0] }), shape: shape)
-            moved.node.inputs[position] = graph.addConstant(permuted, basedOn: name)
+            moved.node.inputs[position] = graph.addConstant(constant.permutingAxes(inverse), basedOn: name)
         }
         let output = graph.freshName(node.outputs[0])
         moved.node.outputs = [output]
