@@ -106,11 +106,13 @@ final class PatternModelTests: XCTestCase {
         for gone in ["Pad", "Transpose", "Relu", "Clip", "HardSwish", "HardSigmoid", "ReduceMean"] {
             XCTAssertNil(steps[gone], "\(gone): \(steps)")
         }
-        XCTAssertEqual(steps["FusedConv"], 5, "\(steps)")
+        // Five convolutions: the projection takes squeeze-excite's `x * s` as a scaled pointwise convolution.
+        XCTAssertEqual(steps["FusedConv"], 4, "\(steps)")
+        XCTAssertEqual(steps["ScaledPointwiseConv"], 1, "\(steps)")
         XCTAssertEqual(steps["ContiguousAxesMean"], 1, "\(steps)")
         XCTAssertEqual(steps["Add"], 1, "only the input's normalization: \(steps)")
-        // The input's two scalings, squeeze-excite's scale, and its gate's / 6 after the clip the conv took.
-        XCTAssertEqual(steps["Mul"], 4, "\(steps)")
+        // The input's two scalings and the squeeze-excite gate's / 6 after the clip the conv took.
+        XCTAssertEqual(steps["Mul"], 3, "\(steps)")
     }
 
     /// Pads before tf2onnx's Transpose -> Conv that must stay: a nonzero value, reflect, the channel axis, and a
