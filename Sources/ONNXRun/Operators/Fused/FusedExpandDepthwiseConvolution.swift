@@ -30,6 +30,16 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
     static let defaultBandBytes = 256 * 1024
     var bandBytes = defaultBandBytes
 
+    /// How a run on 2+ threads whose expanded tensor fits in cache is scheduled.
+    enum SmallImageSchedule: CaseIterable {
+        /// By estimated cost (`unfusedStepsAreFaster`).
+        case estimated
+        case bandLoop
+        case unfusedSteps
+    }
+    /// `.estimated` unless overridden (tests run every schedule).
+    var smallImageSchedule = SmallImageSchedule.estimated
+
     /// nil unless `expand` is a pointwise GEMM and `depthwise` a depthwise conv over its channels, both without
     /// residual.
     init?(expand: FusedConvolution, depthwise: FusedConvolution) {
@@ -65,6 +75,7 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
             converted = projected
         }
         converted.bandBytes = bandBytes
+        converted.smallImageSchedule = smallImageSchedule
         return converted
     }
 
@@ -147,11 +158,17 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         let workTasks = work / Double(Parallelism.Granularity.dense.rawValue)
         let tasks = threads > 1 ? max(1, min(threads, rows, Int(min(workTasks, Double(rows))))) : 1
         let expandedBytes = Double(band.batch) * Double(band.inputHeight) * Double(rowBytes)
-        if threads > 1 && expandedBytes <= Double(bandBytes) * Double(threads)
-            && unfusedStepsAreFaster(band, bandTasks: tasks, threads: threads) {
-            // Small images (the late blocks): the whole expanded tensor stays in cache anyway.
-            runInTwoPhases(band, tensors, pool: pool)
-            return
+        // Small images (the late blocks): the whole expanded tensor stays in cache, so the steps can also run unfused.
+        if threads > 1 && expandedBytes <= Double(bandBytes) * Double(threads) {
+            let unfused = switch smallImageSchedule {
+            case .estimated: unfusedStepsAreFaster(band, bandTasks: tasks, threads: threads)
+            case .bandLoop: false
+            case .unfusedSteps: true
+            }
+            if unfused {
+                runInTwoPhases(band, tensors, pool: pool)
+                return
+            }
         }
         pool.parallelFor(tasks) { task in
             runTask(band, tensors, rows: Parallelism.split(rows, task, tasks), capacity: capacity,
