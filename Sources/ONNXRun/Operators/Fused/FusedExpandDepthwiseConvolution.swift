@@ -23,6 +23,10 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
     private let expandWeights: PackedMatrixWeights
     private let depthwiseWeights: DepthwiseConvolutionKernel
     private var projectionWeights: PackedMatrixWeights?
+    /// The depthwise weights for bfloat16 band buffers (the bfloat16 variant, `bfloat16Variant()`): the expansion
+    /// rounds its rows to bfloat16 as it stores them, the depthwise reads and writes bfloat16 (half the bytes, one
+    /// load per 32 channels), the projection reads its rows as they are (no conversion pass). nil: float32 buffers.
+    private var bfloat16Depthwise: DepthwiseConvolutionKernel?
 
     /// Bytes of expanded rows a task keeps at once: comfortably inside the 1 MB L2 next to the input rows,
     /// the weights and the output rows (the depthwise output rows awaiting projection take at most as much).
@@ -64,7 +68,8 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         return fused
     }
 
-    /// The 1x1 GEMMs in bfloat16; the depthwise conv stays float32.
+    /// The 1x1 GEMMs in bfloat16; with a bfloat16 projection, clamps as the only activations (the bfloat16 stores
+    /// apply nothing else) and an even channel count, the band buffers too (`bfloat16Depthwise`).
     func bfloat16Variant() -> (any Operator)? {
         guard let expand = expand.bfloat16Pointwise,
               var converted = FusedExpandDepthwiseConvolution(expand: expand, depthwise: depthwise) else { return nil }
@@ -76,7 +81,23 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         }
         converted.bandBytes = bandBytes
         converted.smallImageSchedule = smallImageSchedule
+        if case .clamp = expand.activation, case .clamp = depthwise.activation,
+           converted.projectionWeights?.precision == .bf16 {
+            converted.bfloat16Depthwise = DepthwiseConvolutionKernel(bfloat16: depthwiseWeights)
+        }
         return converted
+    }
+
+    /// Whether the band buffers hold bfloat16 (two values per 32-bit word). The two-phase schedule (several
+    /// threads, small images) keeps float32 scratch tensors: the bfloat16 GEMMs read and write either.
+    var bandsInBFloat16: Bool { bfloat16Depthwise != nil }
+
+    /// Bytes of one expanded value in the band buffers.
+    private var bandValueBytes: Int { bandsInBFloat16 ? 2 : MemoryLayout<Float>.stride }
+
+    /// Float-sized words of `pixels` expanded pixels in the band buffers (the buffers are `Float` pointers).
+    private func bandWords(pixels: Int) -> Int {
+        pixels * depthwise.outputChannels * bandValueBytes / MemoryLayout<Float>.stride
     }
 
     // MARK: - Operator
@@ -144,11 +165,11 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
             residual: residual.map { UnsafePointer($0.storage.bytes.assumingMemoryBound(to: Float.self)) },
             outputChannels: outputChannels)
         // Buffer rows: as many as the band budget holds, never fewer than one output row's window.
-        let rowBytes = max(1, band.inputWidth * expandedChannels * MemoryLayout<Float>.stride)
+        let rowBytes = max(1, band.inputWidth * expandedChannels * bandValueBytes)
         let capacity = max(band.windowRows(outputRows: 1), bandBytes / rowBytes)
         // Depthwise output rows projected at once: as many as the same budget holds.
         let projectedRows = projection == nil ? band.outputHeight : max(1, min(band.outputHeight,
-            bandBytes / max(1, band.outputWidth * expandedChannels * MemoryLayout<Float>.stride)))
+            bandBytes / max(1, band.outputWidth * expandedChannels * bandValueBytes)))
         let rows = band.batch * band.outputHeight
         let threads = pool.threadCount
         // One contiguous range of output rows per thread: every task after the first recomputes its window's
@@ -270,7 +291,7 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         shape.outputHeight = outputRows.count
         let firstInputRow = outputRows.lowerBound * band.strideHeight - band.padTop
         shape.padTop = window.isEmpty ? 0 : window.lowerBound - firstInputRow
-        let rowFloats = band.inputWidth * band.inputChannels
+        let rowFloats = bandWords(pixels: band.inputWidth)
         let input = window.isEmpty ? expanded : expanded + (window.lowerBound - expandedRows.lowerBound) * rowFloats
         let firstPixel = (image * band.outputHeight + outputRows.lowerBound) * band.outputWidth
         let output = tensors.output + firstPixel * tensors.outputChannels
@@ -279,13 +300,23 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
                                  rows: 0..<outputRows.count)
             return
         }
+        let residual = tensors.residual.map { $0 + firstPixel * tensors.outputChannels }
+        let projectedPixels = 0..<(outputRows.count * band.outputWidth)
+        if let bfloat16Depthwise, case .clamp(let clamp) = depthwise.activation {
+            bfloat16Depthwise.run(shape: shape, bfloat16Input: input, bfloat16Output: scratch, clamp: clamp,
+                                  rows: 0..<outputRows.count)
+            projectionWeights.run(bfloat16Input: scratch, inputRowStride: band.inputChannels, output: output,
+                                  outputRowStride: tensors.outputChannels, residual: residual,
+                                  residualRowStride: tensors.outputChannels, activation: projection.activation,
+                                  rows: projectedPixels)
+            return
+        }
         depthwiseWeights.run(shape: shape, input: input, output: scratch, activation: depthwise.activation,
                              rows: 0..<outputRows.count)
         projectionWeights.run(input: scratch, inputRowStride: band.inputChannels, output: output,
-                              outputRowStride: tensors.outputChannels,
-                              residual: tensors.residual.map { $0 + firstPixel * tensors.outputChannels },
+                              outputRowStride: tensors.outputChannels, residual: residual,
                               residualRowStride: tensors.outputChannels, activation: projection.activation,
-                              rows: 0..<(outputRows.count * band.outputWidth))
+                              rows: projectedPixels)
     }
 
     /// Computes the output rows `rows` (row = image * outputHeight + oh) with one sliding buffer of `capacity`
@@ -293,10 +324,10 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
     private func runTask(_ band: ConvolutionShape, _ tensors: Tensors, rows: Range<Int>, capacity: Int,
                          projectedRows: Int) {
         guard !rows.isEmpty else { return }
-        let rowFloats = band.inputWidth * band.inputChannels
+        let rowFloats = bandWords(pixels: band.inputWidth)
         // The expanded rows, then (with a projection) the depthwise output rows awaiting it.
         let bufferFloats = max(1, capacity * rowFloats)
-        let scratchFloats = projection == nil ? 0 : max(1, projectedRows * band.outputWidth * band.inputChannels)
+        let scratchFloats = projection == nil ? 0 : max(1, bandWords(pixels: projectedRows * band.outputWidth))
         let raw = UnsafeMutableRawPointer.allocate(
             byteCount: (bufferFloats + scratchFloats) * MemoryLayout<Float>.stride, alignment: 64)
         defer { raw.deallocate() }
@@ -333,11 +364,17 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
                 let window = band.inputRows(outputRows: outputRow..<bandEnd)
                 if window.upperBound > bufferEnd {
                     let newRows = window.upperBound - bufferEnd
-                    expandWeights.run(input: imageInput + bufferEnd * band.inputWidth * expand.inputChannelsPerGroup,
-                                      inputRowStride: expand.inputChannelsPerGroup,
-                                      output: buffer + (bufferEnd - bufferStart) * rowFloats,
-                                      outputRowStride: band.inputChannels, activation: expandActivation,
-                                      rows: 0..<(newRows * band.inputWidth))
+                    let newInput = imageInput + bufferEnd * band.inputWidth * expand.inputChannelsPerGroup
+                    let newOutput = buffer + (bufferEnd - bufferStart) * rowFloats
+                    if bandsInBFloat16, case .clamp(let clamp) = expandActivation {
+                        expandWeights.run(input: newInput, inputRowStride: expand.inputChannelsPerGroup,
+                                          bfloat16Output: newOutput, outputRowStride: band.inputChannels,
+                                          clamp: clamp, rows: 0..<(newRows * band.inputWidth))
+                    } else {
+                        expandWeights.run(input: newInput, inputRowStride: expand.inputChannelsPerGroup,
+                                          output: newOutput, outputRowStride: band.inputChannels,
+                                          activation: expandActivation, rows: 0..<(newRows * band.inputWidth))
+                    }
                     bufferEnd = window.upperBound
                 }
                 finishRows(band, tensors, image: image, outputRows: outputRow..<bandEnd,

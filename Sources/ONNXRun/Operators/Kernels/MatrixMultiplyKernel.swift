@@ -123,6 +123,32 @@ final class PackedMatrixWeights: Sendable {
         }
     }
 
+    /// `.bf16` weights on bfloat16 rows (two values per 32-bit word, `ork_bfloat16_rows`): `input` rows of
+    /// `inputRowStride` (even) bfloat16 values in place of float32 ones (an even reductionCount); the rest as `run`.
+    func run(bfloat16Input input: UnsafeRawPointer, inputRowStride: Int, output: UnsafeMutablePointer<Float>,
+             outputRowStride: Int, residual: UnsafePointer<Float>? = nil, residualRowStride: Int = 0,
+             activation: Activation = .none, rows: Range<Int>) {
+        precondition(precision == .bf16 && reductionCount % 2 == 0 && inputRowStride % 2 == 0,
+                     "bfloat16 input rows need bfloat16 weights and an even reduction and stride")
+        var bfloat16Rows = ork_bfloat16_rows(a: input.assumingMemoryBound(to: UInt16.self), a_row_stride: inputRowStride,
+                                             c: nil, c_row_stride: 0)
+        withArguments(input: input.assumingMemoryBound(to: Float.self), inputRowStride: inputRowStride, output: output,
+                      outputRowStride: outputRowStride, residual: residual, residualRowStride: residualRowStride,
+                      activation: activation) { ork_gemm_bfloat16_rows($0, &bfloat16Rows, rows.lowerBound, rows.upperBound) }
+    }
+
+    /// `.bf16` weights writing bfloat16 rows of `outputRowStride` values (rounded to nearest even) in place of
+    /// float32 ones; no residual, and `clamp` is the only activation.
+    func run(input: UnsafePointer<Float>, inputRowStride: Int, bfloat16Output output: UnsafeMutableRawPointer,
+             outputRowStride: Int, clamp: ClampBounds, rows: Range<Int>) {
+        precondition(precision == .bf16, "bfloat16 output rows need bfloat16 weights")
+        var bfloat16Rows = ork_bfloat16_rows(a: nil, a_row_stride: 0, c: output.assumingMemoryBound(to: UInt16.self),
+                                             c_row_stride: outputRowStride)
+        withArguments(input: input, inputRowStride: inputRowStride, output: output.assumingMemoryBound(to: Float.self),
+                      outputRowStride: outputRowStride, residual: nil, residualRowStride: 0,
+                      activation: .clamp(clamp)) { ork_gemm_bfloat16_rows($0, &bfloat16Rows, rows.lowerBound, rows.upperBound) }
+    }
+
     /// Output columns are split between threads in multiples of this (one packed panel).
     static let columnBlock = Int(ORK_GEMM_COLUMN_BLOCK)
 
