@@ -64,6 +64,18 @@ final class PackedMatrixWeights: Sendable {
         }
     }
 
+    /// A copy of float32 `weights` with row `k` (input channel k) multiplied by `scale[k]` (reductionCount values),
+    /// the bias unchanged: the GEMM of `x * scale` (scale per column of x) is the GEMM of x with these weights.
+    init(_ weights: PackedMatrixWeights, scalingRows scale: UnsafePointer<Float>) {
+        precondition(weights.precision == .fp32, "scaling rows of bfloat16 weights")
+        reductionCount = weights.reductionCount
+        outputCount = weights.outputCount
+        hasBias = weights.hasBias
+        precision = .fp32
+        packed = AlignedFloatBuffer(count: weights.packed.count)
+        ork_gemm_packed_scale_rows(weights.packed.pointer, reductionCount, outputCount, scale, packed.pointer)
+    }
+
     /// `weights` rounded to bfloat16 (itself when it already is).
     init(bfloat16 weights: PackedMatrixWeights) {
         reductionCount = weights.reductionCount
