@@ -359,12 +359,14 @@ void ork_col2im(const ork_col2im_args *args, size_t row_begin, size_t row_end);
 
 // MARK: - Layout
 
-/// [batch, channels, pixels] -> [batch, pixels, channels], for images [image_begin, image_end).
+/// [batch, channels, pixels] -> [batch, pixels, channels], for pixels [pixel_begin, pixel_end) of images
+/// [image_begin, image_end).
 void ork_nchw_to_nhwc(const float *input, size_t channels, size_t pixels, float *output, size_t image_begin,
-                      size_t image_end);
-/// [batch, pixels, channels] -> [batch, channels, pixels], for images [image_begin, image_end).
+                      size_t image_end, size_t pixel_begin, size_t pixel_end);
+/// [batch, pixels, channels] -> [batch, channels, pixels], for pixels [pixel_begin, pixel_end) of images
+/// [image_begin, image_end).
 void ork_nhwc_to_nchw(const float *input, size_t channels, size_t pixels, float *output, size_t image_begin,
-                      size_t image_end);
+                      size_t image_end, size_t pixel_begin, size_t pixel_end);
 
 // MARK: - int8 kernels: uint8 activations x int8 weights -> int32, requantized into the store
 //

@@ -15,6 +15,11 @@ enum Parallelism {
         case elementwise = 16_384
     }
 
+    /// What starting a parallel region and waiting for its slowest thread costs, in dense multiply-accumulates
+    /// (about a microsecond at the ~50 G MACs/s of one core): for choosing between schedules with more or fewer
+    /// regions.
+    static let regionCost = 50_000
+
     /// How many tasks to split `work` MACs over `units` (rows, pixels, panels): a few per thread to balance uneven
     /// progress on shared cores, none smaller than the granularity, never more than the units.
     static func taskCount(work: Int, granularity: Granularity, threads: Int, units: Int) -> Int {

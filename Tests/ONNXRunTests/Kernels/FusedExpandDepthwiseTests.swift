@@ -102,16 +102,22 @@ final class FusedExpandDepthwiseTests: XCTestCase {
         }
         let types = inputs.map { InferenceValue(type: TensorType(elementType: .float, fixedShape: $0.shape)) }
         XCTAssertEqual(try fused.inferOutputs(types).map(\.fixedShape), [expected.shape], file: file, line: line)
+        // On 2+ threads a small image runs either schedule (whichever the cost estimate picks): test both.
+        let schedules = FusedExpandDepthwiseConvolution.SmallImageSchedule.allCases
         for threadCount in threads {
-            let output = Tensor(zeros: .float, shape: expected.shape)
-            try fused.execute(inputs, into: [output], pool: ThreadPool(threadCount: threadCount))
-            XCTAssertEqual(output.shape, expected.shape, file: file, line: line)
-            let actual = output.floats
-            let worst = ([expected] + (threadCount > 1 ? [alternative].compactMap { $0 } : [])).map { reference in
-                zip(actual, reference.floats).map { abs($0 - $1) }.max() ?? 0
-            }.min() ?? 0
-            XCTAssertLessThanOrEqual(worst, tolerance, "\(testCase) at \(threadCount) threads", file: file, line: line)
-            XCTAssertFalse(actual.contains { $0.isNaN }, file: file, line: line)
+            for schedule in threadCount > 1 ? schedules : [.estimated] {
+                fused.smallImageSchedule = schedule
+                let output = Tensor(zeros: .float, shape: expected.shape)
+                try fused.execute(inputs, into: [output], pool: ThreadPool(threadCount: threadCount))
+                XCTAssertEqual(output.shape, expected.shape, file: file, line: line)
+                let actual = output.floats
+                let worst = ([expected] + (threadCount > 1 ? [alternative].compactMap { $0 } : [])).map { reference in
+                    zip(actual, reference.floats).map { abs($0 - $1) }.max() ?? 0
+                }.min() ?? 0
+                XCTAssertLessThanOrEqual(worst, tolerance, "\(testCase) at \(threadCount) threads, \(schedule)",
+                                         file: file, line: line)
+                XCTAssertFalse(actual.contains { $0.isNaN }, file: file, line: line)
+            }
         }
     }
 

@@ -34,6 +34,16 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
     static let defaultBandBytes = 256 * 1024
     var bandBytes = defaultBandBytes
 
+    /// How a run on 2+ threads whose expanded tensor fits in cache is scheduled.
+    enum SmallImageSchedule: CaseIterable {
+        /// By estimated cost (`unfusedStepsAreFaster`).
+        case estimated
+        case bandLoop
+        case unfusedSteps
+    }
+    /// `.estimated` unless overridden (tests run every schedule).
+    var smallImageSchedule = SmallImageSchedule.estimated
+
     /// nil unless `expand` is a pointwise GEMM and `depthwise` a depthwise conv over its channels, both without
     /// residual.
     init?(expand: FusedConvolution, depthwise: FusedConvolution) {
@@ -70,6 +80,7 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
             converted = projected
         }
         converted.bandBytes = bandBytes
+        converted.smallImageSchedule = smallImageSchedule
         if case .clamp = expand.activation, case .clamp = depthwise.activation,
            converted.projectionWeights?.precision == .bf16 {
             converted.bfloat16Depthwise = DepthwiseConvolutionKernel(bfloat16: depthwiseWeights)
@@ -161,26 +172,81 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
             bandBytes / max(1, band.outputWidth * expandedChannels * bandValueBytes)))
         let rows = band.batch * band.outputHeight
         let threads = pool.threadCount
-        let expandedBytes = Double(band.batch) * Double(band.inputHeight) * Double(rowBytes)
-        if threads > 1 && expandedBytes <= Double(bandBytes) * Double(threads) {
-            // Small images (the late blocks): splitting rows over threads would recompute a large share of the
-            // expanded rows at the boundaries, and the whole expanded tensor stays in cache anyway.
-            runInTwoPhases(band, tensors, pool: pool)
-            return
-        }
         // One contiguous range of output rows per thread: every task after the first recomputes its window's
         // overlap (one or two expanded rows). Measured at 2 threads, one range per thread beat three (which
         // balances better on shared cores) on MobileNetV2 1.0/0.5 and EfficientNet-Lite0.
-        // MACs at dense GEMM speed, the depthwise's counted 4x as it runs ~4x slower (`Parallelism.Granularity`).
-        // In floating point: only compared with a threshold, and no product of sizes can trap.
-        let work = Double(band.outputPixelCount) * Double(band.inputChannels) * Double(expand.inputChannelsPerGroup
-            + 4 * band.kernelHeight * band.kernelWidth + (projection?.outputChannels ?? 0))
+        let work = weightedWork(band, expandedRows: band.batch * band.inputHeight)
         let workTasks = work / Double(Parallelism.Granularity.dense.rawValue)
         let tasks = threads > 1 ? max(1, min(threads, rows, Int(min(workTasks, Double(rows))))) : 1
+        let expandedBytes = Double(band.batch) * Double(band.inputHeight) * Double(rowBytes)
+        // Small images (the late blocks): the whole expanded tensor stays in cache, so the steps can also run unfused.
+        if threads > 1 && expandedBytes <= Double(bandBytes) * Double(threads) {
+            let unfused = switch smallImageSchedule {
+            case .estimated: unfusedStepsAreFaster(band, bandTasks: tasks, threads: threads)
+            case .bandLoop: false
+            case .unfusedSteps: true
+            }
+            if unfused {
+                runInTwoPhases(band, tensors, pool: pool)
+                return
+            }
+        }
         pool.parallelFor(tasks) { task in
             runTask(band, tensors, rows: Parallelism.split(rows, task, tasks), capacity: capacity,
                     projectedRows: projectedRows)
         }
+    }
+
+    /// The block's MACs when the band loops compute `expandedRows` expanded rows, the depthwise's counted 4x as it
+    /// runs ~4x slower than dense GEMM MACs (`Parallelism.Granularity`). In floating point: only compared, and no
+    /// product of sizes can trap.
+    private func weightedWork(_ band: ConvolutionShape, expandedRows: Int) -> Double {
+        Double(expandedRows) * Double(band.inputWidth) * Double(band.inputChannels)
+            * Double(expand.inputChannelsPerGroup)
+            + Double(band.outputPixelCount) * Double(band.inputChannels)
+            * Double(4 * band.kernelHeight * band.kernelWidth + (projection?.outputChannels ?? 0))
+    }
+
+    /// Whether the unfused steps of `runInTwoPhases` are estimated to finish sooner than the band loop split into
+    /// `bandTasks` row ranges. The band loop recomputes the expanded rows where two ranges meet (a third more of
+    /// the expansion for 6-row images, two thirds for 3-row ones); each unfused step runs only as parallel as
+    /// its own size allows (the steps of a small model's late blocks are too small to split, and run on one
+    /// thread) and ends with a join. Measured at 2 threads: this picks the band loop for MobileNetV2 0.35 @96's
+    /// 6x6 to 24x24 blocks (0.29 -> 0.24 ms) and the three steps for the 1.0 @224 7x7 blocks.
+    private func unfusedStepsAreFaster(_ band: ConvolutionShape, bandTasks: Int, threads: Int) -> Bool {
+        let rows = band.outputRowCount
+        var expandedRows = 0
+        for task in 0..<bandTasks {
+            let taskRows = Parallelism.split(rows, task, bandTasks)
+            var row = taskRows.lowerBound
+            while row < taskRows.upperBound {
+                let image = row / band.outputHeight
+                let imageEnd = min(taskRows.upperBound, (image + 1) * band.outputHeight)
+                let imageRows = (row - image * band.outputHeight)..<(imageEnd - image * band.outputHeight)
+                expandedRows += band.inputRows(outputRows: imageRows).count
+                row = imageEnd
+            }
+        }
+        let region = Double(Parallelism.regionCost)
+        let bandLoop = weightedWork(band, expandedRows: expandedRows) / Double(bandTasks) + region
+        func parallelism(_ tasks: Int) -> Double { Double(max(1, min(threads, tasks))) }
+        let expandedPixels = band.batch * band.inputHeight * band.inputWidth
+        let expandWork = Double(expandedPixels) * Double(band.inputChannels) * Double(expand.inputChannelsPerGroup)
+        let depthwiseWork = Double(band.outputElementCount) * Double(4 * band.kernelHeight * band.kernelWidth)
+        let depthwiseTasks = Parallelism.taskCount(
+            work: band.outputElementCount * band.kernelHeight * band.kernelWidth, granularity: .depthwise,
+            threads: threads, units: rows)
+        var unfused = expandWork / parallelism(expandWeights.parallelSplit(rows: expandedPixels,
+                                                                           threads: threads).tasks)
+            + depthwiseWork / parallelism(depthwiseTasks) + 2 * region
+        if let projectionWeights {
+            let projectionWork = Double(band.outputPixelCount) * Double(band.inputChannels)
+                * Double(projectionWeights.outputCount)
+            unfused += projectionWork / parallelism(projectionWeights.parallelSplit(rows: band.outputPixelCount,
+                                                                                    threads: threads).tasks)
+                + region
+        }
+        return unfused < bandLoop
     }
 
     /// The unfused schedule on scratch tensors, each step split over all threads: the expansion, the depthwise by

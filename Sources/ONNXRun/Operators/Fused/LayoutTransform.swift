@@ -28,27 +28,41 @@ struct LayoutTransform: KernelOperator {
         let (channels, pixels) = direction == .toChannelsLast
             ? (shape[1], shape[2] * shape[3]) : (shape[3], shape[1] * shape[2])
         let (source, destination) = (UnsafeRawPointer(input.storage.bytes), outputs[0].storage.bytes)
-        let (direction, isFloat) = (direction, input.elementType == .float)
-        // Images are independent; a single image is one task (the transform is a small share of a run).
-        pool.parallelFor(batch) { image in
-            let images = image..<image + 1
-            switch (direction, isFloat) {
-            case (.toChannelsLast, true):
+        let direction = direction
+        guard input.elementType == .float else {
+            // Quantized models' edges: one task per image.
+            pool.parallelFor(batch) { image in
+                let images = image..<image + 1
+                switch direction {
+                case .toChannelsLast:
+                    LayoutKernels.transposeToChannelsLast(
+                        input: source.assumingMemoryBound(to: UInt8.self), channels: channels, pixelCount: pixels,
+                        output: destination.assumingMemoryBound(to: UInt8.self), images: images)
+                case .toChannelsFirst:
+                    LayoutKernels.transposeToChannelsFirst(
+                        input: source.assumingMemoryBound(to: UInt8.self), channels: channels, pixelCount: pixels,
+                        output: destination.assumingMemoryBound(to: UInt8.self), images: images)
+                }
+            }
+            return
+        }
+        // Ranges of pixels of one image per task: a model's input transform (one 224x224 image, ~35 µs, memory-bound)
+        // is otherwise a serial step of every run.
+        let tasks = Parallelism.taskCount(work: input.elementCount, granularity: .elementwise,
+                                          threads: pool.threadCount, units: batch * pixels)
+        let tasksPerImage = max(1, tasks / max(1, batch))
+        pool.parallelFor(batch * tasksPerImage) { task in
+            let images = (task / tasksPerImage)..<(task / tasksPerImage + 1)
+            let range = Parallelism.split(pixels, task % tasksPerImage, tasksPerImage)
+            switch direction {
+            case .toChannelsLast:
                 LayoutKernels.transposeToChannelsLast(
                     input: source.assumingMemoryBound(to: Float.self), channels: channels, pixelCount: pixels,
-                    output: destination.assumingMemoryBound(to: Float.self), images: images)
-            case (.toChannelsFirst, true):
+                    output: destination.assumingMemoryBound(to: Float.self), images: images, pixels: range)
+            case .toChannelsFirst:
                 LayoutKernels.transposeToChannelsFirst(
                     input: source.assumingMemoryBound(to: Float.self), channels: channels, pixelCount: pixels,
-                    output: destination.assumingMemoryBound(to: Float.self), images: images)
-            case (.toChannelsLast, false):
-                LayoutKernels.transposeToChannelsLast(
-                    input: source.assumingMemoryBound(to: UInt8.self), channels: channels, pixelCount: pixels,
-                    output: destination.assumingMemoryBound(to: UInt8.self), images: images)
-            case (.toChannelsFirst, false):
-                LayoutKernels.transposeToChannelsFirst(
-                    input: source.assumingMemoryBound(to: UInt8.self), channels: channels, pixelCount: pixels,
-                    output: destination.assumingMemoryBound(to: UInt8.self), images: images)
+                    output: destination.assumingMemoryBound(to: Float.self), images: images, pixels: range)
             }
         }
     }

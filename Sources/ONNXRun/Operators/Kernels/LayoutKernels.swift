@@ -3,18 +3,28 @@
 import CKernels
 
 enum LayoutKernels {
-    /// `[batch, channels, pixels]` -> `[batch, pixels, channels]` for `images` (output must not alias input).
+    /// `[batch, channels, pixels]` -> `[batch, pixels, channels]` for `pixels` (all when nil) of `images` (output
+    /// must not alias input).
     static func transposeToChannelsLast(input: UnsafePointer<Float>, channels: Int, pixelCount: Int,
-                                        output: UnsafeMutablePointer<Float>, images: Range<Int>) {
-        precondition(channels >= 0 && pixelCount >= 0 && images.lowerBound >= 0)
-        ork_nchw_to_nhwc(input, channels, pixelCount, output, images.lowerBound, images.upperBound)
+                                        output: UnsafeMutablePointer<Float>, images: Range<Int>,
+                                        pixels: Range<Int>? = nil) {
+        let pixels = pixels ?? 0..<pixelCount
+        precondition(channels >= 0 && images.lowerBound >= 0 && pixels.lowerBound >= 0
+                         && pixels.upperBound <= pixelCount)
+        ork_nchw_to_nhwc(input, channels, pixelCount, output, images.lowerBound, images.upperBound,
+                         pixels.lowerBound, pixels.upperBound)
     }
 
-    /// `[batch, pixels, channels]` -> `[batch, channels, pixels]` for `images` (output must not alias input).
+    /// `[batch, pixels, channels]` -> `[batch, channels, pixels]` for `pixels` (all when nil) of `images` (output
+    /// must not alias input).
     static func transposeToChannelsFirst(input: UnsafePointer<Float>, channels: Int, pixelCount: Int,
-                                         output: UnsafeMutablePointer<Float>, images: Range<Int>) {
-        precondition(channels >= 0 && pixelCount >= 0 && images.lowerBound >= 0)
-        ork_nhwc_to_nchw(input, channels, pixelCount, output, images.lowerBound, images.upperBound)
+                                         output: UnsafeMutablePointer<Float>, images: Range<Int>,
+                                         pixels: Range<Int>? = nil) {
+        let pixels = pixels ?? 0..<pixelCount
+        precondition(channels >= 0 && images.lowerBound >= 0 && pixels.lowerBound >= 0
+                         && pixels.upperBound <= pixelCount)
+        ork_nhwc_to_nchw(input, channels, pixelCount, output, images.lowerBound, images.upperBound,
+                         pixels.lowerBound, pixels.upperBound)
     }
 
     /// The uint8 form of `transposeToChannelsLast` (quantized tensors).

@@ -9,17 +9,27 @@ extension PackedMatrixWeights {
     /// Columns per column task are a multiple of this: the widest micro-kernel tile (two packed panels).
     static let splitColumnBlock = 2 * columnBlock
 
-    /// Computes output rows `0..<rows` (see `run(input:...rows:)` for the buffers), split over `pool`'s threads.
-    func run(input: UnsafePointer<Float>, inputRowStride: Int, output: UnsafeMutablePointer<Float>,
-             outputRowStride: Int, residual: UnsafePointer<Float>? = nil, residualRowStride: Int = 0,
-             activation: Activation = .none, rows: Int, pool: ThreadPool) {
-        let threads = pool.threadCount
+    /// How `run(...rows:pool:)` splits `rows` over `threads` threads: how many tasks, and whether by column blocks.
+    func parallelSplit(rows: Int, threads: Int) -> (tasks: Int, byColumns: Bool) {
         // MACs, saturating: only compared with the granularity.
         let (product, overflow) = rows.multipliedReportingOverflow(by: reductionCount * outputCount)
         let work = overflow ? Int.max : product
         let columnBlocks = (outputCount + Self.splitColumnBlock - 1) / Self.splitColumnBlock
         if rows >= threads * Self.rowsPerThreadToSplitByRow || columnBlocks < threads {
-            let tasks = Parallelism.taskCount(work: work, granularity: .dense, threads: threads, units: rows)
+            return (Parallelism.taskCount(work: work, granularity: .dense, threads: threads, units: rows), false)
+        }
+        // A row or three per image (a classifier) is bound by reading B: less work per task pays.
+        let tasks = Parallelism.taskCount(work: work, granularity: rows <= 3 ? .matrixVector : .dense,
+                                          threads: threads, units: columnBlocks)
+        return (tasks, true)
+    }
+
+    /// Computes output rows `0..<rows` (see `run(input:...rows:)` for the buffers), split over `pool`'s threads.
+    func run(input: UnsafePointer<Float>, inputRowStride: Int, output: UnsafeMutablePointer<Float>,
+             outputRowStride: Int, residual: UnsafePointer<Float>? = nil, residualRowStride: Int = 0,
+             activation: Activation = .none, rows: Int, pool: ThreadPool) {
+        let (tasks, byColumns) = parallelSplit(rows: rows, threads: pool.threadCount)
+        guard byColumns else {
             pool.parallelFor(tasks) { task in
                 run(input: input, inputRowStride: inputRowStride, output: output, outputRowStride: outputRowStride,
                     residual: residual, residualRowStride: residualRowStride, activation: activation,
@@ -27,9 +37,7 @@ extension PackedMatrixWeights {
             }
             return
         }
-        // A row or three per image (a classifier) is bound by reading B: less work per task pays.
-        let tasks = Parallelism.taskCount(work: work, granularity: rows <= 3 ? .matrixVector : .dense,
-                                          threads: threads, units: columnBlocks)
+        let columnBlocks = (outputCount + Self.splitColumnBlock - 1) / Self.splitColumnBlock
         pool.parallelFor(tasks) { task in
             let blocks = Parallelism.split(columnBlocks, task, tasks)
             let columns = (blocks.lowerBound * Self.splitColumnBlock)..<min(outputCount,
