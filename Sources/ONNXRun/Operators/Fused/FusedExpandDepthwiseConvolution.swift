@@ -1,5 +1,5 @@
 // The optimizer's inverted bottleneck: a 1x1 expansion conv feeding a depthwise conv (and the 1x1 projection after
-// it, with its residual Add), computed band by band.
+// it, with its residual Add), or a depthwise conv and its projection alone, computed band by band.
 
 /// `output = project(depthwise(expand(input))) (+ residual)` on NHWC tensors, without materializing the expanded
 /// tensor or the depthwise output.
@@ -14,13 +14,16 @@
 /// those pixel rows of the input), runs the depthwise kernel on the buffer as a "virtual image" whose top is the
 /// first buffered row, projects those output rows from a second small buffer (residual added in the GEMM's store),
 /// then moves the expanded rows still needed to the top of the buffer. Only the rows at task boundaries are computed
-/// twice. The FusedConvolutions it was built from are the oracle.
+/// twice. A block without expansion (MobileNetV2's first, t = 1: the depthwise reads the block's input) is built
+/// from the depthwise conv and its projection; the depthwise then reads the input rows in place, and only its
+/// output stays in a band. The FusedConvolutions it was built from are the oracle.
 struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, CostReporting, BFloat16Convertible {
-    let expand: FusedConvolution
+    /// The 1x1 expansion; nil when the depthwise conv reads the operator's input.
+    private(set) var expand: FusedConvolution?
     let depthwise: FusedConvolution
     /// The 1x1 projection after the depthwise conv (reading the residual as input 1 when it has one), once fused.
     private(set) var projection: FusedConvolution?
-    private let expandWeights: PackedMatrixWeights
+    private var expandWeights: PackedMatrixWeights?
     private let depthwiseWeights: DepthwiseConvolutionKernel
     private var projectionWeights: PackedMatrixWeights?
 
@@ -33,14 +36,28 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
     /// nil unless `expand` is a pointwise GEMM and `depthwise` a depthwise conv over its channels, both without
     /// residual.
     init?(expand: FusedConvolution, depthwise: FusedConvolution) {
-        guard let expandWeights = expand.pointwiseWeights, let depthwiseWeights = depthwise.depthwiseKernel,
-              !expand.hasResidual, !depthwise.hasResidual,
-              depthwise.outputChannels == expand.outputChannels
-        else { return nil }
-        self.expand = expand
+        guard let unexpanded = FusedExpandDepthwiseConvolution(depthwise: depthwise),
+              let fused = unexpanded.expanding(with: expand) else { return nil }
+        self = fused
+    }
+
+    /// The depthwise conv alone, to be given its projection (`projecting(with:)`) and then, maybe, an expansion
+    /// (`expanding(with:)`); nil unless `depthwise` is a depthwise conv without residual.
+    init?(depthwise: FusedConvolution) {
+        guard let depthwiseWeights = depthwise.depthwiseKernel, !depthwise.hasResidual else { return nil }
         self.depthwise = depthwise
-        self.expandWeights = expandWeights
         self.depthwiseWeights = depthwiseWeights
+    }
+
+    /// This operator with `expand` computing the depthwise conv's input; nil unless `expand` is a pointwise GEMM
+    /// without residual into the depthwise conv's channels and none is fused yet.
+    func expanding(with expand: FusedConvolution) -> FusedExpandDepthwiseConvolution? {
+        guard self.expand == nil, let weights = expand.pointwiseWeights, !expand.hasResidual,
+              expand.outputChannels == depthwise.outputChannels else { return nil }
+        var fused = self
+        fused.expand = expand
+        fused.expandWeights = weights
+        return fused
     }
 
     /// This operator with `projection` computed from the depthwise output band by band; nil unless `projection` is
@@ -56,8 +73,13 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
 
     /// The 1x1 GEMMs in bfloat16; the depthwise conv stays float32.
     func bfloat16Variant() -> (any Operator)? {
-        guard let expand = expand.bfloat16Pointwise,
-              var converted = FusedExpandDepthwiseConvolution(expand: expand, depthwise: depthwise) else { return nil }
+        guard var converted = FusedExpandDepthwiseConvolution(depthwise: depthwise) else { return nil }
+        if let expand {
+            guard let bfloat16 = expand.bfloat16Pointwise, let expanded = converted.expanding(with: bfloat16) else {
+                return nil
+            }
+            converted = expanded
+        }
         if let projection {
             guard let projected = converted.projecting(with: projection.bfloat16Pointwise ?? projection) else {
                 return nil
@@ -72,6 +94,9 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
 
     private var hasResidual: Bool { projection?.hasResidual ?? false }
 
+    /// Channels of an input pixel: the expansion's input, or the depthwise conv's.
+    private var inputChannels: Int { expand?.inputChannelsPerGroup ?? depthwise.outputChannels }
+
     var channelsLastInputs: [Int] { hasResidual ? [0, 1] : [0] }
 
     func multiplyAccumulates(inputs: [TensorType?], outputs: [TensorType]) -> Int? {
@@ -79,15 +104,16 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
               output.count == 4, let expandedPixels = checkedElementCount(Array(input[0..<3])),
               let outputPixels = checkedElementCount(Array(output[0..<3]))
         else { return nil }
-        let expandedChannels = expand.outputChannels
-        return expandedPixels * expandedChannels * expand.inputChannelsPerGroup
+        let expandedChannels = depthwise.outputChannels
+        return expandedPixels * expandedChannels * (expand?.inputChannelsPerGroup ?? 0)
             + outputPixels * expandedChannels * (depthwise.kernelHeight * depthwise.kernelWidth
                                                  + (projection?.outputChannels ?? 0))
     }
 
     func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
-        let expanded = try expand.inferOutputs([try requiredInput(inputs, 0, "X")])
-        let depthwiseOutput = try depthwise.inferOutputs([InferenceValue(type: expanded[0])])
+        let input = try requiredInput(inputs, 0, "X")
+        let expanded = try expand?.inferOutputs([input])[0] ?? input.type
+        let depthwiseOutput = try depthwise.inferOutputs([InferenceValue(type: expanded)])
         guard let projection else { return depthwiseOutput }
         let residual = hasResidual ? [try requiredInput(inputs, 1, "residual")] : []
         return try projection.inferOutputs([InferenceValue(type: depthwiseOutput[0])] + residual)
@@ -108,10 +134,10 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         let input = try requiredInput(inputs, 0, "X")
         let output = outputs[0]
         let residual = hasResidual ? try requiredInput(inputs, 1, "residual") : nil
-        let expandedChannels = expand.outputChannels
+        let expandedChannels = depthwise.outputChannels
         let outputChannels = projection?.outputChannels ?? expandedChannels
         guard input.elementType == .float, input.rank == 4, output.rank == 4,
-              input.shape[3] == expand.inputChannelsPerGroup, output.shape[3] == outputChannels,
+              input.shape[3] == inputChannels, output.shape[3] == outputChannels,
               output.shape[0] == input.shape[0],
               residual.map({ $0.shape == output.shape && $0.elementType == .float }) ?? true
         else {
@@ -123,7 +149,7 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         guard geometry.outputSize == [output.shape[1], output.shape[2]] else {
             throw ONNXRunError(.invalidModel, "fused inverted bottleneck output \(output) does not match \(geometry)")
         }
-        // The depthwise over the expanded tensor; the expansion reads `input.shape[3]` channels per pixel.
+        // The depthwise over the expanded tensor; the expansion (if any) reads `input.shape[3]` channels per pixel.
         let band = ConvolutionShape(batch: input.shape[0], inputChannels: expandedChannels,
                                     outputChannels: expandedChannels, groups: expandedChannels, geometry: geometry)
         guard band.batch > 0, band.outputHeight > 0, band.outputWidth > 0 else { return }
@@ -141,10 +167,11 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         let rows = band.batch * band.outputHeight
         let threads = pool.threadCount
         let expandedBytes = Double(band.batch) * Double(band.inputHeight) * Double(rowBytes)
-        if threads > 1 && expandedBytes <= Double(bandBytes) * Double(threads) {
+        if threads > 1, let expand, let expandWeights, expandedBytes <= Double(bandBytes) * Double(threads) {
             // Small images (the late blocks): splitting rows over threads would recompute a large share of the
-            // expanded rows at the boundaries, and the whole expanded tensor stays in cache anyway.
-            runInTwoPhases(band, tensors, pool: pool)
+            // expanded rows at the boundaries, and the whole expanded tensor stays in cache anyway. (Without
+            // expansion nothing is recomputed.)
+            runInTwoPhases(band, tensors, expand: expand, expandWeights: expandWeights, pool: pool)
             return
         }
         // One contiguous range of output rows per thread: every task after the first recomputes its window's
@@ -152,7 +179,8 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         // balances better on shared cores) on MobileNetV2 1.0/0.5 and EfficientNet-Lite0.
         // MACs at dense GEMM speed, the depthwise's counted 4x as it runs ~4x slower (`Parallelism.Granularity`).
         // In floating point: only compared with a threshold, and no product of sizes can trap.
-        let work = Double(band.outputPixelCount) * Double(band.inputChannels) * Double(expand.inputChannelsPerGroup
+        let work = Double(band.outputPixelCount) * Double(band.inputChannels) * Double(
+            (expand?.inputChannelsPerGroup ?? 0)
             + 4 * band.kernelHeight * band.kernelWidth + (projection?.outputChannels ?? 0))
         let workTasks = work / Double(Parallelism.Granularity.dense.rawValue)
         let tasks = threads > 1 ? max(1, min(threads, rows, Int(min(workTasks, Double(rows))))) : 1
@@ -164,7 +192,8 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
 
     /// The unfused schedule on scratch tensors, each step split over all threads: the expansion, the depthwise by
     /// rows, the projection (the GEMMs by rows or, for few pixels, by columns: `PackedMatrixWeights.run(rows:pool:)`).
-    private func runInTwoPhases(_ band: ConvolutionShape, _ tensors: Tensors, pool: ThreadPool) {
+    private func runInTwoPhases(_ band: ConvolutionShape, _ tensors: Tensors, expand: FusedConvolution,
+                                expandWeights: PackedMatrixWeights, pool: ThreadPool) {
         let expandedFloats = max(1, band.batch * band.inputHeight * band.inputWidth * band.inputChannels)
         let depthwiseFloats = projection == nil ? 0 : max(1, band.outputPixelCount * band.inputChannels)
         let raw = UnsafeMutableRawPointer.allocate(
@@ -228,20 +257,28 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
                          projectedRows: Int) {
         guard !rows.isEmpty else { return }
         let rowFloats = band.inputWidth * band.inputChannels
-        // The expanded rows, then (with a projection) the depthwise output rows awaiting it.
-        let bufferFloats = max(1, capacity * rowFloats)
+        // The expanded rows (if any), then (with a projection) the depthwise output rows awaiting it.
+        let bufferFloats = expand == nil ? 0 : max(1, capacity * rowFloats)
         let scratchFloats = projection == nil ? 0 : max(1, projectedRows * band.outputWidth * band.inputChannels)
         let raw = UnsafeMutableRawPointer.allocate(
             byteCount: (bufferFloats + scratchFloats) * MemoryLayout<Float>.stride, alignment: 64)
         defer { raw.deallocate() }
         let buffer = raw.bindMemory(to: Float.self, capacity: bufferFloats + scratchFloats)
         let scratch = projection == nil ? nil : buffer + bufferFloats
-        let expandActivation = expand.activation
         var row = rows.lowerBound
         while row < rows.upperBound {
             let image = row / band.outputHeight
             let imageRowsEnd = min(rows.upperBound, (image + 1) * band.outputHeight) - image * band.outputHeight
-            let imageInput = tensors.input + image * band.inputHeight * band.inputWidth * expand.inputChannelsPerGroup
+            let imageInput = tensors.input + image * band.inputHeight * band.inputWidth * inputChannels
+            guard let expand, let expandWeights else {
+                // No expansion: the depthwise conv reads the image in place, `projectedRows` output rows at a time.
+                for first in stride(from: row - image * band.outputHeight, to: imageRowsEnd, by: projectedRows) {
+                    finishRows(band, tensors, image: image, outputRows: first..<min(imageRowsEnd, first + projectedRows),
+                               expanded: imageInput, expandedRows: 0..<band.inputHeight, scratch: scratch)
+                }
+                row = image * band.outputHeight + imageRowsEnd
+                continue
+            }
             // The buffer holds expanded rows [bufferStart, bufferEnd) of this image.
             var bufferStart = 0
             var bufferEnd = 0
@@ -270,7 +307,7 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
                     expandWeights.run(input: imageInput + bufferEnd * band.inputWidth * expand.inputChannelsPerGroup,
                                       inputRowStride: expand.inputChannelsPerGroup,
                                       output: buffer + (bufferEnd - bufferStart) * rowFloats,
-                                      outputRowStride: band.inputChannels, activation: expandActivation,
+                                      outputRowStride: band.inputChannels, activation: expand.activation,
                                       rows: 0..<(newRows * band.inputWidth))
                     bufferEnd = window.upperBound
                 }
@@ -287,15 +324,31 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
 // MARK: - Optimizer hooks
 
 extension FusedExpandDepthwiseConvolution: ConsumerFusing {
+    /// The fused node's op type: with a projection, the whole block.
+    private var opType: String { projection == nil ? "FusedExpandDepthwiseConv" : "FusedInvertedBottleneck" }
+
     /// Absorbs the block's projection: a pointwise FusedConv reading the depthwise output, with its residual when
     /// that is computed before this operator runs (the block's input, in MobileNetV2).
     func fusing(_ consumer: FusionCandidate) throws -> FusedOperator? {
         guard let projection = consumer.op as? FusedConvolution, consumer.producedInput == 0,
               consumer.node.inputs.count == (projection.hasResidual ? 2 : 1),
               let fused = projecting(with: projection) else { return nil }
-        guard projection.hasResidual else { return FusedOperator(op: fused, opType: "FusedInvertedBottleneck") }
+        guard projection.hasResidual else { return FusedOperator(op: fused, opType: fused.opType) }
         let residual = consumer.node.inputs[1]
         guard !residual.isEmpty, consumer.isAvailableBeforeProducer(residual) else { return nil }
-        return FusedOperator(op: fused, opType: "FusedInvertedBottleneck", extraInputs: [residual])
+        return FusedOperator(op: fused, opType: fused.opType, extraInputs: [residual])
+    }
+
+    /// `expand` (a pointwise FusedConv) absorbing `consumer` when that is this operator without expansion: the block
+    /// with `expand` fused, reading the residual the block read when it is computed before `expand` runs.
+    /// (Producers fuse from the last to the first, so a depthwise conv has taken its projection before the
+    /// expansion before it is considered.)
+    static func fusing(expansion expand: FusedConvolution, into consumer: FusionCandidate) -> FusedOperator? {
+        guard let block = consumer.op as? FusedExpandDepthwiseConvolution, consumer.producedInput == 0,
+              consumer.node.inputs.count == (block.hasResidual ? 2 : 1),
+              let fused = block.expanding(with: expand) else { return nil }
+        let extraInputs = Array(consumer.node.inputs.dropFirst())
+        guard extraInputs.allSatisfy({ !$0.isEmpty && consumer.isAvailableBeforeProducer($0) }) else { return nil }
+        return FusedOperator(op: fused, opType: fused.opType, extraInputs: extraInputs)
     }
 }
