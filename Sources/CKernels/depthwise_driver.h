@@ -180,6 +180,23 @@ ORK_INLINE ORK_V_TARGET void interior(const int constant_kernel_w, const int con
     }
 }
 
+// `interior` for one constant kernel width and stride. Not inlined: at -O0 (debug builds) all the inlined copies
+// would share the driver's frame, 2 MB, over a pool worker's 1 MB stack; one call per output row costs nothing.
+#define INTERIOR_VARIANT(KERNEL_W, STRIDE)                                                                         \
+    static __attribute__((noinline)) ORK_V_TARGET void interior_##KERNEL_W##_##STRIDE(                            \
+        const ork_depthwise_args *args, const ork_depthwise_row *g, size_t vector_begin, size_t vector_end,      \
+        size_t begin, size_t end, ork_v vmin, ork_v vmax) {                                                       \
+        interior(KERNEL_W, STRIDE, args, g, vector_begin, vector_end, begin, end, vmin, vmax);                    \
+    }
+INTERIOR_VARIANT(3, 1)
+INTERIOR_VARIANT(3, 2)
+INTERIOR_VARIANT(3, 0)
+INTERIOR_VARIANT(5, 1)
+INTERIOR_VARIANT(5, 2)
+INTERIOR_VARIANT(5, 0)
+INTERIOR_VARIANT(0, 0)
+#undef INTERIOR_VARIANT
+
 // Channel vectors go outermost, VECTOR_GROUP at a time: the input rows' lines of those channels stay in L1 while
 // the rows below reuse them (each input row serves kernel_h output rows).
 ORK_V_TARGET void ORK_DEPTHWISE_FUNCTION(const ork_depthwise_args *args, size_t row_begin, size_t row_end) {
@@ -197,7 +214,7 @@ ORK_V_TARGET void ORK_DEPTHWISE_FUNCTION(const ork_depthwise_args *args, size_t 
                 edge_pixel(args, &g, vector_begin, vector_end, ow, vmin, vmax);
             const size_t stride = args->dilation_w == 1 ? args->stride_w : 0;
 #define INTERIOR(KERNEL_W, STRIDE) \
-    interior(KERNEL_W, STRIDE, args, &g, vector_begin, vector_end, interior_begin, interior_end, vmin, vmax)
+    interior_##KERNEL_W##_##STRIDE(args, &g, vector_begin, vector_end, interior_begin, interior_end, vmin, vmax)
             if (args->kernel_w == 3 && stride == 1) INTERIOR(3, 1);
             else if (args->kernel_w == 3 && stride == 2) INTERIOR(3, 2);
             else if (args->kernel_w == 3) INTERIOR(3, 0);

@@ -78,7 +78,8 @@ final class OptimizerTests: XCTestCase {
     }
 
     /// MobileNetV2's first block (no expansion): a dense conv, then depthwise + clip and projection + residual Add
-    /// in one step; the dense conv stays on its own.
+    /// in one step; the dense conv stays on its own as its output is also the residual. Without the residual, the
+    /// dense conv runs in the same step as the block's expansion.
     func testDepthwiseAndProjectionFuseWithoutExpansion() throws {
         let clip: [String: AttributeValue] = ["min": .float(0), "max": .float(6)]
         let graph = Graph(
@@ -103,6 +104,12 @@ final class OptimizerTests: XCTestCase {
         for absorbed in ["Conv", "Clip", "Add"] {
             XCTAssertNil(steps[absorbed], "\(absorbed) should be fused: \(steps)")
         }
+        var stem = graph
+        stem.nodes.removeLast()
+        stem.nodes[stem.nodes.count - 1].outputs = ["y"]
+        let stemSteps = try checkOptimized(stem, opset: 6)
+        XCTAssertEqual(stemSteps["FusedInvertedBottleneck"], 1, "\(stemSteps)")
+        XCTAssertNil(stemSteps["FusedConv"], "\(stemSteps)")
     }
 
     func testBatchNormalizationFoldsIntoConvolution() throws {

@@ -24,6 +24,11 @@ final class FusedExpandDepthwiseTests: XCTestCase {
         var residual = false
         /// Whether a 1x1 expansion feeds the depthwise conv (without: it reads the `channels`-channel input).
         var expands = true
+        /// A dense expansion (the general kernel) instead of the 1x1: its kernel size, strides and pads; `height`
+        /// and `width` are then its input's.
+        var denseKernel: Int?
+        var denseStrides = [2, 2]
+        var densePads = [1, 1, 1, 1]
     }
 
     private func convolution(kernel: Int, group: Int, strides: [Int], pads: [Int], dilations: [Int],
@@ -44,15 +49,17 @@ final class FusedExpandDepthwiseTests: XCTestCase {
         var values = SeededValues(seed: UInt64(testCase.height * 131 + testCase.width * 7 + testCase.channels))
         let (ce, k) = (testCase.channels, testCase.kernel)
         let cin = testCase.expands ? testCase.inputChannels : ce
+        let ek = testCase.denseKernel ?? 1
         let expand = try convolution(
-            kernel: 1, group: 1, strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1],
-            weights: Tensor(shape: [ce, cin, 1, 1], floats: values.array(ce * cin)),
+            kernel: ek, group: 1, strides: testCase.denseKernel == nil ? [1, 1] : testCase.denseStrides,
+            pads: testCase.denseKernel == nil ? [0, 0, 0, 0] : testCase.densePads, dilations: [1, 1],
+            weights: Tensor(shape: [ce, cin, ek, ek], floats: values.array(ce * cin * ek * ek)),
             bias: Tensor(shape: [ce], floats: values.array(ce)), bounds: testCase.expandBounds)
         let depthwise = try convolution(
             kernel: k, group: ce, strides: testCase.strides, pads: testCase.pads, dilations: testCase.dilations,
             weights: Tensor(shape: [ce, 1, k, k], floats: values.array(ce * k * k)),
             bias: Tensor(shape: [ce], floats: values.array(ce)), bounds: testCase.depthwiseBounds)
-        var fused = try XCTUnwrap(testCase.expands
+        var fused = try XCTUnwrap(testCase.expands && testCase.denseKernel == nil
             ? FusedExpandDepthwiseConvolution(expand: expand, depthwise: depthwise)
             : FusedExpandDepthwiseConvolution(depthwise: depthwise), file: file, line: line)
         let inputShape = [testCase.batch, testCase.height, testCase.width, cin]
@@ -74,6 +81,11 @@ final class FusedExpandDepthwiseTests: XCTestCase {
             if !testCase.expands {
                 // The same block with the expansion fused last, as the optimizer builds it.
                 XCTAssertNotNil(fused.expanding(with: expand), file: file, line: line)
+            }
+            if testCase.denseKernel != nil {
+                // A dense expansion only where allowed, fused last.
+                XCTAssertNil(fused.expanding(with: expand), file: file, line: line)
+                fused = try XCTUnwrap(fused.expanding(with: expand, dense: true), file: file, line: line)
             }
             var projectionInputs = [expected]
             if testCase.residual {
@@ -188,6 +200,26 @@ final class FusedExpandDepthwiseTests: XCTestCase {
                        expands: false))
         try check(Case(height: 2, width: 3, inputChannels: 0, channels: 1, strides: [2, 2], projectionChannels: 3,
                        expands: false), threads: [1, 2, 4])
+    }
+
+    func testDenseExpansionBeforeDepthwiseAndProjection() throws {
+        // MobileNetV2's stem and first block (3x3 stride 2, 3 -> 32; depthwise; 32 -> 16), smaller; small bands.
+        try check(Case(height: 56, width: 56, inputChannels: 3, channels: 32, projectionChannels: 16, denseKernel: 3))
+        for rows in [3, 4, 6] {
+            try check(Case(batch: 3, height: 33, width: 27, inputChannels: 3, channels: 19,
+                           bandBytes: bandBytes(rows: rows, width: 14, channels: 19), projectionChannels: 19,
+                           residual: true, denseKernel: 3), threads: [1, 2, 3, 4])
+            // Odd sizes, asymmetric pads on both convolutions, a stride-2 depthwise, a 1-row stride-1 dense conv.
+            try check(Case(batch: 2, height: 17, width: 12, inputChannels: 5, channels: 9, strides: [2, 2],
+                           pads: [0, 0, 1, 1], bandBytes: bandBytes(rows: rows, width: 6, channels: 9),
+                           projectionChannels: 7, denseKernel: 3, densePads: [0, 1, 1, 0]), threads: [1, 2, 3])
+            try check(Case(height: 9, width: 8, inputChannels: 2, channels: 6, kernel: 5, pads: [2, 2, 2, 2],
+                           bandBytes: bandBytes(rows: rows, width: 8, channels: 6), projectionChannels: 4,
+                           denseKernel: 3, denseStrides: [1, 1]), threads: [1, 2])
+        }
+        // An expansion whose output rows read only padding (pads past the kernel), more threads than rows.
+        try check(Case(height: 3, width: 4, inputChannels: 3, channels: 5, projectionChannels: 2, denseKernel: 2,
+                       denseStrides: [1, 1], densePads: [3, 0, 3, 1]), threads: [1, 2, 4])
     }
 
     func testOnlyPointwiseIntoDepthwisePairsFuse() throws {

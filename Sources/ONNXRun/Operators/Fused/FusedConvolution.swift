@@ -85,6 +85,12 @@ struct FusedConvolution: KernelOperator {
         return nil
     }
 
+    /// The packed weights when this convolution runs on the general (im2col + GEMM) kernel in one group.
+    var denseGeneralKernel: ConvolutionKernel? {
+        if case .general(let convolution) = kernel, group == 1 { return convolution }
+        return nil
+    }
+
     /// The packed depthwise weights when this convolution runs on the depthwise kernel.
     var depthwiseKernel: DepthwiseConvolutionKernel? {
         if case .depthwise(let depthwise) = kernel { return depthwise }

@@ -16,16 +16,24 @@
 /// then moves the expanded rows still needed to the top of the buffer. Only the rows at task boundaries are computed
 /// twice. A block without expansion (MobileNetV2's first, t = 1: the depthwise reads the block's input) is built
 /// from the depthwise conv and its projection; the depthwise then reads the input rows in place, and only its
-/// output stays in a band. The FusedConvolutions it was built from are the oracle.
+/// output stays in a band. The expansion may also be a dense convolution on the general kernel (MobileNetV2's stem,
+/// 3x3 stride 2, 3 -> 32 channels, before that first block): its output rows are computed into the band the same
+/// way. The FusedConvolutions it was built from are the oracle.
 struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, CostReporting, BFloat16Convertible {
-    /// The 1x1 expansion; nil when the depthwise conv reads the operator's input.
+    /// The expansion (a 1x1 conv, or a dense conv on the general kernel); nil when the depthwise conv reads the
+    /// operator's input.
     private(set) var expand: FusedConvolution?
     let depthwise: FusedConvolution
     /// The 1x1 projection after the depthwise conv (reading the residual as input 1 when it has one), once fused.
     private(set) var projection: FusedConvolution?
-    private var expandWeights: PackedMatrixWeights?
+    private var expandKernel: ExpansionKernel?
     private let depthwiseWeights: DepthwiseConvolutionKernel
     private var projectionWeights: PackedMatrixWeights?
+
+    private enum ExpansionKernel: Sendable {
+        case pointwise(PackedMatrixWeights)
+        case general(ConvolutionKernel)
+    }
 
     /// Bytes of expanded rows a task keeps at once: comfortably inside the 1 MB L2 next to the input rows,
     /// the weights and the output rows (the depthwise output rows awaiting projection take at most as much).
@@ -50,13 +58,20 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
     }
 
     /// This operator with `expand` computing the depthwise conv's input; nil unless `expand` is a pointwise GEMM
-    /// without residual into the depthwise conv's channels and none is fused yet.
-    func expanding(with expand: FusedConvolution) -> FusedExpandDepthwiseConvolution? {
-        guard self.expand == nil, let weights = expand.pointwiseWeights, !expand.hasResidual,
-              expand.outputChannels == depthwise.outputChannels else { return nil }
+    /// (or, when `dense` allows, a dense conv on the general kernel) without residual into the depthwise conv's
+    /// channels and none is fused yet.
+    func expanding(with expand: FusedConvolution, dense: Bool = false) -> FusedExpandDepthwiseConvolution? {
+        guard self.expand == nil, !expand.hasResidual, expand.outputChannels == depthwise.outputChannels
+        else { return nil }
         var fused = self
+        if let weights = expand.pointwiseWeights {
+            fused.expandKernel = .pointwise(weights)
+        } else if dense, let convolution = expand.denseGeneralKernel {
+            fused.expandKernel = .general(convolution)
+        } else {
+            return nil
+        }
         fused.expand = expand
-        fused.expandWeights = weights
         return fused
     }
 
@@ -75,7 +90,8 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
     func bfloat16Variant() -> (any Operator)? {
         guard var converted = FusedExpandDepthwiseConvolution(depthwise: depthwise) else { return nil }
         if let expand {
-            guard let bfloat16 = expand.bfloat16Pointwise, let expanded = converted.expanding(with: bfloat16) else {
+            // A dense expansion stays float32 (the stem: `FusedConvolution.bfloat16GeneralMinimumOutputs`).
+            guard let expanded = converted.expanding(with: expand.bfloat16Pointwise ?? expand, dense: true) else {
                 return nil
             }
             converted = expanded
@@ -100,13 +116,18 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
     var channelsLastInputs: [Int] { hasResidual ? [0, 1] : [0] }
 
     func multiplyAccumulates(inputs: [TensorType?], outputs: [TensorType]) -> Int? {
-        guard let input = inputs.first??.fixedShape, input.count == 4, let output = outputs.first?.fixedShape,
-              output.count == 4, let expandedPixels = checkedElementCount(Array(input[0..<3])),
+        guard let inputType = inputs.first ?? nil, let input = inputType.fixedShape, input.count == 4,
+              let output = outputs.first?.fixedShape, output.count == 4,
               let outputPixels = checkedElementCount(Array(output[0..<3]))
         else { return nil }
         let expandedChannels = depthwise.outputChannels
-        return expandedPixels * expandedChannels * (expand?.inputChannelsPerGroup ?? 0)
-            + outputPixels * expandedChannels * (depthwise.kernelHeight * depthwise.kernelWidth
+        var expansion = 0
+        if let expand {
+            guard let expanded = try? expand.inferOutputs([InferenceValue(type: inputType)]),
+                  let macs = expand.multiplyAccumulates(inputs: [inputType], outputs: expanded) else { return nil }
+            expansion = macs
+        }
+        return expansion + outputPixels * expandedChannels * (depthwise.kernelHeight * depthwise.kernelWidth
                                                  + (projection?.outputChannels ?? 0))
     }
 
@@ -128,6 +149,8 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         var residual: UnsafePointer<Float>?
         /// Channels of an output pixel.
         var outputChannels: Int
+        /// The whole call of a dense expansion (the general kernel), when the operator has one.
+        var denseExpansion: ConvolutionShape?
     }
 
     func execute(_ inputs: [Tensor?], into outputs: [Tensor], pool: ThreadPool) throws {
@@ -144,7 +167,15 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
             throw ONNXRunError(.invalidModel, "fused inverted bottleneck shapes do not fit",
                                shapes: [input, output].map(\.description) + (residual.map { [$0.description] } ?? []))
         }
-        let geometry = try depthwise.window.geometry(inputSize: [input.shape[1], input.shape[2]],
+        var denseExpansion: ConvolutionShape?
+        if let expand, case .general = expandKernel {
+            let geometry = try expand.window.geometry(inputSize: [input.shape[1], input.shape[2]],
+                                                      kernelSize: [expand.kernelHeight, expand.kernelWidth])
+            denseExpansion = ConvolutionShape(batch: input.shape[0], inputChannels: input.shape[3],
+                                              outputChannels: expandedChannels, geometry: geometry)
+        }
+        let expandedSize = denseExpansion.map { [$0.outputHeight, $0.outputWidth] } ?? [input.shape[1], input.shape[2]]
+        let geometry = try depthwise.window.geometry(inputSize: expandedSize,
                                                      kernelSize: [depthwise.kernelHeight, depthwise.kernelWidth])
         guard geometry.outputSize == [output.shape[1], output.shape[2]] else {
             throw ONNXRunError(.invalidModel, "fused inverted bottleneck output \(output) does not match \(geometry)")
@@ -157,7 +188,7 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
             input: UnsafePointer(input.storage.bytes.assumingMemoryBound(to: Float.self)),
             output: output.storage.bytes.assumingMemoryBound(to: Float.self),
             residual: residual.map { UnsafePointer($0.storage.bytes.assumingMemoryBound(to: Float.self)) },
-            outputChannels: outputChannels)
+            outputChannels: outputChannels, denseExpansion: denseExpansion)
         // Buffer rows: as many as the band budget holds, never fewer than one output row's window.
         let rowBytes = max(1, band.inputWidth * expandedChannels * MemoryLayout<Float>.stride)
         let capacity = max(band.windowRows(outputRows: 1), bandBytes / rowBytes)
@@ -167,10 +198,11 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         let rows = band.batch * band.outputHeight
         let threads = pool.threadCount
         let expandedBytes = Double(band.batch) * Double(band.inputHeight) * Double(rowBytes)
-        if threads > 1, let expand, let expandWeights, expandedBytes <= Double(bandBytes) * Double(threads) {
+        if threads > 1, let expand, case .pointwise(let expandWeights) = expandKernel,
+           expandedBytes <= Double(bandBytes) * Double(threads) {
             // Small images (the late blocks): splitting rows over threads would recompute a large share of the
             // expanded rows at the boundaries, and the whole expanded tensor stays in cache anyway. (Without
-            // expansion nothing is recomputed.)
+            // expansion nothing is recomputed; a dense expansion runs banded.)
             runInTwoPhases(band, tensors, expand: expand, expandWeights: expandWeights, pool: pool)
             return
         }
@@ -179,8 +211,8 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         // balances better on shared cores) on MobileNetV2 1.0/0.5 and EfficientNet-Lite0.
         // MACs at dense GEMM speed, the depthwise's counted 4x as it runs ~4x slower (`Parallelism.Granularity`).
         // In floating point: only compared with a threshold, and no product of sizes can trap.
-        let work = Double(band.outputPixelCount) * Double(band.inputChannels) * Double(
-            (expand?.inputChannelsPerGroup ?? 0)
+        let expansionMACs = expand.map { $0.inputChannelsPerGroup * $0.kernelHeight * $0.kernelWidth } ?? 0
+        let work = Double(band.outputPixelCount) * Double(band.inputChannels) * Double(expansionMACs
             + 4 * band.kernelHeight * band.kernelWidth + (projection?.outputChannels ?? 0))
         let workTasks = work / Double(Parallelism.Granularity.dense.rawValue)
         let tasks = threads > 1 ? max(1, min(threads, rows, Int(min(workTasks, Double(rows))))) : 1
@@ -226,13 +258,7 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
                             scratch: UnsafeMutablePointer<Float>?) {
         // The depthwise on the buffer as an image whose row 0 is the window's first row; its padding logic then
         // sees the real image's edges only (rows beyond the buffer are not read by these output rows).
-        let window = band.inputRows(outputRows: outputRows)
-        var shape = band
-        shape.batch = 1
-        shape.inputHeight = window.isEmpty ? 0 : expandedRows.upperBound - window.lowerBound
-        shape.outputHeight = outputRows.count
-        let firstInputRow = outputRows.lowerBound * band.strideHeight - band.padTop
-        shape.padTop = window.isEmpty ? 0 : window.lowerBound - firstInputRow
+        let (shape, window) = band.rowsCall(outputRows: outputRows, inputRowsEnd: expandedRows.upperBound)
         let rowFloats = band.inputWidth * band.inputChannels
         let input = window.isEmpty ? expanded : expanded + (window.lowerBound - expandedRows.lowerBound) * rowFloats
         let firstPixel = (image * band.outputHeight + outputRows.lowerBound) * band.outputWidth
@@ -265,12 +291,20 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         defer { raw.deallocate() }
         let buffer = raw.bindMemory(to: Float.self, capacity: bufferFloats + scratchFloats)
         let scratch = projection == nil ? nil : buffer + bufferFloats
+        // The dense expansion's im2col rows (the same count for every band: it depends on the width only).
+        var denseScratch: UnsafeMutablePointer<Float>?
+        if case .general(let kernel) = expandKernel, let whole = tensors.denseExpansion {
+            denseScratch = .allocate(capacity: max(1, kernel.scratchCount(for: whole)))
+        }
+        defer { denseScratch?.deallocate() }
+        let imageFloats = tensors.denseExpansion.map { $0.inputHeight * $0.inputWidth * $0.inputChannels }
+            ?? band.inputHeight * band.inputWidth * inputChannels
         var row = rows.lowerBound
         while row < rows.upperBound {
             let image = row / band.outputHeight
             let imageRowsEnd = min(rows.upperBound, (image + 1) * band.outputHeight) - image * band.outputHeight
-            let imageInput = tensors.input + image * band.inputHeight * band.inputWidth * inputChannels
-            guard let expand, let expandWeights else {
+            let imageInput = tensors.input + image * imageFloats
+            guard let expand, let expandKernel else {
                 // No expansion: the depthwise conv reads the image in place, `projectedRows` output rows at a time.
                 for first in stride(from: row - image * band.outputHeight, to: imageRowsEnd, by: projectedRows) {
                     finishRows(band, tensors, image: image, outputRows: first..<min(imageRowsEnd, first + projectedRows),
@@ -303,12 +337,24 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
                 }
                 let window = band.inputRows(outputRows: outputRow..<bandEnd)
                 if window.upperBound > bufferEnd {
-                    let newRows = window.upperBound - bufferEnd
-                    expandWeights.run(input: imageInput + bufferEnd * band.inputWidth * expand.inputChannelsPerGroup,
-                                      inputRowStride: expand.inputChannelsPerGroup,
-                                      output: buffer + (bufferEnd - bufferStart) * rowFloats,
-                                      outputRowStride: band.inputChannels, activation: expand.activation,
-                                      rows: 0..<(newRows * band.inputWidth))
+                    let destination = buffer + (bufferEnd - bufferStart) * rowFloats
+                    switch expandKernel {
+                    case .pointwise(let weights):
+                        let newRows = window.upperBound - bufferEnd
+                        weights.run(input: imageInput + bufferEnd * band.inputWidth * inputChannels,
+                                    inputRowStride: inputChannels, output: destination,
+                                    outputRowStride: band.inputChannels, activation: expand.activation,
+                                    rows: 0..<(newRows * band.inputWidth))
+                    case .general(let kernel):
+                        // The expansion's output rows as a call of their own over the input rows they read.
+                        guard let whole = tensors.denseExpansion else { break }
+                        let (call, inputWindow) = whole.rowsCall(outputRows: bufferEnd..<window.upperBound,
+                                                                 inputRowsEnd: whole.inputHeight)
+                        let rowFloats = whole.inputWidth * whole.inputChannels
+                        kernel.run(shape: call, input: imageInput + (inputWindow.isEmpty ? 0 : inputWindow.lowerBound)
+                                       * rowFloats, output: destination, activation: expand.activation,
+                                   pixels: 0..<call.outputPixelCount, scratch: denseScratch)
+                    }
                     bufferEnd = window.upperBound
                 }
                 finishRows(band, tensors, image: image, outputRows: outputRow..<bandEnd,
@@ -339,14 +385,14 @@ extension FusedExpandDepthwiseConvolution: ConsumerFusing {
         return FusedOperator(op: fused, opType: fused.opType, extraInputs: [residual])
     }
 
-    /// `expand` (a pointwise FusedConv) absorbing `consumer` when that is this operator without expansion: the block
-    /// with `expand` fused, reading the residual the block read when it is computed before `expand` runs.
+    /// `expand` (a pointwise FusedConv, or a dense one on the general kernel) absorbing `consumer` when that is this
+    /// operator without expansion: the block with `expand` fused, reading the residual the block read when it is computed before `expand` runs.
     /// (Producers fuse from the last to the first, so a depthwise conv has taken its projection before the
     /// expansion before it is considered.)
     static func fusing(expansion expand: FusedConvolution, into consumer: FusionCandidate) -> FusedOperator? {
         guard let block = consumer.op as? FusedExpandDepthwiseConvolution, consumer.producedInput == 0,
               consumer.node.inputs.count == (block.hasResidual ? 2 : 1),
-              let fused = block.expanding(with: expand) else { return nil }
+              let fused = block.expanding(with: expand, dense: true) else { return nil }
         let extraInputs = Array(consumer.node.inputs.dropFirst())
         guard extraInputs.allSatisfy({ !$0.isEmpty && consumer.isAvailableBeforeProducer($0) }) else { return nil }
         return FusedOperator(op: fused, opType: fused.opType, extraInputs: extraInputs)
