@@ -13,6 +13,9 @@
 
 #include <math.h>
 #include <string.h>
+#if ORK_WIDTH == 16
+#include <immintrin.h>
+#endif
 
 typedef float vfloat __attribute__((ext_vector_type(ORK_WIDTH)));
 typedef int32_t vint __attribute__((ext_vector_type(ORK_WIDTH)));
@@ -83,7 +86,45 @@ VECTOR_FUNCTION vfloat exponential(vfloat x) {
     return x != x ? x : result;
 }
 
-VECTOR_FUNCTION vfloat sigmoid(vfloat x) { return 1.0f / (1.0f + exponential(-x)); }
+// e^z for z <= 0 (NaN stays NaN), the half of the range sigmoid and swish need: a degree-5 polynomial (relative
+// error 1e-7 on [-ln2/2, ln2/2], fitted for this file; exponential's degree 7 gives 1 ULP) and no overflow checks.
+// Below -120 the result is 0 (e^-104 is already below the smallest denormal). Half the instructions of
+// exponential, which matters where a SiLU follows every convolution (EfficientNet: a quarter of its time).
+VECTOR_FUNCTION vfloat exponential_nonpositive(vfloat z) {
+    z = z < -120.0f ? (vfloat)-120.0f : z;
+    const vfloat shifter = 12582912.0f;
+    const vfloat n = multiply_add(z, 1.44269504088896341f, shifter) - shifter;
+    vfloat r = multiply_add(n, -0.693359375f, z);
+    r = multiply_add(n, 2.12194440e-4f, r);
+    vfloat p = 0.008290309458971024f;
+    p = multiply_add(p, r, 0.041897933930158615f);
+    p = multiply_add(p, r, 0.1666763573884964f);
+    p = multiply_add(p, r, 0.4999915063381195f);
+    p = multiply_add(p, r, 0.9999997019767761f);
+    p = multiply_add(p, r, 1.0f);
+#if ORK_WIDTH == 16
+    // vscalefps: p * 2^n in one instruction, denormal results included.
+    return (vfloat)_mm512_scalef_ps((__m512)p, (__m512)n);
+#else
+    // 2^n in two halves, each a normal float for n down to -174 (z = -120), so denormal results come out right.
+    const vint exponent = __builtin_convertvector(n, vint);
+    const vint half = exponent >> 1;
+    return p * (vfloat)((half + 127) << 23) * (vfloat)((exponent - half + 127) << 23);
+#endif
+}
+
+// 1 / (1 + e^-x) as (x > 0 ? 1 : e) / (1 + e) with e = e^-|x| <= 1: no overflow, and for x < 0 the result keeps
+// its relative accuracy down to the denormals (1 - something never appears). Swish (x sigmoid(alpha x)) likewise.
+VECTOR_FUNCTION vfloat sigmoid(vfloat x) {
+    const vfloat e = exponential_nonpositive(-__builtin_elementwise_abs(x));
+    return (x > 0.0f ? (vfloat)1.0f : e) / (1.0f + e);
+}
+
+VECTOR_FUNCTION vfloat swish(vfloat x, vfloat alpha) {
+    const vfloat scaled = alpha * x;
+    const vfloat e = exponential_nonpositive(-__builtin_elementwise_abs(scaled));
+    return (scaled > 0.0f ? x : x * e) / (1.0f + e);
+}
 
 // Cephes tanhf: an odd polynomial below |x| = 0.625, 1 - 2 / (e^2|x| + 1) above, the sign put back.
 VECTOR_FUNCTION vfloat hyperbolic_tangent(vfloat x) {
@@ -177,7 +218,7 @@ ORK_TARGET void ORK_SUFFIX(ork_activation_apply)(const ork_activation *activatio
     case ORK_ACTIVATION_SIGMOID: FOR_EACH_VECTOR(sigmoid(v)); return;
     case ORK_ACTIVATION_HARD_SIGMOID: FOR_EACH_VECTOR(clamp(alpha * v + beta, 0.0f, 1.0f)); return;
     case ORK_ACTIVATION_HARD_SWISH: FOR_EACH_VECTOR(v * clamp(v / 6.0f + 0.5f, 0.0f, 1.0f)); return;
-    case ORK_ACTIVATION_SWISH: FOR_EACH_VECTOR(v / (1.0f + exponential(-alpha * v))); return;
+    case ORK_ACTIVATION_SWISH: FOR_EACH_VECTOR(swish(v, alpha)); return;
     case ORK_ACTIVATION_LEAKY_RELU: FOR_EACH_VECTOR(v >= 0.0f ? v : alpha * v); return;
     case ORK_ACTIVATION_GELU: FOR_EACH_VECTOR(gelu(v)); return;
     case ORK_ACTIVATION_GELU_TANH:

@@ -43,6 +43,20 @@ void ork_gemm_packed_add_bias(float *packed, size_t k, size_t n, const float *bi
     }
 }
 
+void ork_gemm_packed_scale_rows(const float *packed, size_t k, size_t n, const float *scale, float *scaled) {
+    size_t panels = (n + ORK_TILE - 1) / ORK_TILE;
+    for (size_t panel = 0; panel < panels; panel++) {
+        const float *source = packed + panel * (ORK_TILE + k * ORK_TILE);
+        float *destination = scaled + panel * (ORK_TILE + k * ORK_TILE);
+        for (size_t j = 0; j < ORK_TILE; j++) destination[j] = source[j];
+        for (size_t row = 0; row < k; row++) {
+            const float factor = scale[row];
+            for (size_t j = 0; j < ORK_TILE; j++)
+                destination[ORK_TILE + row * ORK_TILE + j] = source[ORK_TILE + row * ORK_TILE + j] * factor;
+        }
+    }
+}
+
 // MARK: - Entries
 
 void ork_gemm(const ork_gemm_args *args, size_t m_begin, size_t m_end) { ork_kernels()->gemm(args, m_begin, m_end); }

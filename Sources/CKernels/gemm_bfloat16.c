@@ -129,14 +129,16 @@ static float next_value(row_reader *reader) {
 }
 
 // One row at a time; each product of two bfloat16 values is exact in float32, and the odd product is added before
-// the even one, as vdpbf16ps does.
-void ork_gemm_bfloat16_segmented_portable(const ork_gemm_args *args, const ork_segments *segments, size_t m_begin,
-                                          size_t m_end) {
+// the even one, as vdpbf16ps does. `rows` (may be NULL): bfloat16 A and/or C in place of args->a / args->c.
+static void portable(const ork_gemm_args *args, const ork_segments *segments, const ork_bfloat16_rows *rows,
+                     size_t m_begin, size_t m_end) {
     const size_t k = args->k, n = args->n, pairs = pair_count(k);
     const size_t panels = (n + ORK_TILE - 1) / ORK_TILE;
     const uint32_t *packed = (const uint32_t *)(const void *)args->packed_b;
+    const uint16_t *a16 = rows ? rows->a : NULL;
+    uint16_t *c16 = rows ? rows->c : NULL;
     for (size_t m = m_begin; m < m_end; m++) {
-        const float *a = args->a + m * args->a_row_stride;
+        const float *a = a16 ? NULL : args->a + m * args->a_row_stride;
         for (size_t panel = 0; panel < panels; panel++) {
             const uint32_t *weights = packed + panel * panel_words(k);
             const size_t column0 = panel * ORK_TILE, columns = ORK_MIN((size_t)ORK_TILE, n - column0);
@@ -144,30 +146,59 @@ void ork_gemm_bfloat16_segmented_portable(const ork_gemm_args *args, const ork_s
             memcpy(acc, weights, sizeof acc);
             row_reader reader = start_row(segments, a, k);
             for (size_t pair = 0; pair < pairs; pair++) {
-                const float even = ork_float_from_bfloat16(ork_bfloat16_from_float(next_value(&reader)));
-                const float odd =
-                    2 * pair + 1 < k ? ork_float_from_bfloat16(ork_bfloat16_from_float(next_value(&reader))) : 0.0f;
+                float even, odd = 0.0f;
+                if (a16) {
+                    even = ork_float_from_bfloat16(a16[m * rows->a_row_stride + 2 * pair]);
+                    if (2 * pair + 1 < k) odd = ork_float_from_bfloat16(a16[m * rows->a_row_stride + 2 * pair + 1]);
+                } else {
+                    even = ork_float_from_bfloat16(ork_bfloat16_from_float(next_value(&reader)));
+                    if (2 * pair + 1 < k) odd = ork_float_from_bfloat16(ork_bfloat16_from_float(next_value(&reader)));
+                }
                 const uint32_t *w = weights + ORK_TILE + pair * ORK_TILE;
                 for (size_t j = 0; j < ORK_TILE; j++) {
                     acc[j] += odd * ork_float_from_bfloat16((uint16_t)(w[j] >> 16));
                     acc[j] += even * ork_float_from_bfloat16((uint16_t)(w[j] & 0xFFFFu));
                 }
             }
-            float *c = args->c + m * args->c_row_stride + column0;
             const float *residual = args->residual ? args->residual + m * args->residual_row_stride + column0 : NULL;
             for (size_t j = 0; j < columns; j++) {
                 float value = acc[j];
                 if (residual) value += residual[j];
-                c[j] = ork_clamp(value, args->min, args->max);
+                value = ork_clamp(value, args->min, args->max);
+                if (c16) c16[m * rows->c_row_stride + column0 + j] = ork_bfloat16_from_float(value);
+                else args->c[m * args->c_row_stride + column0 + j] = value;
             }
         }
+        // The activation after the clamp (float32 C only: bfloat16 C takes a clamp alone).
+        if (!c16) ork_activate_rows(ork_activation_apply_portable, &args->activation, args->c + m * args->c_row_stride, 1, n, 0);
     }
+}
+
+void ork_gemm_bfloat16_segmented_portable(const ork_gemm_args *args, const ork_segments *segments, size_t m_begin,
+                                          size_t m_end) {
+    portable(args, segments, NULL, m_begin, m_end);
 }
 
 static const ork_segments plain_rows = {1, 0, 1, 0};
 
 void ork_gemm_bfloat16_portable(const ork_gemm_args *args, size_t m_begin, size_t m_end) {
-    ork_gemm_bfloat16_segmented_portable(args, &plain_rows, m_begin, m_end);
+    portable(args, &plain_rows, NULL, m_begin, m_end);
+}
+
+void ork_gemm_bfloat16_rows_portable(const ork_gemm_args *args, const ork_bfloat16_rows *rows, size_t m_begin,
+                                     size_t m_end) {
+    portable(args, &plain_rows, rows, m_begin, m_end);
+}
+
+void ork_gemm_bfloat16_rows(const ork_gemm_args *args, const ork_bfloat16_rows *rows, size_t m_begin, size_t m_end) {
+    if (m_begin >= m_end || args->n == 0) return;
+#if ORK_X86
+    if (ork_bfloat16_detected_isa() == ORK_BFLOAT16_AVX512BF16) {
+        ork_gemm_bfloat16_rows_avx512bf16(args, rows, m_begin, m_end);
+        return;
+    }
+#endif
+    ork_gemm_bfloat16_rows_portable(args, rows, m_begin, m_end);
 }
 
 // MARK: - General convolution

@@ -167,6 +167,9 @@ void ork_gemm_pack_kn(const float *b, size_t k, size_t n, const float *bias, flo
 void ork_gemm_pack_nk(const float *b, size_t k, size_t n, const float *bias, float *packed);
 /// Adds n bias values to the bias of a packed k x n B.
 void ork_gemm_packed_add_bias(float *packed, size_t k, size_t n, const float *bias);
+/// `scaled` (ork_gemm_packed_size floats) = the packed k x n B with row r multiplied by scale[r], the bias as it
+/// is: A diag(scale) B + bias, for an A whose columns carry a per-column scale (squeeze-excite's x * s).
+void ork_gemm_packed_scale_rows(const float *packed, size_t k, size_t n, const float *scale, float *scaled);
 
 struct ork_gemm_args {
     size_t k;                       // reduction length

@@ -49,6 +49,46 @@ void ork_gemm_bfloat16_portable(const ork_gemm_args *args, size_t m_begin, size_
 /// vdpbf16ps; only where ork_bfloat16_detected_isa() >= ORK_BFLOAT16_AVX512BF16 (undefined elsewhere).
 void ork_gemm_bfloat16_avx512bf16(const ork_gemm_args *args, size_t m_begin, size_t m_end);
 
+// MARK: - bfloat16 activations inside one fused operator (the inverted bottleneck's band buffers)
+
+/// Rows of bfloat16 values in place of the GEMM's float32 A and/or C. A bfloat16 row holds its values in order,
+/// two per 32-bit word (value 2p in the low half of word p): the layout the kernel converts A into, so a bfloat16
+/// C written by one GEMM (or the depthwise below) is read by the next without a conversion pass.
+typedef struct {
+    const uint16_t *a;     // NULL: args->a (float32, rounded as read); else A[m][j] at a[m * a_row_stride + j]
+    size_t a_row_stride;   // even (rows start on a word), and args->k even
+    uint16_t *c;           // NULL: args->c (float32); else C[m][j] at c[m * c_row_stride + j], rounded to nearest even
+    size_t c_row_stride;
+} ork_bfloat16_rows;
+
+/// ork_gemm_bfloat16 with A and/or C in bfloat16 (`rows`); C in bfloat16 takes only a clamp (args->activation must
+/// be the identity) and no residual.
+void ork_gemm_bfloat16_rows(const ork_gemm_args *args, const ork_bfloat16_rows *rows, size_t m_begin, size_t m_end);
+void ork_gemm_bfloat16_rows_portable(const ork_gemm_args *args, const ork_bfloat16_rows *rows, size_t m_begin,
+                                     size_t m_end);
+/// vdpbf16ps; only where ork_bfloat16_detected_isa() >= ORK_BFLOAT16_AVX512BF16.
+void ork_gemm_bfloat16_rows_avx512bf16(const ork_gemm_args *args, const ork_bfloat16_rows *rows, size_t m_begin,
+                                       size_t m_end);
+
+/// 32-bit words of the depthwise weights for bfloat16 activations: per group of 32 channels [32 float bias: the
+/// group's even channels, then its odd ones] and per tap [16 float weights of the even channels][16 of the odd
+/// ones], zero-padded. The weights stay float32: rounding them too moved EfficientNet-Lite0's logits several times
+/// more than rounding the activations (a photo's top-1 changed). A word of two bfloat16 input channels becomes the
+/// two float32 vectors by one shift (even) and one mask (odd): no permutation, one load per 32 channels.
+size_t ork_depthwise_bfloat16_packed_size(size_t channels, size_t kernel_h, size_t kernel_w);
+/// Repacks float32 depthwise weights (from ork_depthwise_pack) into this layout.
+void ork_depthwise_bfloat16_pack(const float *packed_float, size_t channels, size_t kernel_h, size_t kernel_w,
+                                 uint32_t *packed);
+
+/// The depthwise convolution on bfloat16 activations: `args->input` and `args->output` point to bfloat16 NHWC
+/// tensors (cast), `args->packed_weights` to ork_depthwise_bfloat16_pack words (cast); channels even, no residual,
+/// activation the identity (the clamp applies). Fused multiply-adds in float32 in tap order, the output rounded to
+/// nearest even. Rows [row_begin, row_end) as ork_depthwise.
+void ork_depthwise_bfloat16(const ork_depthwise_args *args, size_t row_begin, size_t row_end);
+void ork_depthwise_bfloat16_portable(const ork_depthwise_args *args, size_t row_begin, size_t row_end);
+/// AVX-512 with vcvtne2ps2bf16 stores; only where ork_bfloat16_detected_isa() >= ORK_BFLOAT16_AVX512BF16.
+void ork_depthwise_bfloat16_avx512bf16(const ork_depthwise_args *args, size_t row_begin, size_t row_end);
+
 // MARK: - General convolution (the dense stem, ResNet's 3x3s): ork_convolution's driver on the bfloat16 GEMM
 
 /// Repacks float32 convolution weights (from ork_convolution_pack, `groups` groups of a k x n GEMM each) into

@@ -200,6 +200,8 @@ struct FusionCandidate {
     let producedInput: Int
     /// The producer's own inputs (a consumer may read one of them as well: `x * sigmoid(x)`).
     let producerInputs: [String]
+    /// What is known of the producer's own inputs (their types, constants), in the same order.
+    let producerInputValues: [InferenceValue?]
     /// Whether a value is computed before the producer runs (a graph input, a constant, or an earlier node's
     /// output): only then can the fused operator read it.
     let isAvailableBeforeProducer: (String) -> Bool

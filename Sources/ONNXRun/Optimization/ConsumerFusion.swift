@@ -16,6 +16,7 @@ struct FuseWithConsumers: GraphRewrite {
                   let fused = try fusing.fusing(FusionCandidate(
                       node: consumer.node, op: consumer.op, inputs: graph.inferenceInputs(of: consumer.node),
                       producedInput: position, producerInputs: producer.node.inputs,
+                      producerInputValues: graph.inferenceInputs(of: producer.node),
                       isAvailableBeforeProducer: { [graph] value in graph.isAvailable(value, before: index) })) {
                 var node = producer.node
                 node.opType = fused.opType

@@ -26,11 +26,13 @@ public enum Precision: String, Sendable, CaseIterable, CustomStringConvertible {
 
 extension InferenceSession {
     /// Which kernels run, for `bench` and `inspect`: "fp32 AVX-512", or "bf16 AVX512-BF16 (1x1 and dense
-    /// convolutions, Gemm/MatMul) + fp32 AVX-512 (the rest)", or "fp32 reference kernels" without optimization.
+    /// convolutions, Gemm/MatMul, inverted bottlenecks' inner activations) + fp32 AVX-512 (the rest)", or "fp32
+    /// reference kernels" without optimization.
     public var kernelDescription: String {
         if options.optimizationLevel == .none { return "fp32 reference kernels" }
         let float32 = "fp32 \(KernelInstructionSet.detected)"
         guard precision == .bf16, let instructions = Precision.bfloat16Instructions else { return float32 }
-        return "bf16 \(instructions) (1x1 and dense convolutions, Gemm/MatMul) + \(float32) (the rest)"
+        return "bf16 \(instructions) (1x1 and dense convolutions, Gemm/MatMul, inverted bottlenecks' inner "
+            + "activations) + \(float32) (the rest)"
     }
 }

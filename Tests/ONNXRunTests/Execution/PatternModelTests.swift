@@ -56,11 +56,12 @@ final class PatternModelTests: XCTestCase {
     }
 
     /// EfficientNet's MBConv blocks, from both torch exporters: SiLU in the convolutions' stores, squeeze-excite's
-    /// scale on the NHWC tensor, no layout transform but at the graph's edges.
+    /// scale in the projection's GEMM, no layout transform but at the graph's edges.
     func testEfficientNetBlocksFromBothExporters() throws {
         for name in ["efficientnet_blocks", "efficientnet_blocks_dynamo"] {
             let steps = try run(name)
-            for gone in ["Sigmoid", "Swish", "Transpose"] {
+            XCTAssertEqual(steps["ScaledPointwiseConv"], 2, "squeeze-excite's scale in the projection: \(steps)")
+            for gone in ["Sigmoid", "Swish", "Transpose", "Mul"] {
                 XCTAssertNil(steps[gone], "\(name), \(gone): \(steps)")
             }
             XCTAssertEqual(steps["ToNHWC", default: 0] + steps["ToNCHW", default: 0], 2 + 2,

@@ -159,6 +159,27 @@ final class BFloat16GemmTests: XCTestCase {
         for (index, testCase) in cases.enumerated() { try check(testCase, seed: UInt64(index + 1)) }
     }
 
+    /// An activation other than a clamp (EfficientNet-B0's SiLU) is applied after the sums, at every variant.
+    func testActivationAfterTheSums() throws {
+        var random = SeededValues(seed: 9)
+        let m = 14, k = 20, n = 40
+        let packed = try PackedMatrixWeights(bfloat16: .packing(
+            weights: random.array(n * k), layout: .outputMajor, reductionCount: k, outputCount: n,
+            bias: random.array(n)))
+        let input = random.array(m * k), inputBuffer = GuardedBuffer(input)
+        for (name, kernel) in Self.variants {
+            let plain = GuardedBuffer(count: m * n), activated = GuardedBuffer(count: m * n)
+            run(kernel, weights: packed, input: input, inputStride: k, output: plain, outputStride: n, rows: m)
+            packed.withArguments(input: inputBuffer.pointer, inputRowStride: k, output: activated.pointer,
+                                 outputRowStride: n, residual: nil, residualRowStride: 0,
+                                 activation: .swish(alpha: 1)) { kernel($0, 0, m) }
+            activated.assertGuardIntact()
+            for (sum, actual) in zip(plain.values, activated.values) {
+                XCTAssertEqual(actual, sum / (1 + exp(-sum)), accuracy: 1e-5 * max(1, abs(sum)), "\(name) SiLU")
+            }
+        }
+    }
+
     /// Through the dispatching wrapper: the column split of the classifier and an in-place residual.
     func testPackedWeightsSplitColumnsAndResidualInPlace() throws {
         var random = SeededValues(seed: 77)

@@ -88,6 +88,35 @@ final class ElementwiseKernelTests: XCTestCase {
         }
     }
 
+    /// Sigmoid and swish (their own shorter exponential, of -|x| only) over a dense sweep of [-130, 130] that
+    /// crosses the denormal results and the exponential's clamp, and at infinities, NaN and the extremes. Alphas
+    /// are powers of two: another alpha rounds alpha * x, an error of the input no formula can undo.
+    func testSigmoidAndSwishOverADenseSweepAtEveryLevel() {
+        let special: [Float] = [.infinity, -.infinity, .nan, 0, -0.0, 1e-30, -1e-30, .leastNonzeroMagnitude, -.leastNonzeroMagnitude,
+                                .greatestFiniteMagnitude, -.greatestFiniteMagnitude, 87.33, -87.33, 89.5, -89.5]
+        let x = special + (0..<260_001).map { Float(-130 + Double($0) * 0.001) }
+        let input = GuardedBuffer(x)
+        for (name, kernel) in activationKernels {
+            for activation in [Activation.sigmoid, .swish(alpha: 1), .swish(alpha: 0.5), .swish(alpha: -2)] {
+                let output = GuardedBuffer(count: x.count, filledWith: -7)
+                var function = activation.standaloneFunction
+                kernel(&function, input.pointer, output.pointer, x.count)
+                output.assertGuardIntact()
+                var failures = 0
+                for (index, y) in output.values.enumerated() {
+                    let expected = referenceActivation(activation, Double(x[index]))
+                    let good = expected.isNaN ? y.isNaN
+                        : Float(expected).isInfinite ? Double(y) == Double(Float(expected))
+                        : abs(Double(y) - expected) <= 5e-7 * abs(expected) + 1e-37
+                    if !good && failures < 5 {
+                        failures += 1
+                        XCTFail("\(activation)(\(x[index])) = \(y), expected \(expected) (\(name))")
+                    }
+                }
+            }
+        }
+    }
+
     func testActivationsRunInPlaceAndKeepNaN() {
         for (name, kernel) in activationKernels {
             for activation in allActivations {

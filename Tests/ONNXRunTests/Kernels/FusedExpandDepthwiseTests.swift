@@ -1,5 +1,6 @@
 // Tests of the banded (1x1-expansion +) depthwise (+ projection) operator against the FusedConvolutions it replaces.
 
+import CKernels
 import XCTest
 
 @testable import ONNXRun
@@ -29,6 +30,8 @@ final class FusedExpandDepthwiseTests: XCTestCase {
         var denseKernel: Int?
         var denseStrides = [2, 2]
         var densePads = [1, 1, 1, 1]
+        /// Runs the bfloat16 variant (against the float32 reference, loosely).
+        var bfloat16 = false
     }
 
     private func convolution(kernel: Int, group: Int, strides: [Int], pads: [Int], dilations: [Int],
@@ -68,14 +71,16 @@ final class FusedExpandDepthwiseTests: XCTestCase {
         let expanded = testCase.expands ? try expand.run([input])[0] : input
         var expected = try depthwise.run([expanded])[0]
         var inputs = [input]
+        var projection: FusedConvolution?
         if let channels = testCase.projectionChannels {
             // A plain projection (identity store) or one with a residual and a clamp.
-            var projection = try convolution(
+            projection = try convolution(
                 kernel: 1, group: 1, strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1],
                 weights: Tensor(shape: [channels, ce, 1, 1], floats: values.array(channels * ce)),
                 bias: Tensor(shape: [channels], floats: values.array(channels)),
                 bounds: testCase.residual ? ClampBounds(minimum: -1, maximum: 1) : ClampBounds())
-            projection.hasResidual = testCase.residual
+            projection?.hasResidual = testCase.residual
+            let projection = try XCTUnwrap(projection)
             fused = try XCTUnwrap(fused.projecting(with: projection), file: file, line: line)
             XCTAssertNil(fused.projecting(with: projection), "a second projection", file: file, line: line)
             if !testCase.expands {
@@ -96,17 +101,54 @@ final class FusedExpandDepthwiseTests: XCTestCase {
             expected = try projection.run(projectionInputs)[0]
         }
         fused.bandBytes = testCase.bandBytes
+        var tolerance: Float = 1e-5
+        // Several threads on a small image run the unfused schedule, whose scratch tensors stay float32.
+        var alternative: Tensor?
+        if testCase.bfloat16 {
+            // The portable kernels run where the CPU lacks AVX512-BF16 (their own tests pin them down).
+            fused = try XCTUnwrap(fused.bfloat16Variant() as? FusedExpandDepthwiseConvolution, file: file, line: line)
+            XCTAssertEqual(fused.bandsInBFloat16, testCase.channels % 2 == 0 && testCase.projectionChannels != nil
+                           && testCase.expands && testCase.denseKernel == nil,
+                           "\(testCase): bfloat16 bands", file: file, line: line)
+            expected = try bfloat16Reference(expand: expand, depthwise: depthwise, projection: projection,
+                                             input: input, residual: inputs.dropFirst().first,
+                                             roundingExpanded: fused.bandsInBFloat16)
+            if fused.bandsInBFloat16 {
+                alternative = try bfloat16Reference(expand: expand, depthwise: depthwise, projection: projection,
+                                                    input: input, residual: inputs.dropFirst().first,
+                                                    roundingExpanded: false)
+            }
+            // The same roundings and sums in the same order; only the float32 depthwise output is not rounded.
+            tolerance = 1e-3 * max(1, expected.floats.map(abs).max() ?? 0)
+        }
         let types = inputs.map { InferenceValue(type: TensorType(elementType: .float, fixedShape: $0.shape)) }
         XCTAssertEqual(try fused.inferOutputs(types).map(\.fixedShape), [expected.shape], file: file, line: line)
         for threadCount in threads {
             let output = Tensor(zeros: .float, shape: expected.shape)
             try fused.execute(inputs, into: [output], pool: ThreadPool(threadCount: threadCount))
             XCTAssertEqual(output.shape, expected.shape, file: file, line: line)
-            let (actual, reference) = (output.floats, expected.floats)
-            let worst = zip(actual, reference).map { abs($0 - $1) }.max() ?? 0
-            XCTAssertLessThanOrEqual(worst, 1e-5, "\(testCase) at \(threadCount) threads", file: file, line: line)
+            let actual = output.floats
+            let worst = ([expected] + (threadCount > 1 ? [alternative].compactMap { $0 } : [])).map { reference in
+                zip(actual, reference.floats).map { abs($0 - $1) }.max() ?? 0
+            }.min() ?? 0
+            XCTAssertLessThanOrEqual(worst, tolerance, "\(testCase) at \(threadCount) threads", file: file, line: line)
             XCTAssertFalse(actual.contains { $0.isNaN }, file: file, line: line)
         }
+    }
+
+    /// The separate convolutions with the bfloat16 variant's roundings: the 1x1 GEMMs in bfloat16 and, with
+    /// bfloat16 bands, the expanded tensor rounded to bfloat16 before the float32 depthwise.
+    private func bfloat16Reference(expand: FusedConvolution, depthwise: FusedConvolution,
+                                   projection: FusedConvolution?, input: Tensor, residual: Tensor?,
+                                   roundingExpanded: Bool) throws -> Tensor {
+        var expanded = try XCTUnwrap(expand.bfloat16Pointwise).run([input])[0]
+        if roundingExpanded {
+            expanded = try Tensor(shape: expanded.shape,
+                                  floats: expanded.floats.map { ork_float_from_bfloat16(ork_bfloat16_from_float($0)) })
+        }
+        let depthwiseOutput = try depthwise.run([expanded])[0]
+        guard let projection else { return depthwiseOutput }
+        return try XCTUnwrap(projection.bfloat16Pointwise).run([depthwiseOutput] + (residual.map { [$0] } ?? []))[0]
     }
 
     /// A band budget of `rows` expanded rows.
@@ -220,6 +262,33 @@ final class FusedExpandDepthwiseTests: XCTestCase {
         // An expansion whose output rows read only padding (pads past the kernel), more threads than rows.
         try check(Case(height: 3, width: 4, inputChannels: 3, channels: 5, projectionChannels: 2, denseKernel: 2,
                        denseStrides: [1, 1], densePads: [3, 0, 3, 1]), threads: [1, 2, 4])
+    }
+
+    func testBFloat16BandsAgainstFloat32() throws {
+        try check(Case(height: 28, width: 28, inputChannels: 24, channels: 144, projectionChannels: 24, residual: true,
+                       bfloat16: true))
+        try check(Case(height: 28, width: 28, inputChannels: 16, channels: 96, strides: [2, 2], pads: [0, 0, 1, 1],
+                       projectionChannels: 24, bfloat16: true))
+        // Channel tails (34, 66: not whole 32-channel groups), 5x5 with asymmetric pads, small bands, batch 2.
+        for rows in [1, 3, 6] {
+            try check(Case(batch: 2, height: 15, width: 11, inputChannels: 7, channels: 34, kernel: 5,
+                           pads: [2, 1, 1, 2], bandBytes: bandBytes(rows: rows, width: 11, channels: 34),
+                           projectionChannels: 17, residual: true, bfloat16: true))
+            try check(Case(height: 17, width: 13, inputChannels: 6, channels: 66, strides: [2, 2],
+                           bandBytes: bandBytes(rows: rows, width: 13, channels: 66), projectionChannels: 40,
+                           bfloat16: true))
+        }
+        // Rows that read only padding, dilation 2, no clamps, 2 channels; an odd channel count and no projection
+        // keep float32 bands.
+        try check(Case(batch: 2, height: 5, width: 6, inputChannels: 3, channels: 8, pads: [4, 1, 4, 1],
+                       bandBytes: bandBytes(rows: 3, width: 6, channels: 8), projectionChannels: 1, residual: true,
+                       bfloat16: true))
+        try check(Case(height: 12, width: 10, inputChannels: 6, channels: 20, pads: [2, 2, 2, 2], dilations: [2, 2],
+                       expandBounds: ClampBounds(), depthwiseBounds: ClampBounds(), projectionChannels: 2,
+                       bfloat16: true))
+        try check(Case(height: 9, width: 9, inputChannels: 5, channels: 2, projectionChannels: 3, bfloat16: true))
+        try check(Case(height: 9, width: 9, inputChannels: 5, channels: 33, projectionChannels: 8, bfloat16: true))
+        try check(Case(height: 9, width: 9, inputChannels: 5, channels: 32, bfloat16: true))
     }
 
     func testOnlyPointwiseIntoDepthwisePairsFuse() throws {

@@ -142,3 +142,33 @@ extension ElementwiseArithmetic: ChannelsLastAdaptable {
                                    outputIsChannelsLast: true)
     }
 }
+
+extension ElementwiseArithmetic: ConsumerFusing {
+    /// Squeeze-excite's `x * s` (s one value per image and channel: `[N or 1, C, 1, 1]`) read only by a pointwise
+    /// convolution: the convolution scales as it goes (`ScaledPointwiseConvolution`), no pass over x.
+    func fusing(_ consumer: FusionCandidate) throws -> FusedOperator? {
+        guard operation == .multiply, case .asGiven = operands[0], case .asGiven = operands[1],
+              let projection = consumer.op as? FusedConvolution, consumer.producedInput == 0,
+              consumer.producerInputValues.count == 2, let output = consumer.inputs[0]?.type.shape,
+              output.count == 4, output[1] == .fixed(projection.inputChannelsPerGroup),
+              // Not a product of two [N, C, 1, 1] values (the squeeze's SiLU, x * sigmoid(x)): that one goes into the
+              // store of the conv before it.
+              output[2] != .fixed(1) || output[3] != .fixed(1)
+        else { return nil }
+        let shapes = consumer.producerInputValues.map { $0?.type.shape }
+        let isPerImageChannelScale = { (shape: [Dimension]?) -> Bool in
+            guard let shape, shape.count == 4 else { return false }
+            return (shape[0] == .fixed(1) || (shape[0] == output[0] && shape[0] != .unknown))
+                && Array(shape[1...]) == [output[1], .fixed(1), .fixed(1)]
+        }
+        guard let scalePosition = (0..<2).first(where: { shapes[1 - $0] == output && isPerImageChannelScale(shapes[$0]) }),
+              consumer.producerInputValues[scalePosition]?.type.elementType == .float,
+              let fused = ScaledPointwiseConvolution(projection: projection, scalePosition: scalePosition)
+        else { return nil }
+        guard projection.hasResidual else { return FusedOperator(op: fused, opType: "ScaledPointwiseConv") }
+        guard consumer.node.inputs.count == 2, consumer.isAvailableBeforeProducer(consumer.node.inputs[1]) else {
+            return nil
+        }
+        return FusedOperator(op: fused, opType: "ScaledPointwiseConv", extraInputs: [consumer.node.inputs[1]])
+    }
+}

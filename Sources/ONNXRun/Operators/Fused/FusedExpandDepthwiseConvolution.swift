@@ -29,6 +29,10 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
     private var expandKernel: ExpansionKernel?
     private let depthwiseWeights: DepthwiseConvolutionKernel
     private var projectionWeights: PackedMatrixWeights?
+    /// The depthwise weights for bfloat16 band buffers (the bfloat16 variant, `bfloat16Variant()`): the expansion
+    /// rounds its rows to bfloat16 as it stores them, the depthwise reads and writes bfloat16 (half the bytes, one
+    /// load per 32 channels), the projection reads its rows as they are (no conversion pass). nil: float32 buffers.
+    private var bfloat16Depthwise: DepthwiseConvolutionKernel?
 
     private enum ExpansionKernel: Sendable {
         case pointwise(PackedMatrixWeights)
@@ -86,7 +90,8 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         return fused
     }
 
-    /// The 1x1 GEMMs in bfloat16; the depthwise conv stays float32.
+    /// The 1x1 GEMMs in bfloat16; with a bfloat16 projection, clamps as the only activations (the bfloat16 stores
+    /// apply nothing else) and an even channel count, the band buffers too (`bfloat16Depthwise`).
     func bfloat16Variant() -> (any Operator)? {
         guard var converted = FusedExpandDepthwiseConvolution(depthwise: depthwise) else { return nil }
         if let expand {
@@ -103,7 +108,25 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
             converted = projected
         }
         converted.bandBytes = bandBytes
+        // Bands of a 1x1 expansion only: without one the depthwise reads the float32 input, and a dense expansion
+        // stores float32.
+        if let expand, case .pointwise = converted.expandKernel, case .clamp = expand.activation,
+           case .clamp = depthwise.activation, converted.projectionWeights?.precision == .bf16 {
+            converted.bfloat16Depthwise = DepthwiseConvolutionKernel(bfloat16: depthwiseWeights)
+        }
         return converted
+    }
+
+    /// Whether the band buffers hold bfloat16 (two values per 32-bit word). The two-phase schedule (several
+    /// threads, small images) keeps float32 scratch tensors: the bfloat16 GEMMs read and write either.
+    var bandsInBFloat16: Bool { bfloat16Depthwise != nil }
+
+    /// Bytes of one expanded value in the band buffers.
+    private var bandValueBytes: Int { bandsInBFloat16 ? 2 : MemoryLayout<Float>.stride }
+
+    /// Float-sized words of `pixels` expanded pixels in the band buffers (the buffers are `Float` pointers).
+    private func bandWords(pixels: Int) -> Int {
+        pixels * depthwise.outputChannels * bandValueBytes / MemoryLayout<Float>.stride
     }
 
     // MARK: - Operator
@@ -190,11 +213,11 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
             residual: residual.map { UnsafePointer($0.storage.bytes.assumingMemoryBound(to: Float.self)) },
             outputChannels: outputChannels, denseExpansion: denseExpansion)
         // Buffer rows: as many as the band budget holds, never fewer than one output row's window.
-        let rowBytes = max(1, band.inputWidth * expandedChannels * MemoryLayout<Float>.stride)
+        let rowBytes = max(1, band.inputWidth * expandedChannels * bandValueBytes)
         let capacity = max(band.windowRows(outputRows: 1), bandBytes / rowBytes)
         // Depthwise output rows projected at once: as many as the same budget holds.
         let projectedRows = projection == nil ? band.outputHeight : max(1, min(band.outputHeight,
-            bandBytes / max(1, band.outputWidth * expandedChannels * MemoryLayout<Float>.stride)))
+            bandBytes / max(1, band.outputWidth * expandedChannels * bandValueBytes)))
         let rows = band.batch * band.outputHeight
         let threads = pool.threadCount
         let expandedBytes = Double(band.batch) * Double(band.inputHeight) * Double(rowBytes)
@@ -259,7 +282,7 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         // The depthwise on the buffer as an image whose row 0 is the window's first row; its padding logic then
         // sees the real image's edges only (rows beyond the buffer are not read by these output rows).
         let (shape, window) = band.rowsCall(outputRows: outputRows, inputRowsEnd: expandedRows.upperBound)
-        let rowFloats = band.inputWidth * band.inputChannels
+        let rowFloats = bandWords(pixels: band.inputWidth)
         let input = window.isEmpty ? expanded : expanded + (window.lowerBound - expandedRows.lowerBound) * rowFloats
         let firstPixel = (image * band.outputHeight + outputRows.lowerBound) * band.outputWidth
         let output = tensors.output + firstPixel * tensors.outputChannels
@@ -268,13 +291,23 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
                                  rows: 0..<outputRows.count)
             return
         }
+        let residual = tensors.residual.map { $0 + firstPixel * tensors.outputChannels }
+        let projectedPixels = 0..<(outputRows.count * band.outputWidth)
+        if let bfloat16Depthwise, case .clamp(let clamp) = depthwise.activation {
+            bfloat16Depthwise.run(shape: shape, bfloat16Input: input, bfloat16Output: scratch, clamp: clamp,
+                                  rows: 0..<outputRows.count)
+            projectionWeights.run(bfloat16Input: scratch, inputRowStride: band.inputChannels, output: output,
+                                  outputRowStride: tensors.outputChannels, residual: residual,
+                                  residualRowStride: tensors.outputChannels, activation: projection.activation,
+                                  rows: projectedPixels)
+            return
+        }
         depthwiseWeights.run(shape: shape, input: input, output: scratch, activation: depthwise.activation,
                              rows: 0..<outputRows.count)
         projectionWeights.run(input: scratch, inputRowStride: band.inputChannels, output: output,
-                              outputRowStride: tensors.outputChannels,
-                              residual: tensors.residual.map { $0 + firstPixel * tensors.outputChannels },
+                              outputRowStride: tensors.outputChannels, residual: residual,
                               residualRowStride: tensors.outputChannels, activation: projection.activation,
-                              rows: 0..<(outputRows.count * band.outputWidth))
+                              rows: projectedPixels)
     }
 
     /// Computes the output rows `rows` (row = image * outputHeight + oh) with one sliding buffer of `capacity`
@@ -282,10 +315,10 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
     private func runTask(_ band: ConvolutionShape, _ tensors: Tensors, rows: Range<Int>, capacity: Int,
                          projectedRows: Int) {
         guard !rows.isEmpty else { return }
-        let rowFloats = band.inputWidth * band.inputChannels
+        let rowFloats = bandWords(pixels: band.inputWidth)
         // The expanded rows (if any), then (with a projection) the depthwise output rows awaiting it.
         let bufferFloats = expand == nil ? 0 : max(1, capacity * rowFloats)
-        let scratchFloats = projection == nil ? 0 : max(1, projectedRows * band.outputWidth * band.inputChannels)
+        let scratchFloats = projection == nil ? 0 : max(1, bandWords(pixels: projectedRows * band.outputWidth))
         let raw = UnsafeMutableRawPointer.allocate(
             byteCount: (bufferFloats + scratchFloats) * MemoryLayout<Float>.stride, alignment: 64)
         defer { raw.deallocate() }
@@ -341,12 +374,19 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
                     switch expandKernel {
                     case .pointwise(let weights):
                         let newRows = window.upperBound - bufferEnd
-                        weights.run(input: imageInput + bufferEnd * band.inputWidth * inputChannels,
-                                    inputRowStride: inputChannels, output: destination,
-                                    outputRowStride: band.inputChannels, activation: expand.activation,
-                                    rows: 0..<(newRows * band.inputWidth))
+                        let newInput = imageInput + bufferEnd * band.inputWidth * inputChannels
+                        if bandsInBFloat16, case .clamp(let clamp) = expand.activation {
+                            weights.run(input: newInput, inputRowStride: inputChannels, bfloat16Output: destination,
+                                        outputRowStride: band.inputChannels, clamp: clamp,
+                                        rows: 0..<(newRows * band.inputWidth))
+                        } else {
+                            weights.run(input: newInput, inputRowStride: inputChannels, output: destination,
+                                        outputRowStride: band.inputChannels, activation: expand.activation,
+                                        rows: 0..<(newRows * band.inputWidth))
+                        }
                     case .general(let kernel):
-                        // The expansion's output rows as a call of their own over the input rows they read.
+                        // The expansion's output rows as a call of their own over the input rows they read (float32
+                        // bands only: `bfloat16Variant()`).
                         guard let whole = tensors.denseExpansion else { break }
                         let (call, inputWindow) = whole.rowsCall(outputRows: bufferEnd..<window.upperBound,
                                                                  inputRowsEnd: whole.inputHeight)
@@ -386,7 +426,8 @@ extension FusedExpandDepthwiseConvolution: ConsumerFusing {
     }
 
     /// `expand` (a pointwise FusedConv, or a dense one on the general kernel) absorbing `consumer` when that is this
-    /// operator without expansion: the block with `expand` fused, reading the residual the block read when it is computed before `expand` runs.
+    /// operator without expansion: the block with `expand` fused, reading the residual the block read when it is
+    /// computed before `expand` runs.
     /// (Producers fuse from the last to the first, so a depthwise conv has taken its projection before the
     /// expansion before it is considered.)
     static func fusing(expansion expand: FusedConvolution, into consumer: FusionCandidate) -> FusedOperator? {

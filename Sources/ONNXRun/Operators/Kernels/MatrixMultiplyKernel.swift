@@ -64,6 +64,18 @@ final class PackedMatrixWeights: Sendable {
         }
     }
 
+    /// A copy of float32 `weights` with row `k` (input channel k) multiplied by `scale[k]` (reductionCount values),
+    /// the bias unchanged: the GEMM of `x * scale` (scale per column of x) is the GEMM of x with these weights.
+    init(_ weights: PackedMatrixWeights, scalingRows scale: UnsafePointer<Float>) {
+        precondition(weights.precision == .fp32, "scaling rows of bfloat16 weights")
+        reductionCount = weights.reductionCount
+        outputCount = weights.outputCount
+        hasBias = weights.hasBias
+        precision = .fp32
+        packed = AlignedFloatBuffer(count: weights.packed.count)
+        ork_gemm_packed_scale_rows(weights.packed.pointer, reductionCount, outputCount, scale, packed.pointer)
+    }
+
     /// `weights` rounded to bfloat16 (itself when it already is).
     init(bfloat16 weights: PackedMatrixWeights) {
         reductionCount = weights.reductionCount
@@ -121,6 +133,32 @@ final class PackedMatrixWeights: Sendable {
             case .bf16: ork_gemm_bfloat16(arguments, rows.lowerBound, rows.upperBound)
             }
         }
+    }
+
+    /// `.bf16` weights on bfloat16 rows (two values per 32-bit word, `ork_bfloat16_rows`): `input` rows of
+    /// `inputRowStride` (even) bfloat16 values in place of float32 ones (an even reductionCount); the rest as `run`.
+    func run(bfloat16Input input: UnsafeRawPointer, inputRowStride: Int, output: UnsafeMutablePointer<Float>,
+             outputRowStride: Int, residual: UnsafePointer<Float>? = nil, residualRowStride: Int = 0,
+             activation: Activation = .none, rows: Range<Int>) {
+        precondition(precision == .bf16 && reductionCount % 2 == 0 && inputRowStride % 2 == 0,
+                     "bfloat16 input rows need bfloat16 weights and an even reduction and stride")
+        var bfloat16Rows = ork_bfloat16_rows(a: input.assumingMemoryBound(to: UInt16.self), a_row_stride: inputRowStride,
+                                             c: nil, c_row_stride: 0)
+        withArguments(input: input.assumingMemoryBound(to: Float.self), inputRowStride: inputRowStride, output: output,
+                      outputRowStride: outputRowStride, residual: residual, residualRowStride: residualRowStride,
+                      activation: activation) { ork_gemm_bfloat16_rows($0, &bfloat16Rows, rows.lowerBound, rows.upperBound) }
+    }
+
+    /// `.bf16` weights writing bfloat16 rows of `outputRowStride` values (rounded to nearest even) in place of
+    /// float32 ones; no residual, and `clamp` is the only activation.
+    func run(input: UnsafePointer<Float>, inputRowStride: Int, bfloat16Output output: UnsafeMutableRawPointer,
+             outputRowStride: Int, clamp: ClampBounds, rows: Range<Int>) {
+        precondition(precision == .bf16, "bfloat16 output rows need bfloat16 weights")
+        var bfloat16Rows = ork_bfloat16_rows(a: nil, a_row_stride: 0, c: output.assumingMemoryBound(to: UInt16.self),
+                                             c_row_stride: outputRowStride)
+        withArguments(input: input, inputRowStride: inputRowStride, output: output.assumingMemoryBound(to: Float.self),
+                      outputRowStride: outputRowStride, residual: nil, residualRowStride: 0,
+                      activation: .clamp(clamp)) { ork_gemm_bfloat16_rows($0, &bfloat16Rows, rows.lowerBound, rows.upperBound) }
     }
 
     /// Output columns are split between threads in multiples of this (one packed panel).
