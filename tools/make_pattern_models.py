@@ -4,7 +4,8 @@
 (ConvNeXt's block with its decomposed LayerNorm, GELU and Linear layers on NHWC tensors, EfficientNet's MBConv
 blocks with SiLU and squeeze-excite, ShuffleNet's channel shuffle and channel split, DenseNet's concat + BatchNorm +
 ReLU, upsampling Resize, attention's batched MatMuls), with seeded random weights (BatchNorm calibrated as in export_torchvision.py)
-and onnxruntime's outputs in test_data_set_0. A few KB each; the Swift tests run them optimized.
+and onnxruntime's outputs in test_data_set_0. The `keras_` cases are graphs built as tf2onnx writes Keras models
+(Transposes around every Conv, BatchNorm as Mul/Add, Pads on NHWC tensors). A few KB each; the Swift tests run them optimized.
 
     /work/venv/bin/python tools/make_pattern_models.py [--only CASE] [--output models/patterns]
 """
@@ -127,6 +128,124 @@ CASES = {
 }
 
 
+class KerasGraph:
+    """Builds graphs as tf2onnx writes Keras (NHWC) models: every Conv wrapped in Transposes to NCHW and back,
+    BatchNorm as Mul -> Add by [C] constants on the NHWC tensor, activations, Pads and squeeze-excite between the
+    Transposes (MobileNetV3's `correct_pad` zero Pad before stride-2 depthwise convs), opset 13."""
+
+    def __init__(self, seed: int):
+        self.random = np.random.default_rng(seed)
+        self.nodes: list[onnx.NodeProto] = []
+        self.initializers: list[onnx.TensorProto] = []
+
+    def value(self, prefix: str) -> str:
+        return f"{prefix}_{len(self.nodes)}"
+
+    def constant(self, array: np.ndarray) -> str:
+        name = f"c{len(self.initializers)}"
+        self.initializers.append(numpy_helper.from_array(np.asarray(array), name))
+        return name
+
+    def node(self, op: str, inputs: list[str], **attributes) -> str:
+        output = self.value(op.lower())
+        self.nodes.append(onnx.helper.make_node(op, inputs, [output], name=output, **attributes))
+        return output
+
+    def floats(self, *shape: int, scale: float = 1.0) -> str:
+        return self.constant((self.random.standard_normal(shape) * scale).astype(np.float32))
+
+    def conv(self, x: str, channels_in: int, channels_out: int, kernel: int, stride: int = 1, pads=(0, 0, 0, 0),
+             group: int = 1) -> str:
+        """Conv of an NHWC tensor, transposed to NCHW and back as tf2onnx does; BatchNorm's Mul -> Add after it."""
+        nchw = self.node("Transpose", [x], perm=[0, 3, 1, 2])
+        weights = self.floats(channels_out, channels_in // group, kernel, kernel,
+                              scale=(kernel * kernel * channels_in / group) ** -0.5)
+        y = self.node("Conv", [nchw, weights], kernel_shape=[kernel, kernel], strides=[stride, stride],
+                      pads=list(pads), group=group)
+        nhwc = self.node("Transpose", [y], perm=[0, 2, 3, 1])
+        scaled = self.node("Mul", [nhwc, self.constant(self.random.uniform(0.5, 1.5, channels_out).astype(np.float32))])
+        return self.node("Add", [scaled, self.floats(channels_out, scale=0.1)])
+
+    def hard_sigmoid(self, x: str) -> str:
+        shifted = self.node("Add", [x, self.constant(np.float32(3))])
+        clipped = self.node("Clip", [shifted, self.constant(np.float32(0)), self.constant(np.float32(6))])
+        return self.node("Mul", [clipped, self.constant(np.float32(1 / 6))])
+
+    def pad(self, x: str, pads: list[int], mode: str = "constant", value: float = 0.0) -> str:
+        return self.node("Pad", [x, self.constant(np.array(pads, np.int64)), self.constant(np.float32(value))],
+                         mode=mode)
+
+    def model(self, name: str, input_shape: tuple[int, ...], output: str,
+              output_shape: tuple[int, ...]) -> onnx.ModelProto:
+        self.nodes.append(onnx.helper.make_node("Identity", [output], ["output"], name="output"))
+        graph = onnx.helper.make_graph(
+            self.nodes, name, [onnx.helper.make_tensor_value_info("input", onnx.TensorProto.FLOAT, input_shape)],
+            [onnx.helper.make_tensor_value_info("output", onnx.TensorProto.FLOAT, output_shape)], self.initializers)
+        return onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 13)], ir_version=8)
+
+
+def keras_mobilenetv3_block(seed: int) -> tuple[onnx.ModelProto, tuple[int, ...]]:
+    """An RGB input's rescaling and per-channel normalization, a stem conv with hard-swish, Keras' asymmetric
+    `correct_pad` before a stride-2 depthwise conv, squeeze-excite with ReduceMean over H, W, a projection with a
+    residual Add: what tf2onnx writes for MobileNetV3 and EfficientNet."""
+    shape = (1, 10, 11, 3)
+    g = KerasGraph(seed)
+    x = g.node("Mul", ["input", g.constant(np.float32(1 / 127.5))])
+    x = g.node("Add", [x, g.constant(np.array([-1.0, -0.5, 0.25], np.float32))])
+    x = g.node("Mul", [x, g.constant(np.array([1.5, 0.75, 2.0], np.float32))])
+    stem = g.conv(x, 3, 8, 3, pads=(1, 1, 1, 1))
+    stem = g.node("Mul", [stem, g.hard_sigmoid(stem)])
+    padded = g.pad(stem, [0, 0, 1, 0, 0, 1, 1, 0])
+    depthwise = g.node("Relu", [g.conv(padded, 8, 8, 3, stride=2, group=8)])
+    squeezed = g.node("ReduceMean", [depthwise], axes=[1, 2], keepdims=1)
+    excite = g.node("Relu", [g.conv(squeezed, 8, 4, 1)])
+    excite = g.hard_sigmoid(g.conv(excite, 4, 8, 1))
+    scaled = g.node("Mul", [depthwise, excite])
+    projected = g.conv(scaled, 8, 8, 1)
+    return g.model("keras_mobilenetv3_block", shape, g.node("Add", [projected, depthwise]),
+                   (1, 5, 6, 8)), shape
+
+
+def keras_pads_kept(seed: int) -> tuple[onnx.ModelProto, tuple[int, ...]]:
+    """Pads before tf2onnx's Transpose -> Conv that must not fold: a nonzero value, reflect mode, the channel axis,
+    and a zero Pad that another operator reads too."""
+    shape = (1, 7, 8, 4)
+    g = KerasGraph(seed)
+    x = g.conv(g.pad("input", [0, 1, 0, 0, 0, 1, 1, 0], value=0.5), 4, 6, 3)
+    x = g.conv(g.pad(x, [0, 1, 1, 0, 0, 1, 1, 0], mode="reflect"), 6, 6, 3)
+    x = g.conv(g.pad(x, [0, 0, 0, 1, 0, 0, 0, 1]), 8, 5, 1)
+    padded = g.pad(x, [0, 1, 0, 0, 0, 0, 2, 0])
+    return g.model("keras_pads_kept", shape, g.node("Add", [g.conv(padded, 5, 5, 1), padded]),
+                   (1, 8, 9, 5)), shape
+
+
+GRAPH_CASES = {
+    "keras_mobilenetv3_block": keras_mobilenetv3_block,
+    "keras_pads_kept": keras_pads_kept,
+}
+
+
+def make_graph_case(name: str, output: Path, seed: int = 0) -> None:
+    model, shape = GRAPH_CASES[name](seed)
+    session = write_model(model, output, f"{name}: made by onnxrun tools/make_pattern_models.py", {})
+    example = np.random.default_rng(seed + 100).uniform(0, 255, shape).astype(np.float32)
+    (result,) = session.run(["output"], {"input": example})
+    write_test_data(output, example, result)
+    report(name, output, model)
+
+
+def write_test_data(output: Path, example: np.ndarray, result: np.ndarray) -> None:
+    folder = output / "test_data_set_0"
+    folder.mkdir()
+    for tensor_name, value, stem in [("input", example, "input_0"), ("output", result, "output_0")]:
+        (folder / f"{stem}.pb").write_bytes(numpy_helper.from_array(value, tensor_name).SerializeToString())
+
+
+def report(name: str, output: Path, model: onnx.ModelProto) -> None:
+    size = sum(path.stat().st_size for path in output.rglob("*") if path.is_file())
+    print(f"{name}: {size} bytes, ops {sorted({node.op_type for node in model.graph.node})}")
+
+
 def make(name: str, output: Path, seed: int = 0) -> None:
     builder, shape = CASES[name]
     torch.manual_seed(seed)
@@ -148,21 +267,17 @@ def make(name: str, output: Path, seed: int = 0) -> None:
     difference = float(np.abs(result - expected).max())
     if difference > 1e-4:
         raise RuntimeError(f"{name}: onnxruntime differs from torch by {difference:g}")
-    folder = output / "test_data_set_0"
-    folder.mkdir()
-    for tensor_name, value, stem in [("input", example.numpy(), "input_0"), ("output", result, "output_0")]:
-        (folder / f"{stem}.pb").write_bytes(numpy_helper.from_array(value, tensor_name).SerializeToString())
-    size = sum(path.stat().st_size for path in output.rglob("*") if path.is_file())
-    print(f"{name}: {size} bytes, ops {sorted({node.op_type for node in model.graph.node})}")
+    write_test_data(output, example.numpy(), result)
+    report(name, output, model)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", choices=sorted(CASES))
+    parser.add_argument("--only", choices=sorted(CASES) + sorted(GRAPH_CASES))
     parser.add_argument("--output", type=Path, default=Path(__file__).resolve().parent.parent / "models" / "patterns")
     arguments = parser.parse_args()
-    for name in [arguments.only] if arguments.only else CASES:
-        make(name, arguments.output / name)
+    for name in [arguments.only] if arguments.only else list(CASES) + list(GRAPH_CASES):
+        (make_graph_case if name in GRAPH_CASES else make)(name, arguments.output / name)
     return 0
 
 

@@ -293,6 +293,54 @@ static ORK_TARGET void binary_row(ork_binary_operation operation, const float *a
 
 #undef ROW_LOOP
 
+// Rows shorter than this, repeated down a contiguous operand, take the periodic loop.
+#define PERIODIC_ROW_LIMIT (2 * ORK_WIDTH)
+
+// Elements begin..<end of `full op row` (or `row op full` when `row_is_a`) where `row` (`inner` < PERIODIC_ROW_LIMIT
+// values) repeats along the contiguous `full`: a per-channel constant on the last axis of an NHWC image ([H * W, 3]
+// for an RGB input's normalization) would otherwise make rows of 3 elements, each a partial vector. `row` is laid
+// out repeated in a tile whose period is a multiple of both `inner` and the vector width, so whole vectors run.
+#define PERIODIC_LOOP(EXPRESSION)                                                                     \
+    do {                                                                                              \
+        for (size_t start = 0; start < count; start += period) {                                      \
+            const size_t length = ORK_MIN(period, count - start);                                     \
+            size_t t = 0;                                                                             \
+            for (; t + ORK_WIDTH <= length; t += ORK_WIDTH) {                                         \
+                const vfloat p = load(full + start + t), q = load(tile + phase + t);                  \
+                const vfloat x = row_is_a ? q : p, y = row_is_a ? p : q;                              \
+                store(output + start + t, (EXPRESSION));                                              \
+            }                                                                                         \
+            if (t < length) {                                                                         \
+                const vfloat p = load_partial(full + start + t, length - t);                          \
+                const vfloat q = load_partial(tile + phase + t, length - t);                          \
+                const vfloat x = row_is_a ? q : p, y = row_is_a ? p : q;                              \
+                store_partial(output + start + t, (EXPRESSION), length - t);                          \
+            }                                                                                         \
+        }                                                                                             \
+    } while (0)
+
+static ORK_TARGET void binary_periodic(ork_binary_operation operation, const float *full, const float *row,
+                                       size_t inner, int row_is_a, float *output, size_t begin, size_t end) {
+    size_t period = inner;
+    while (period % ORK_WIDTH) period += inner;
+    // period <= inner * ORK_WIDTH; a range starts `phase` elements into the row.
+    float tile[PERIODIC_ROW_LIMIT * ORK_WIDTH + PERIODIC_ROW_LIMIT];
+    for (size_t i = 0; i < period + inner; i++) tile[i] = row[i % inner];
+    const size_t phase = begin % inner, count = end - begin;
+    full += begin;
+    output += begin;
+    switch (operation) {
+    case ORK_BINARY_ADD: PERIODIC_LOOP(x + y); return;
+    case ORK_BINARY_SUBTRACT: PERIODIC_LOOP(x - y); return;
+    case ORK_BINARY_MULTIPLY: PERIODIC_LOOP(x * y); return;
+    case ORK_BINARY_DIVIDE: PERIODIC_LOOP(x / y); return;
+    case ORK_BINARY_MAXIMUM: PERIODIC_LOOP(maximum(x, y)); return;
+    case ORK_BINARY_MINIMUM: PERIODIC_LOOP(minimum(x, y)); return;
+    }
+}
+
+#undef PERIODIC_LOOP
+
 ORK_TARGET void ORK_SUFFIX(ork_binary)(int operation, const ork_broadcast *geometry, const float *a, const float *b,
                                        float *output, size_t begin, size_t end) {
     const size_t rank = geometry->rank;
@@ -300,6 +348,17 @@ ORK_TARGET void ORK_SUFFIX(ork_binary)(int operation, const ork_broadcast *geome
     const size_t inner = geometry->shape[rank - 1];
     if (inner == 0) return;
     const size_t a_step = geometry->a_strides[rank - 1], b_step = geometry->b_strides[rank - 1];
+    if (rank == 2 && inner < PERIODIC_ROW_LIMIT && a_step == 1 && b_step == 1) {
+        const size_t a_rows = geometry->a_strides[0], b_rows = geometry->b_strides[0];
+        if (a_rows == inner && b_rows == 0) {
+            binary_periodic((ork_binary_operation)operation, a, b, inner, 0, output, begin, end);
+            return;
+        }
+        if (a_rows == 0 && b_rows == inner) {
+            binary_periodic((ork_binary_operation)operation, b, a, inner, 1, output, begin, end);
+            return;
+        }
+    }
     // The outer index of `begin`'s row, digit by digit (an odometer over the outer axes from here on).
     size_t index[ORK_BROADCAST_MAX_RANK] = {0};
     size_t row = begin / inner, a_offset = 0, b_offset = 0;

@@ -87,6 +87,13 @@ func normalizedAxes(_ axes: [Int], rank: Int) throws -> [Int] {
 // MARK: - Shapes and strides
 
 /// Row-major strides of `shape`, in elements.
+/// The permutation undoing `permutation` (`inverse[permutation[i]] = i`).
+func inversePermutation(_ permutation: [Int]) -> [Int] {
+    var inverse = [Int](repeating: 0, count: permutation.count)
+    for (axis, source) in permutation.enumerated() { inverse[source] = axis }
+    return inverse
+}
+
 func contiguousStrides(_ shape: [Int]) -> [Int] {
     var strides = [Int](repeating: 1, count: shape.count)
     var stride = 1
@@ -203,6 +210,17 @@ extension Tensor {
             }
         }
         return result
+    }
+
+    /// The tensor with its axes permuted as Transpose does (`result.shape[i] = shape[permutation[i]]`), its shape
+    /// first padded with leading 1s to the permutation's rank (a broadcasting operand moved across a Transpose).
+    /// The caller guarantees `permutation` is a permutation of at least this tensor's rank.
+    func permutingAxes(_ permutation: [Int]) -> Tensor {
+        let padded = [Int](repeating: 1, count: permutation.count - rank) + shape
+        let strides = contiguousStrides(padded)
+        let permuted = permutation.map { padded[$0] }
+        return gathering(offsets: stridedOffsets(shape: permuted, strides: permutation.map { strides[$0] }),
+                         shape: permuted)
     }
 
     /// The bytes of a tensor this kernel just created (its storage is not shared yet, so writing is safe).

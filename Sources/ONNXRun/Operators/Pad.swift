@@ -7,7 +7,28 @@
 // Pads layout: [begin_0, begin_1, ..., end_0, end_1, ...] over the padded axes.
 
 struct PadOperator: Operator {
-    enum Mode: String { case constant, reflect, edge, wrap }
+    enum Mode: String, Sendable {
+        case constant, reflect, edge, wrap
+
+        /// For each output coordinate along an axis padded by `begin` before, the input coordinate it copies; nil
+        /// for the constant fill. The input axis is not empty unless the mode is constant.
+        func sourceCoordinates(outputSize: Int, inputSize size: Int, begin: Int) -> [Int?] {
+            (0..<outputSize).map { output in
+                let input = output - begin
+                if input >= 0 && input < size { return input }
+                switch self {
+                case .constant: return nil
+                case .edge: return input < 0 ? 0 : size - 1
+                case .wrap: return size > 0 ? ((input % size) + size) % size : 0
+                case .reflect:
+                    guard size > 1 else { return 0 }
+                    let period = 2 * (size - 1)
+                    let folded = ((input % period) + period) % period
+                    return folded < size ? folded : period - folded
+                }
+            }
+        }
+    }
 
     let mode: Mode
     /// Opset < 11: pads and the constant value are attributes.
@@ -133,21 +154,7 @@ struct PadOperator: Operator {
         let fillOffset = data.elementCount
         // Per axis, output coordinate -> input coordinate, or nil for the constant fill.
         let coordinateMaps: [[Int?]] = (0..<rank).map { axis in
-            let size = data.shape[axis]
-            return (0..<shape[axis]).map { output in
-                let input = output - begin[axis]
-                if input >= 0 && input < size { return input }
-                switch mode {
-                case .constant: return nil
-                case .edge: return input < 0 ? 0 : size - 1
-                case .wrap: return size > 0 ? ((input % size) + size) % size : 0
-                case .reflect:
-                    guard size > 1 else { return 0 }
-                    let period = 2 * (size - 1)
-                    let folded = ((input % period) + period) % period
-                    return folded < size ? folded : period - folded
-                }
-            }
+            mode.sourceCoordinates(outputSize: shape[axis], inputSize: data.shape[axis], begin: begin[axis])
         }
         var offsets = [Int](repeating: 0, count: product(shape))
         var index = [Int](repeating: 0, count: rank)
@@ -186,23 +193,38 @@ extension ConcatOperator {
 
 // MARK: - Optimizer hooks
 
-extension PadOperator: ZeroPaddingOperator {
-    func constantZeroPads(_ inputs: [InferenceValue?]) -> [Int]? {
-        guard mode == .constant else { return nil }
+extension PadOperator: ZeroPaddingOperator, ConstantInputPacking {
+    /// The pads over all axes (ONNX order) and the float fill value when both are known at load, the pads are not
+    /// negative and there is no `axes` input (opset 18's reordering: only the common form is optimized).
+    private func constantPads(_ inputs: [InferenceValue?]) -> (pads: [Int], value: Float)? {
         let pads: [Int]
+        var value = attributeValue
         if let attributePads {
-            guard attributeValue == 0 else { return nil }
             pads = attributePads
         } else {
             guard inputs.count >= 2, let given = inputs[1]?.constant?.integers else { return nil }
-            if let value = optionalInput(inputs, 2) {
-                guard let constant = value.constant, constant.elementType == .float, constant.elementCount == 1,
-                      constant.floats[0] == 0 else { return nil }
+            if let fill = optionalInput(inputs, 2) {
+                guard let constant = fill.constant, constant.elementType == .float, constant.elementCount == 1
+                else { return nil }
+                value = constant.floats[0]
             }
-            // Opset 18's `axes` input reorders the pads; only the common form without it folds.
             if optionalInput(inputs, 3) != nil { return nil }
             pads = given
         }
-        return pads.allSatisfy { $0 >= 0 } ? pads : nil
+        return pads.allSatisfy { $0 >= 0 } ? (pads, value) : nil
+    }
+
+    func constantZeroPads(_ inputs: [InferenceValue?]) -> [Int]? {
+        guard mode == .constant, case let (pads, value)? = constantPads(inputs), value == 0 else { return nil }
+        return pads
+    }
+
+    /// A float Pad by pads and a value known at load becomes the row-copying `FastPad` (wrap mode stays here).
+    func packingConstantInputs(_ inputs: [InferenceValue?]) throws -> PackedOperator? {
+        guard mode != .wrap, inputs.first??.type.elementType == .float, case let (pads, value)? = constantPads(inputs),
+              let rank = inputs.first??.type.shape?.count, pads.count == 2 * rank
+        else { return nil }
+        return PackedOperator(op: FastPad(mode: mode, pads: pads, value: value), opType: "FastPad",
+                              remainingInputs: [0])
     }
 }

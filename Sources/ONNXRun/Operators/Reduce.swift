@@ -160,17 +160,3 @@ extension ReduceOperator: ReductionOperator {
         return axes.sorted()
     }
 }
-
-extension ReduceOperator: ChannelsLastAdaptable {
-    /// ReduceMean over H and W of an NHWC float tensor is its global average pool (squeeze-excite in exports that
-    /// write it so); the result has the same bytes in either layout.
-    func channelsLastVariant(_ inputs: [InferenceValue?], channelsLast: [Bool]) -> ChannelsLastVariant? {
-        guard reduction == .mean, channelsLast.first == true, let data = inputs.first??.type,
-              data.elementType == .float, data.shape?.count == 4,
-              reducedAxes(inputs, rank: 4) == [2, 3] else { return nil }
-        let pooling = ChannelsLastPooling(kernel: PoolingKernel(reduction: .average), window: .global,
-                                          keepsPooledAxes: keepDimensions)
-        return ChannelsLastVariant(op: pooling,
-                                   opType: "GlobalAveragePoolNHWC", channelsLastInputs: [0], outputIsChannelsLast: false)
-    }
-}

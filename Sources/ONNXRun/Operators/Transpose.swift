@@ -34,9 +34,7 @@ struct TransposeOperator: Operator {
         do { permutation = try resolvedPermutation(rank: data.rank) } catch let error as ONNXRunError {
             throw error.adding(shapes: [data.description])
         }
-        let strides = contiguousStrides(data.shape)
-        let shape = permutation.map { data.shape[$0] }
-        return [data.gathering(offsets: stridedOffsets(shape: shape, strides: permutation.map { strides[$0] }), shape: shape)]
+        return [data.permutingAxes(permutation)]
     }
 }
 

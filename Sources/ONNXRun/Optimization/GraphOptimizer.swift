@@ -36,6 +36,11 @@ enum GraphOptimizer {
         FoldChannelAffineIntoConvolution(),
         // Zero Pad into the Conv after it (a Conv attribute): also before packing.
         FoldPadIntoConvolution(),
+        // Transposes carried below the elementwise operators they feed, inverse pairs cancelled (tf2onnx's Keras
+        // convs, each wrapped in Transposes). After the folds, which look through a Transpose themselves (a Pad is
+        // no elementwise operator: its Transposes meet only once it is folded); before packing and fusion, which
+        // then find each Conv next to its activation, residual Add and next Conv.
+        SinkTransposes(),
         // Operators with constant weights become their fast kernels (Conv -> FusedConv, Gemm/MatMul -> PackedGemm).
         PackConstantInputs(),
         // Attention's K transposed for Q @ K^T: the batched MatMul packs K the other way instead. After packing:

@@ -147,6 +147,33 @@ final class OptimizerTests: XCTestCase {
         XCTAssertNil(steps["Pad"], "\(steps)")
     }
 
+    /// Pads no convolution absorbs run as row copies: a nonzero value on every axis, reflect and edge (NHWC after a
+    /// convolution, their pads permuted with the axes), and a one-element-wide tensor padded in its own layout.
+    func testPadsThatStayRunFastInEitherLayout() throws {
+        func pads(_ values: Int64...) throws -> Tensor { try Tensor(shape: [values.count], scalars: values) }
+        let graph = Graph(
+            name: "pads", inputs: [info("x", [1, 3, 5, 4]), info("z", [2, 1, 3, 1])],
+            outputs: [info("y", [2, 8, 12, 13]), info("y2", [3, 1, 4, 6])],
+            initializers: ["w": try tensor([5, 3, 1, 1], seed: 21), "fill": try Tensor(shape: [], floats: [1.5]),
+                           "negative": try Tensor(shape: [], floats: [-2]),
+                           "p1": try pads(0, 1, 2, 0, 0, 0, 1, 3), "p2": try pads(0, 0, 1, 2, 0, 0, 3, 1),
+                           "p3": try pads(1, 0, 0, 1, 0, 2, 0, 2), "p4": try pads(0, 0, 0, 2, 1, 0, 1, 3)],
+            valueInfo: [],
+            nodes: [
+                Node(name: "conv", opType: "Conv", inputs: ["x", "w"], outputs: ["c"]),
+                Node(name: "constant", opType: "Pad", inputs: ["c", "p1", "fill"], outputs: ["a"]),
+                Node(name: "reflect", opType: "Pad", inputs: ["a", "p2"], outputs: ["b"],
+                     attributes: ["mode": .string("reflect")]),
+                Node(name: "edge", opType: "Pad", inputs: ["b", "p3"], outputs: ["y"],
+                     attributes: ["mode": .string("edge")]),
+                Node(name: "narrow", opType: "Pad", inputs: ["z", "p4", "negative"], outputs: ["y2"]),
+            ])
+        let steps = try checkOptimized(graph)
+        XCTAssertEqual(steps["FastPadNHWC"], 3, "\(steps)")
+        XCTAssertEqual(steps["FastPad"], 1, "\(steps)")
+        XCTAssertNil(steps["Pad"], "\(steps)")
+    }
+
     func testResidualAddAndReluFuseIntoConvolution() throws {
         let graph = Graph(
             name: "residual", inputs: [info("x", [1, 8, 5, 5])], outputs: [info("y", [1, 8, 5, 5])],
@@ -711,8 +738,9 @@ final class OptimizerTests: XCTestCase {
         XCTAssertNil(steps["ReduceMean"], "\(steps)")
     }
 
-    /// tf2onnx's NHWC graphs: Transpose(0, 2, 3, 1) after a conv is a view of its NHWC output, elementwise ops with
-    /// per-channel constants run on it, and Transpose(0, 3, 1, 2) feeds the next conv without a transform.
+    /// tf2onnx's NHWC graphs: the Transposes to NHWC and back around the elementwise ops with per-channel constants
+    /// cancel (the ops run on the conv's output, constants permuted), and the last one, of the graph output, is a
+    /// view of the NHWC tensor.
     func testTransposesAroundConvolutionsCancel() throws {
         let graph = Graph(
             name: "tf2onnx", inputs: [info("x", [1, 3, 5, 4])], outputs: [info("y", [1, 5, 4, 6])],
@@ -735,7 +763,7 @@ final class OptimizerTests: XCTestCase {
         let steps = try checkOptimized(graph)
         XCTAssertNil(steps["Transpose"], "\(steps)")
         XCTAssertNil(steps["ToNCHW"], "\(steps)")
-        XCTAssertEqual(steps["ChannelsLastAsIs"], 3, "\(steps)")
+        XCTAssertEqual(steps["ChannelsLastAsIs"], 1, "\(steps)")
         XCTAssertEqual(steps["Sub"], 1, "\(steps)")
     }
 

@@ -96,4 +96,32 @@ final class PatternModelTests: XCTestCase {
         XCTAssertEqual(steps["PackedGemm"], 2, "\(steps)")
         XCTAssertNil(steps["MatMul"], "\(steps)")
     }
+
+    /// tf2onnx's Keras MobileNetV3 block (Transposes around every Conv, BatchNorm as Mul/Add on NHWC tensors, the
+    /// asymmetric zero Pad before the stride-2 depthwise conv, ReduceMean over H, W): the Pad folds into the conv's
+    /// pads through its Transpose, the BatchNorms into the convs, the Transposes cancel, so the activations and the
+    /// residual Add go into the convs' stores as in a torch export.
+    func testKerasMobileNetV3Block() throws {
+        let steps = try run("keras_mobilenetv3_block")
+        for gone in ["Pad", "Transpose", "Relu", "Clip", "HardSwish", "HardSigmoid", "ReduceMean"] {
+            XCTAssertNil(steps[gone], "\(gone): \(steps)")
+        }
+        // Five convolutions: the projection takes squeeze-excite's `x * s` as a scaled pointwise convolution.
+        XCTAssertEqual(steps["FusedConv"], 4, "\(steps)")
+        XCTAssertEqual(steps["ScaledPointwiseConv"], 1, "\(steps)")
+        XCTAssertEqual(steps["ContiguousAxesMean"], 1, "\(steps)")
+        XCTAssertEqual(steps["Add"], 1, "only the input's normalization: \(steps)")
+        // The input's two scalings and the squeeze-excite gate's / 6 after the clip the conv took.
+        XCTAssertEqual(steps["Mul"], 3, "\(steps)")
+    }
+
+    /// Pads before tf2onnx's Transpose -> Conv that must stay: a nonzero value, reflect, the channel axis, and a
+    /// zero Pad that an Add reads too. They run as row copies.
+    func testKerasPadsThatMustNotFold() throws {
+        let steps = try run("keras_pads_kept")
+        XCTAssertEqual(steps["FastPad"], 4, "\(steps)")
+        XCTAssertNil(steps["Pad"], "\(steps)")
+        XCTAssertEqual(steps["FusedConv"], 4, "\(steps)")
+        XCTAssertNil(steps["Transpose"], "\(steps)")
+    }
 }

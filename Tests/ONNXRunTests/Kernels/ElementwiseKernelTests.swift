@@ -139,12 +139,16 @@ final class ElementwiseKernelTests: XCTestCase {
     private let operations: [ArithmeticOperation] = [.add, .subtract, .multiply, .divide, .maximum, .minimum]
 
     /// (a's shape, b's shape): same shape, scalars either side, per-channel NCHW and NHWC, squeeze-excite's
-    /// [N, C, 1, 1] on NCHW, general two-sided broadcasting, single elements, rank 1 against rank 4.
+    /// [N, C, 1, 1] on NCHW, general two-sided broadcasting, single elements, rank 1 against rank 4, short repeated rows.
     private let shapePairs: [([Int], [Int])] = [
         ([2, 3, 5, 7], [2, 3, 5, 7]), ([37], [1]), ([1], [19]), ([], [4, 5]), ([2, 17, 3, 5], [1, 17, 1, 1]),
         ([2, 3, 5, 17], [1, 1, 1, 17]), ([2, 3, 4, 19], [2, 1, 1, 19]), ([2, 19, 4, 3], [2, 19, 1, 1]),
         ([2, 1, 5, 1], [1, 3, 1, 7]), ([1], [1]), ([1, 1, 1, 1], [1]), ([3, 1, 33], [3, 4, 1]), ([5, 4, 3, 2], [2]),
         ([17, 3], [17, 1]), ([2, 3, 2, 3, 2, 3, 2], [3, 1, 3, 1, 3, 1]),
+        // Short rows repeated down a contiguous operand (the periodic loop), on either side: an RGB NHWC input's
+        // per-channel normalization, rows of every length up to and past the loop's limit, ranges past a period.
+        ([1, 7, 9, 3], [1, 1, 1, 3]), ([3], [6, 5, 3]), ([50, 31], [31]), ([13], [40, 13]), ([1, 40, 40, 5], [5]),
+        ([9, 33], [33]), ([7, 1], [7, 8]),
     ]
 
     func testBinaryBroadcastingMatchesTheReferenceAtEveryLevel() throws {

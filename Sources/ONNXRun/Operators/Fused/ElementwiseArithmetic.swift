@@ -124,12 +124,7 @@ extension ElementwiseArithmetic: ChannelsLastAdaptable {
             let padded = [Dimension](repeating: .fixed(1), count: 4 - shape.count) + shape
             if let constant = value.constant {
                 guard constant.elementType == .float else { return nil }
-                let paddedShape = [Int](repeating: 1, count: 4 - constant.rank) + constant.shape
-                let strides = contiguousStrides(paddedShape)
-                let permutation = [0, 2, 3, 1]
-                let shape = permutation.map { paddedShape[$0] }
-                variant.operands[position] = .replaced(constant.viewed(as: paddedShape).gathering(
-                    offsets: stridedOffsets(shape: shape, strides: permutation.map { strides[$0] }), shape: shape))
+                variant.operands[position] = .replaced(constant.permutingAxes([0, 2, 3, 1]))
             } else if padded[1] == .fixed(1) || (padded[2] == .fixed(1) && padded[3] == .fixed(1)) {
                 variant.operands[position] = .reinterpretedChannelsLast
             } else if shape.count == 4 {
