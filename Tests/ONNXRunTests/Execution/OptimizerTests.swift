@@ -77,6 +77,41 @@ final class OptimizerTests: XCTestCase {
         }
     }
 
+    /// MobileNetV2's first block (no expansion): a dense conv, then depthwise + clip and projection + residual Add
+    /// in one step; the dense conv stays on its own as its output is also the residual. Without the residual, the
+    /// dense conv runs in the same step as the block's expansion.
+    func testDepthwiseAndProjectionFuseWithoutExpansion() throws {
+        let clip: [String: AttributeValue] = ["min": .float(0), "max": .float(6)]
+        let graph = Graph(
+            name: "block", inputs: [info("x", [2, 3, 13, 10])], outputs: [info("y", [2, 7, 7, 5])],
+            initializers: ["w1": try tensor([7, 3, 3, 3], seed: 90), "b1": try tensor([7], seed: 91),
+                           "w2": try tensor([7, 1, 3, 3], seed: 92), "b2": try tensor([7], seed: 93),
+                           "w3": try tensor([7, 7, 1, 1], seed: 94), "b3": try tensor([7], seed: 95)],
+            valueInfo: [],
+            nodes: [
+                Node(name: "stem", opType: "Conv", inputs: ["x", "w1", "b1"], outputs: ["s"],
+                     attributes: ["strides": .ints([2, 2]), "pads": .ints([1, 1, 1, 1])]),
+                Node(name: "clip1", opType: "Clip", inputs: ["s"], outputs: ["s6"], attributes: clip),
+                Node(name: "depthwise", opType: "Conv", inputs: ["s6", "w2", "b2"], outputs: ["d"],
+                     attributes: ["group": .int(7), "pads": .ints([1, 1, 1, 1])]),
+                Node(name: "clip2", opType: "Clip", inputs: ["d"], outputs: ["d6"], attributes: clip),
+                Node(name: "project", opType: "Conv", inputs: ["d6", "w3", "b3"], outputs: ["p"]),
+                Node(name: "add", opType: "Add", inputs: ["p", "s6"], outputs: ["y"]),
+            ])
+        let steps = try checkOptimized(graph, opset: 6)
+        XCTAssertEqual(steps["FusedInvertedBottleneck"], 1, "\(steps)")
+        XCTAssertEqual(steps["FusedConv"], 1, "\(steps)")
+        for absorbed in ["Conv", "Clip", "Add"] {
+            XCTAssertNil(steps[absorbed], "\(absorbed) should be fused: \(steps)")
+        }
+        var stem = graph
+        stem.nodes.removeLast()
+        stem.nodes[stem.nodes.count - 1].outputs = ["y"]
+        let stemSteps = try checkOptimized(stem, opset: 6)
+        XCTAssertEqual(stemSteps["FusedInvertedBottleneck"], 1, "\(stemSteps)")
+        XCTAssertNil(stemSteps["FusedConv"], "\(stemSteps)")
+    }
+
     func testBatchNormalizationFoldsIntoConvolution() throws {
         let initializers: [String: Tensor] = [
             "w": try tensor([4, 3, 3, 3], seed: 10), "b": try tensor([4], seed: 11),

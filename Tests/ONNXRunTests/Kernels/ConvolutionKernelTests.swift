@@ -131,6 +131,15 @@ final class ConvolutionKernelTests: XCTestCase {
                 try checkDepthwise(shape(height: 4, width: width, channels: 18, kernel: (5, 5), stride: (1, 2),
                                          pads: (2, 2, 2, 2), groups: 18),
                                    seed: UInt64(200 + width), residual: true, level: level)
+                // Stride 2 (output widths 1...19 from odd and even input widths), 5x5 at stride 1, and a dilated
+                // 3x3 whose columns are not dilated: the kernels that load each input column once per kernel row.
+                try checkDepthwise(shape(height: 5, width: 2 * width + width % 2, channels: 21, kernel: (3, 3),
+                                         stride: (2, 2), pads: (1, 1, 1, 1), groups: 21),
+                                   seed: UInt64(300 + width), level: level)
+                try checkDepthwise(shape(height: 4, width: width, channels: 18, kernel: (5, 5), pads: (2, 2, 2, 2),
+                                         groups: 18), seed: UInt64(400 + width), residual: true, level: level)
+                try checkDepthwise(shape(height: 6, width: width, channels: 35, kernel: (3, 3), dilation: (2, 1),
+                                         pads: (2, 1, 2, 1), groups: 35), seed: UInt64(500 + width), level: level)
             }
         }
     }

@@ -1,4 +1,4 @@
-// Tests of the banded 1x1-expansion + depthwise (+ projection) operator against the FusedConvolutions it replaces.
+// Tests of the banded (1x1-expansion +) depthwise (+ projection) operator against the FusedConvolutions it replaces.
 
 import CKernels
 import XCTest
@@ -23,6 +23,13 @@ final class FusedExpandDepthwiseTests: XCTestCase {
         /// Output channels of a fused 1x1 projection (none: nil), and whether it adds a residual.
         var projectionChannels: Int?
         var residual = false
+        /// Whether a 1x1 expansion feeds the depthwise conv (without: it reads the `channels`-channel input).
+        var expands = true
+        /// A dense expansion (the general kernel) instead of the 1x1: its kernel size, strides and pads; `height`
+        /// and `width` are then its input's.
+        var denseKernel: Int?
+        var denseStrides = [2, 2]
+        var densePads = [1, 1, 1, 1]
         /// Runs the bfloat16 variant (against the float32 reference, loosely).
         var bfloat16 = false
     }
@@ -43,21 +50,25 @@ final class FusedExpandDepthwiseTests: XCTestCase {
     private func check(_ testCase: Case, threads: [Int] = [1, 2], file: StaticString = #filePath,
                        line: UInt = #line) throws {
         var values = SeededValues(seed: UInt64(testCase.height * 131 + testCase.width * 7 + testCase.channels))
-        let (cin, ce, k) = (testCase.inputChannels, testCase.channels, testCase.kernel)
+        let (ce, k) = (testCase.channels, testCase.kernel)
+        let cin = testCase.expands ? testCase.inputChannels : ce
+        let ek = testCase.denseKernel ?? 1
         let expand = try convolution(
-            kernel: 1, group: 1, strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1],
-            weights: Tensor(shape: [ce, cin, 1, 1], floats: values.array(ce * cin)),
+            kernel: ek, group: 1, strides: testCase.denseKernel == nil ? [1, 1] : testCase.denseStrides,
+            pads: testCase.denseKernel == nil ? [0, 0, 0, 0] : testCase.densePads, dilations: [1, 1],
+            weights: Tensor(shape: [ce, cin, ek, ek], floats: values.array(ce * cin * ek * ek)),
             bias: Tensor(shape: [ce], floats: values.array(ce)), bounds: testCase.expandBounds)
         let depthwise = try convolution(
             kernel: k, group: ce, strides: testCase.strides, pads: testCase.pads, dilations: testCase.dilations,
             weights: Tensor(shape: [ce, 1, k, k], floats: values.array(ce * k * k)),
             bias: Tensor(shape: [ce], floats: values.array(ce)), bounds: testCase.depthwiseBounds)
-        var fused = try XCTUnwrap(FusedExpandDepthwiseConvolution(expand: expand, depthwise: depthwise),
-                                  file: file, line: line)
+        var fused = try XCTUnwrap(testCase.expands && testCase.denseKernel == nil
+            ? FusedExpandDepthwiseConvolution(expand: expand, depthwise: depthwise)
+            : FusedExpandDepthwiseConvolution(depthwise: depthwise), file: file, line: line)
         let inputShape = [testCase.batch, testCase.height, testCase.width, cin]
         let input = try Tensor(shape: inputShape, floats: values.array(inputShape.reduce(1, *)))
 
-        let expanded = try expand.run([input])[0]
+        let expanded = testCase.expands ? try expand.run([input])[0] : input
         var expected = try depthwise.run([expanded])[0]
         var inputs = [input]
         var projection: FusedConvolution?
@@ -72,6 +83,15 @@ final class FusedExpandDepthwiseTests: XCTestCase {
             let projection = try XCTUnwrap(projection)
             fused = try XCTUnwrap(fused.projecting(with: projection), file: file, line: line)
             XCTAssertNil(fused.projecting(with: projection), "a second projection", file: file, line: line)
+            if !testCase.expands {
+                // The same block with the expansion fused last, as the optimizer builds it.
+                XCTAssertNotNil(fused.expanding(with: expand), file: file, line: line)
+            }
+            if testCase.denseKernel != nil {
+                // A dense expansion only where allowed, fused last.
+                XCTAssertNil(fused.expanding(with: expand), file: file, line: line)
+                fused = try XCTUnwrap(fused.expanding(with: expand, dense: true), file: file, line: line)
+            }
             var projectionInputs = [expected]
             if testCase.residual {
                 let shape = expected.shape.dropLast() + [channels]
@@ -87,7 +107,8 @@ final class FusedExpandDepthwiseTests: XCTestCase {
         if testCase.bfloat16 {
             // The portable kernels run where the CPU lacks AVX512-BF16 (their own tests pin them down).
             fused = try XCTUnwrap(fused.bfloat16Variant() as? FusedExpandDepthwiseConvolution, file: file, line: line)
-            XCTAssertEqual(fused.bandsInBFloat16, testCase.channels % 2 == 0 && testCase.projectionChannels != nil,
+            XCTAssertEqual(fused.bandsInBFloat16, testCase.channels % 2 == 0 && testCase.projectionChannels != nil
+                           && testCase.expands && testCase.denseKernel == nil,
                            "\(testCase): bfloat16 bands", file: file, line: line)
             expected = try bfloat16Reference(expand: expand, depthwise: depthwise, projection: projection,
                                              input: input, residual: inputs.dropFirst().first,
@@ -204,6 +225,51 @@ final class FusedExpandDepthwiseTests: XCTestCase {
                   threads: [1, 2, 4])
     }
 
+    func testDepthwiseAndProjectionWithoutExpansion() throws {
+        // MobileNetV2's first block (32 channels at 112x112 -> 16), smaller: the default band and small ones.
+        try check(Case(height: 28, width: 28, inputChannels: 0, channels: 32, projectionChannels: 16, expands: false))
+        try check(Case(height: 28, width: 28, inputChannels: 0, channels: 32, projectionChannels: 32, residual: true,
+                       expands: false))
+        for rows in [1, 2, 5] {
+            // Bands of `rows` output rows: the budget counts depthwise output rows.
+            try check(Case(batch: 3, height: 17, width: 13, inputChannels: 0, channels: 19,
+                           bandBytes: bandBytes(rows: rows, width: 13, channels: 19), projectionChannels: 19,
+                           residual: true, expands: false), threads: [1, 2, 3, 4])
+            try check(Case(batch: 2, height: 17, width: 13, inputChannels: 0, channels: 19, strides: [2, 2],
+                           pads: [0, 0, 1, 1], bandBytes: bandBytes(rows: rows, width: 7, channels: 19),
+                           projectionChannels: 33, expands: false), threads: [1, 2, 3])
+        }
+        // 5x5 with asymmetric pads, rows that read only padding, more threads than rows, one channel.
+        try check(Case(batch: 2, height: 15, width: 11, inputChannels: 0, channels: 33, kernel: 5, pads: [2, 1, 1, 2],
+                       bandBytes: bandBytes(rows: 2, width: 11, channels: 33), projectionChannels: 17,
+                       expands: false))
+        try check(Case(batch: 2, height: 5, width: 6, inputChannels: 0, channels: 8, pads: [4, 1, 4, 1],
+                       bandBytes: bandBytes(rows: 1, width: 6, channels: 8), projectionChannels: 1, residual: true,
+                       expands: false))
+        try check(Case(height: 2, width: 3, inputChannels: 0, channels: 1, strides: [2, 2], projectionChannels: 3,
+                       expands: false), threads: [1, 2, 4])
+    }
+
+    func testDenseExpansionBeforeDepthwiseAndProjection() throws {
+        // MobileNetV2's stem and first block (3x3 stride 2, 3 -> 32; depthwise; 32 -> 16), smaller; small bands.
+        try check(Case(height: 56, width: 56, inputChannels: 3, channels: 32, projectionChannels: 16, denseKernel: 3))
+        for rows in [3, 4, 6] {
+            try check(Case(batch: 3, height: 33, width: 27, inputChannels: 3, channels: 19,
+                           bandBytes: bandBytes(rows: rows, width: 14, channels: 19), projectionChannels: 19,
+                           residual: true, denseKernel: 3), threads: [1, 2, 3, 4])
+            // Odd sizes, asymmetric pads on both convolutions, a stride-2 depthwise, a 1-row stride-1 dense conv.
+            try check(Case(batch: 2, height: 17, width: 12, inputChannels: 5, channels: 9, strides: [2, 2],
+                           pads: [0, 0, 1, 1], bandBytes: bandBytes(rows: rows, width: 6, channels: 9),
+                           projectionChannels: 7, denseKernel: 3, densePads: [0, 1, 1, 0]), threads: [1, 2, 3])
+            try check(Case(height: 9, width: 8, inputChannels: 2, channels: 6, kernel: 5, pads: [2, 2, 2, 2],
+                           bandBytes: bandBytes(rows: rows, width: 8, channels: 6), projectionChannels: 4,
+                           denseKernel: 3, denseStrides: [1, 1]), threads: [1, 2])
+        }
+        // An expansion whose output rows read only padding (pads past the kernel), more threads than rows.
+        try check(Case(height: 3, width: 4, inputChannels: 3, channels: 5, projectionChannels: 2, denseKernel: 2,
+                       denseStrides: [1, 1], densePads: [3, 0, 3, 1]), threads: [1, 2, 4])
+    }
+
     func testBFloat16BandsAgainstFloat32() throws {
         try check(Case(height: 28, width: 28, inputChannels: 24, channels: 144, projectionChannels: 24, residual: true,
                        bfloat16: true))
@@ -260,5 +326,12 @@ final class FusedExpandDepthwiseTests: XCTestCase {
                                          weights: Tensor(shape: [4, 8, 1, 1], floats: values.array(32)),
                                          bias: Tensor(shape: [4], floats: values.array(4)), bounds: ClampBounds())
         XCTAssertNotNil(pair.projecting(with: projection))
+        // Without expansion: a depthwise conv only, then a pointwise expansion into its channels only, once.
+        XCTAssertNil(FusedExpandDepthwiseConvolution(depthwise: dense))
+        XCTAssertNil(FusedExpandDepthwiseConvolution(depthwise: residual))
+        let unexpanded = try XCTUnwrap(FusedExpandDepthwiseConvolution(depthwise: depthwise))
+        XCTAssertNil(unexpanded.expanding(with: depthwise))
+        XCTAssertNil(unexpanded.expanding(with: projection))
+        XCTAssertNil(try XCTUnwrap(unexpanded.expanding(with: pointwise)).expanding(with: pointwise))
     }
 }

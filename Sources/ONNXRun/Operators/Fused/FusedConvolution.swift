@@ -85,6 +85,12 @@ struct FusedConvolution: KernelOperator {
         return nil
     }
 
+    /// The packed weights when this convolution runs on the general (im2col + GEMM) kernel in one group.
+    var denseGeneralKernel: ConvolutionKernel? {
+        if case .general(let convolution) = kernel, group == 1 { return convolution }
+        return nil
+    }
+
     /// The packed depthwise weights when this convolution runs on the depthwise kernel.
     var depthwiseKernel: DepthwiseConvolutionKernel? {
         if case .depthwise(let depthwise) = kernel { return depthwise }
@@ -219,8 +225,8 @@ extension FusedConvolution: ChannelsLastOperator, CostReporting, ConsumerFusing,
     /// Absorbs, as onnxruntime's conv_activation_fusion does: a residual Add whose other operand has the output's
     /// exact type and is computed before the conv runs (only while no activation is fused: the kernel computes
     /// activation(conv + bias + residual)); an activation with constant parameters (a clamp, sigmoid, hard swish,
-    /// swish, ...); and, for a pointwise expansion, the depthwise conv reading it
-    /// (`FusedExpandDepthwiseConvolution`).
+    /// swish, ...); for a depthwise conv, the 1x1 projection reading it; and, for a pointwise expansion, the
+    /// depthwise conv reading it, with its projection if it has one (`FusedExpandDepthwiseConvolution`).
     func fusing(_ consumer: FusionCandidate) throws -> FusedOperator? {
         if let arithmetic = consumer.op as? BinaryArithmeticOperator, arithmetic.operation == .add, !hasResidual,
            activation.isNone, let other = consumer.otherInput, other.name != consumer.node.inputs[consumer.producedInput],
@@ -240,6 +246,7 @@ extension FusedConvolution: ChannelsLastOperator, CostReporting, ConsumerFusing,
            let fused = FusedExpandDepthwiseConvolution(expand: self, depthwise: depthwise) {
             return FusedOperator(op: fused, opType: "FusedExpandDepthwiseConv")
         }
-        return nil
+        if let block = FusedExpandDepthwiseConvolution.fusing(expansion: self, into: consumer) { return block }
+        return try FusedExpandDepthwiseConvolution(depthwise: self)?.fusing(consumer)
     }
 }

@@ -1,5 +1,5 @@
 // The optimizer's inverted bottleneck: a 1x1 expansion conv feeding a depthwise conv (and the 1x1 projection after
-// it, with its residual Add), computed band by band.
+// it, with its residual Add), or a depthwise conv and its projection alone, computed band by band.
 
 /// `output = project(depthwise(expand(input))) (+ residual)` on NHWC tensors, without materializing the expanded
 /// tensor or the depthwise output.
@@ -14,19 +14,30 @@
 /// those pixel rows of the input), runs the depthwise kernel on the buffer as a "virtual image" whose top is the
 /// first buffered row, projects those output rows from a second small buffer (residual added in the GEMM's store),
 /// then moves the expanded rows still needed to the top of the buffer. Only the rows at task boundaries are computed
-/// twice. The FusedConvolutions it was built from are the oracle.
+/// twice. A block without expansion (MobileNetV2's first, t = 1: the depthwise reads the block's input) is built
+/// from the depthwise conv and its projection; the depthwise then reads the input rows in place, and only its
+/// output stays in a band. The expansion may also be a dense convolution on the general kernel (MobileNetV2's stem,
+/// 3x3 stride 2, 3 -> 32 channels, before that first block): its output rows are computed into the band the same
+/// way. The FusedConvolutions it was built from are the oracle.
 struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, CostReporting, BFloat16Convertible {
-    let expand: FusedConvolution
+    /// The expansion (a 1x1 conv, or a dense conv on the general kernel); nil when the depthwise conv reads the
+    /// operator's input.
+    private(set) var expand: FusedConvolution?
     let depthwise: FusedConvolution
     /// The 1x1 projection after the depthwise conv (reading the residual as input 1 when it has one), once fused.
     private(set) var projection: FusedConvolution?
-    private let expandWeights: PackedMatrixWeights
+    private var expandKernel: ExpansionKernel?
     private let depthwiseWeights: DepthwiseConvolutionKernel
     private var projectionWeights: PackedMatrixWeights?
     /// The depthwise weights for bfloat16 band buffers (the bfloat16 variant, `bfloat16Variant()`): the expansion
     /// rounds its rows to bfloat16 as it stores them, the depthwise reads and writes bfloat16 (half the bytes, one
     /// load per 32 channels), the projection reads its rows as they are (no conversion pass). nil: float32 buffers.
     private var bfloat16Depthwise: DepthwiseConvolutionKernel?
+
+    private enum ExpansionKernel: Sendable {
+        case pointwise(PackedMatrixWeights)
+        case general(ConvolutionKernel)
+    }
 
     /// Bytes of expanded rows a task keeps at once: comfortably inside the 1 MB L2 next to the input rows,
     /// the weights and the output rows (the depthwise output rows awaiting projection take at most as much).
@@ -47,14 +58,35 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
     /// nil unless `expand` is a pointwise GEMM and `depthwise` a depthwise conv over its channels, both without
     /// residual.
     init?(expand: FusedConvolution, depthwise: FusedConvolution) {
-        guard let expandWeights = expand.pointwiseWeights, let depthwiseWeights = depthwise.depthwiseKernel,
-              !expand.hasResidual, !depthwise.hasResidual,
-              depthwise.outputChannels == expand.outputChannels
-        else { return nil }
-        self.expand = expand
+        guard let unexpanded = FusedExpandDepthwiseConvolution(depthwise: depthwise),
+              let fused = unexpanded.expanding(with: expand) else { return nil }
+        self = fused
+    }
+
+    /// The depthwise conv alone, to be given its projection (`projecting(with:)`) and then, maybe, an expansion
+    /// (`expanding(with:)`); nil unless `depthwise` is a depthwise conv without residual.
+    init?(depthwise: FusedConvolution) {
+        guard let depthwiseWeights = depthwise.depthwiseKernel, !depthwise.hasResidual else { return nil }
         self.depthwise = depthwise
-        self.expandWeights = expandWeights
         self.depthwiseWeights = depthwiseWeights
+    }
+
+    /// This operator with `expand` computing the depthwise conv's input; nil unless `expand` is a pointwise GEMM
+    /// (or, when `dense` allows, a dense conv on the general kernel) without residual into the depthwise conv's
+    /// channels and none is fused yet.
+    func expanding(with expand: FusedConvolution, dense: Bool = false) -> FusedExpandDepthwiseConvolution? {
+        guard self.expand == nil, !expand.hasResidual, expand.outputChannels == depthwise.outputChannels
+        else { return nil }
+        var fused = self
+        if let weights = expand.pointwiseWeights {
+            fused.expandKernel = .pointwise(weights)
+        } else if dense, let convolution = expand.denseGeneralKernel {
+            fused.expandKernel = .general(convolution)
+        } else {
+            return nil
+        }
+        fused.expand = expand
+        return fused
     }
 
     /// This operator with `projection` computed from the depthwise output band by band; nil unless `projection` is
@@ -71,8 +103,14 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
     /// The 1x1 GEMMs in bfloat16; with a bfloat16 projection, clamps as the only activations (the bfloat16 stores
     /// apply nothing else) and an even channel count, the band buffers too (`bfloat16Depthwise`).
     func bfloat16Variant() -> (any Operator)? {
-        guard let expand = expand.bfloat16Pointwise,
-              var converted = FusedExpandDepthwiseConvolution(expand: expand, depthwise: depthwise) else { return nil }
+        guard var converted = FusedExpandDepthwiseConvolution(depthwise: depthwise) else { return nil }
+        if let expand {
+            // A dense expansion stays float32 (the stem: `FusedConvolution.bfloat16GeneralMinimumOutputs`).
+            guard let expanded = converted.expanding(with: expand.bfloat16Pointwise ?? expand, dense: true) else {
+                return nil
+            }
+            converted = expanded
+        }
         if let projection {
             guard let projected = converted.projecting(with: projection.bfloat16Pointwise ?? projection) else {
                 return nil
@@ -81,8 +119,10 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         }
         converted.bandBytes = bandBytes
         converted.smallImageSchedule = smallImageSchedule
-        if case .clamp = expand.activation, case .clamp = depthwise.activation,
-           converted.projectionWeights?.precision == .bf16 {
+        // Bands of a 1x1 expansion only: without one the depthwise reads the float32 input, and a dense expansion
+        // stores float32.
+        if let expand, case .pointwise = converted.expandKernel, case .clamp = expand.activation,
+           case .clamp = depthwise.activation, converted.projectionWeights?.precision == .bf16 {
             converted.bfloat16Depthwise = DepthwiseConvolutionKernel(bfloat16: depthwiseWeights)
         }
         return converted
@@ -104,22 +144,31 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
 
     private var hasResidual: Bool { projection?.hasResidual ?? false }
 
+    /// Channels of an input pixel: the expansion's input, or the depthwise conv's.
+    private var inputChannels: Int { expand?.inputChannelsPerGroup ?? depthwise.outputChannels }
+
     var channelsLastInputs: [Int] { hasResidual ? [0, 1] : [0] }
 
     func multiplyAccumulates(inputs: [TensorType?], outputs: [TensorType]) -> Int? {
-        guard let input = inputs.first??.fixedShape, input.count == 4, let output = outputs.first?.fixedShape,
-              output.count == 4, let expandedPixels = checkedElementCount(Array(input[0..<3])),
+        guard let inputType = inputs.first ?? nil, let input = inputType.fixedShape, input.count == 4,
+              let output = outputs.first?.fixedShape, output.count == 4,
               let outputPixels = checkedElementCount(Array(output[0..<3]))
         else { return nil }
-        let expandedChannels = expand.outputChannels
-        return expandedPixels * expandedChannels * expand.inputChannelsPerGroup
-            + outputPixels * expandedChannels * (depthwise.kernelHeight * depthwise.kernelWidth
+        let expandedChannels = depthwise.outputChannels
+        var expansion = 0
+        if let expand {
+            guard let expanded = try? expand.inferOutputs([InferenceValue(type: inputType)]),
+                  let macs = expand.multiplyAccumulates(inputs: [inputType], outputs: expanded) else { return nil }
+            expansion = macs
+        }
+        return expansion + outputPixels * expandedChannels * (depthwise.kernelHeight * depthwise.kernelWidth
                                                  + (projection?.outputChannels ?? 0))
     }
 
     func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
-        let expanded = try expand.inferOutputs([try requiredInput(inputs, 0, "X")])
-        let depthwiseOutput = try depthwise.inferOutputs([InferenceValue(type: expanded[0])])
+        let input = try requiredInput(inputs, 0, "X")
+        let expanded = try expand?.inferOutputs([input])[0] ?? input.type
+        let depthwiseOutput = try depthwise.inferOutputs([InferenceValue(type: expanded)])
         guard let projection else { return depthwiseOutput }
         let residual = hasResidual ? [try requiredInput(inputs, 1, "residual")] : []
         return try projection.inferOutputs([InferenceValue(type: depthwiseOutput[0])] + residual)
@@ -134,28 +183,38 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         var residual: UnsafePointer<Float>?
         /// Channels of an output pixel.
         var outputChannels: Int
+        /// The whole call of a dense expansion (the general kernel), when the operator has one.
+        var denseExpansion: ConvolutionShape?
     }
 
     func execute(_ inputs: [Tensor?], into outputs: [Tensor], pool: ThreadPool) throws {
         let input = try requiredInput(inputs, 0, "X")
         let output = outputs[0]
         let residual = hasResidual ? try requiredInput(inputs, 1, "residual") : nil
-        let expandedChannels = expand.outputChannels
+        let expandedChannels = depthwise.outputChannels
         let outputChannels = projection?.outputChannels ?? expandedChannels
         guard input.elementType == .float, input.rank == 4, output.rank == 4,
-              input.shape[3] == expand.inputChannelsPerGroup, output.shape[3] == outputChannels,
+              input.shape[3] == inputChannels, output.shape[3] == outputChannels,
               output.shape[0] == input.shape[0],
               residual.map({ $0.shape == output.shape && $0.elementType == .float }) ?? true
         else {
             throw ONNXRunError(.invalidModel, "fused inverted bottleneck shapes do not fit",
                                shapes: [input, output].map(\.description) + (residual.map { [$0.description] } ?? []))
         }
-        let geometry = try depthwise.window.geometry(inputSize: [input.shape[1], input.shape[2]],
+        var denseExpansion: ConvolutionShape?
+        if let expand, case .general = expandKernel {
+            let geometry = try expand.window.geometry(inputSize: [input.shape[1], input.shape[2]],
+                                                      kernelSize: [expand.kernelHeight, expand.kernelWidth])
+            denseExpansion = ConvolutionShape(batch: input.shape[0], inputChannels: input.shape[3],
+                                              outputChannels: expandedChannels, geometry: geometry)
+        }
+        let expandedSize = denseExpansion.map { [$0.outputHeight, $0.outputWidth] } ?? [input.shape[1], input.shape[2]]
+        let geometry = try depthwise.window.geometry(inputSize: expandedSize,
                                                      kernelSize: [depthwise.kernelHeight, depthwise.kernelWidth])
         guard geometry.outputSize == [output.shape[1], output.shape[2]] else {
             throw ONNXRunError(.invalidModel, "fused inverted bottleneck output \(output) does not match \(geometry)")
         }
-        // The depthwise over the expanded tensor; the expansion reads `input.shape[3]` channels per pixel.
+        // The depthwise over the expanded tensor; the expansion (if any) reads `input.shape[3]` channels per pixel.
         let band = ConvolutionShape(batch: input.shape[0], inputChannels: expandedChannels,
                                     outputChannels: expandedChannels, groups: expandedChannels, geometry: geometry)
         guard band.batch > 0, band.outputHeight > 0, band.outputWidth > 0 else { return }
@@ -163,7 +222,7 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
             input: UnsafePointer(input.storage.bytes.assumingMemoryBound(to: Float.self)),
             output: output.storage.bytes.assumingMemoryBound(to: Float.self),
             residual: residual.map { UnsafePointer($0.storage.bytes.assumingMemoryBound(to: Float.self)) },
-            outputChannels: outputChannels)
+            outputChannels: outputChannels, denseExpansion: denseExpansion)
         // Buffer rows: as many as the band budget holds, never fewer than one output row's window.
         let rowBytes = max(1, band.inputWidth * expandedChannels * bandValueBytes)
         let capacity = max(band.windowRows(outputRows: 1), bandBytes / rowBytes)
@@ -179,15 +238,18 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         let workTasks = work / Double(Parallelism.Granularity.dense.rawValue)
         let tasks = threads > 1 ? max(1, min(threads, rows, Int(min(workTasks, Double(rows))))) : 1
         let expandedBytes = Double(band.batch) * Double(band.inputHeight) * Double(rowBytes)
-        // Small images (the late blocks): the whole expanded tensor stays in cache, so the steps can also run unfused.
-        if threads > 1 && expandedBytes <= Double(bandBytes) * Double(threads) {
+        // Small images (the late blocks): the whole expanded tensor stays in cache, so the steps can also run
+        // unfused. (Without an expansion no row is recomputed; a dense expansion always runs banded.)
+        if threads > 1, let expand, case .pointwise(let expandWeights) = expandKernel,
+           expandedBytes <= Double(bandBytes) * Double(threads) {
             let unfused = switch smallImageSchedule {
-            case .estimated: unfusedStepsAreFaster(band, bandTasks: tasks, threads: threads)
+            case .estimated: unfusedStepsAreFaster(band, bandTasks: tasks, threads: threads, expand: expand,
+                                                   expandWeights: expandWeights)
             case .bandLoop: false
             case .unfusedSteps: true
             }
             if unfused {
-                runInTwoPhases(band, tensors, pool: pool)
+                runInTwoPhases(band, tensors, expand: expand, expandWeights: expandWeights, pool: pool)
                 return
             }
         }
@@ -201,8 +263,8 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
     /// runs ~4x slower than dense GEMM MACs (`Parallelism.Granularity`). In floating point: only compared, and no
     /// product of sizes can trap.
     private func weightedWork(_ band: ConvolutionShape, expandedRows: Int) -> Double {
-        Double(expandedRows) * Double(band.inputWidth) * Double(band.inputChannels)
-            * Double(expand.inputChannelsPerGroup)
+        let expansionMACs = expand.map { $0.inputChannelsPerGroup * $0.kernelHeight * $0.kernelWidth } ?? 0
+        return Double(expandedRows) * Double(band.inputWidth) * Double(band.inputChannels) * Double(expansionMACs)
             + Double(band.outputPixelCount) * Double(band.inputChannels)
             * Double(4 * band.kernelHeight * band.kernelWidth + (projection?.outputChannels ?? 0))
     }
@@ -213,7 +275,8 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
     /// its own size allows (the steps of a small model's late blocks are too small to split, and run on one
     /// thread) and ends with a join. Measured at 2 threads: this picks the band loop for MobileNetV2 0.35 @96's
     /// 6x6 to 24x24 blocks (0.29 -> 0.24 ms) and the three steps for the 1.0 @224 7x7 blocks.
-    private func unfusedStepsAreFaster(_ band: ConvolutionShape, bandTasks: Int, threads: Int) -> Bool {
+    private func unfusedStepsAreFaster(_ band: ConvolutionShape, bandTasks: Int, threads: Int,
+                                       expand: FusedConvolution, expandWeights: PackedMatrixWeights) -> Bool {
         let rows = band.outputRowCount
         var expandedRows = 0
         for task in 0..<bandTasks {
@@ -251,7 +314,8 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
 
     /// The unfused schedule on scratch tensors, each step split over all threads: the expansion, the depthwise by
     /// rows, the projection (the GEMMs by rows or, for few pixels, by columns: `PackedMatrixWeights.run(rows:pool:)`).
-    private func runInTwoPhases(_ band: ConvolutionShape, _ tensors: Tensors, pool: ThreadPool) {
+    private func runInTwoPhases(_ band: ConvolutionShape, _ tensors: Tensors, expand: FusedConvolution,
+                                expandWeights: PackedMatrixWeights, pool: ThreadPool) {
         let expandedFloats = max(1, band.batch * band.inputHeight * band.inputWidth * band.inputChannels)
         let depthwiseFloats = projection == nil ? 0 : max(1, band.outputPixelCount * band.inputChannels)
         let raw = UnsafeMutableRawPointer.allocate(
@@ -284,13 +348,7 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
                             scratch: UnsafeMutablePointer<Float>?) {
         // The depthwise on the buffer as an image whose row 0 is the window's first row; its padding logic then
         // sees the real image's edges only (rows beyond the buffer are not read by these output rows).
-        let window = band.inputRows(outputRows: outputRows)
-        var shape = band
-        shape.batch = 1
-        shape.inputHeight = window.isEmpty ? 0 : expandedRows.upperBound - window.lowerBound
-        shape.outputHeight = outputRows.count
-        let firstInputRow = outputRows.lowerBound * band.strideHeight - band.padTop
-        shape.padTop = window.isEmpty ? 0 : window.lowerBound - firstInputRow
+        let (shape, window) = band.rowsCall(outputRows: outputRows, inputRowsEnd: expandedRows.upperBound)
         let rowFloats = bandWords(pixels: band.inputWidth)
         let input = window.isEmpty ? expanded : expanded + (window.lowerBound - expandedRows.lowerBound) * rowFloats
         let firstPixel = (image * band.outputHeight + outputRows.lowerBound) * band.outputWidth
@@ -325,20 +383,36 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
                          projectedRows: Int) {
         guard !rows.isEmpty else { return }
         let rowFloats = bandWords(pixels: band.inputWidth)
-        // The expanded rows, then (with a projection) the depthwise output rows awaiting it.
-        let bufferFloats = max(1, capacity * rowFloats)
+        // The expanded rows (if any), then (with a projection) the depthwise output rows awaiting it.
+        let bufferFloats = expand == nil ? 0 : max(1, capacity * rowFloats)
         let scratchFloats = projection == nil ? 0 : max(1, bandWords(pixels: projectedRows * band.outputWidth))
         let raw = UnsafeMutableRawPointer.allocate(
             byteCount: (bufferFloats + scratchFloats) * MemoryLayout<Float>.stride, alignment: 64)
         defer { raw.deallocate() }
         let buffer = raw.bindMemory(to: Float.self, capacity: bufferFloats + scratchFloats)
         let scratch = projection == nil ? nil : buffer + bufferFloats
-        let expandActivation = expand.activation
+        // The dense expansion's im2col rows (the same count for every band: it depends on the width only).
+        var denseScratch: UnsafeMutablePointer<Float>?
+        if case .general(let kernel) = expandKernel, let whole = tensors.denseExpansion {
+            denseScratch = .allocate(capacity: max(1, kernel.scratchCount(for: whole)))
+        }
+        defer { denseScratch?.deallocate() }
+        let imageFloats = tensors.denseExpansion.map { $0.inputHeight * $0.inputWidth * $0.inputChannels }
+            ?? band.inputHeight * band.inputWidth * inputChannels
         var row = rows.lowerBound
         while row < rows.upperBound {
             let image = row / band.outputHeight
             let imageRowsEnd = min(rows.upperBound, (image + 1) * band.outputHeight) - image * band.outputHeight
-            let imageInput = tensors.input + image * band.inputHeight * band.inputWidth * expand.inputChannelsPerGroup
+            let imageInput = tensors.input + image * imageFloats
+            guard let expand, let expandKernel else {
+                // No expansion: the depthwise conv reads the image in place, `projectedRows` output rows at a time.
+                for first in stride(from: row - image * band.outputHeight, to: imageRowsEnd, by: projectedRows) {
+                    finishRows(band, tensors, image: image, outputRows: first..<min(imageRowsEnd, first + projectedRows),
+                               expanded: imageInput, expandedRows: 0..<band.inputHeight, scratch: scratch)
+                }
+                row = image * band.outputHeight + imageRowsEnd
+                continue
+            }
             // The buffer holds expanded rows [bufferStart, bufferEnd) of this image.
             var bufferStart = 0
             var bufferEnd = 0
@@ -363,17 +437,30 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
                 }
                 let window = band.inputRows(outputRows: outputRow..<bandEnd)
                 if window.upperBound > bufferEnd {
-                    let newRows = window.upperBound - bufferEnd
-                    let newInput = imageInput + bufferEnd * band.inputWidth * expand.inputChannelsPerGroup
-                    let newOutput = buffer + (bufferEnd - bufferStart) * rowFloats
-                    if bandsInBFloat16, case .clamp(let clamp) = expandActivation {
-                        expandWeights.run(input: newInput, inputRowStride: expand.inputChannelsPerGroup,
-                                          bfloat16Output: newOutput, outputRowStride: band.inputChannels,
-                                          clamp: clamp, rows: 0..<(newRows * band.inputWidth))
-                    } else {
-                        expandWeights.run(input: newInput, inputRowStride: expand.inputChannelsPerGroup,
-                                          output: newOutput, outputRowStride: band.inputChannels,
-                                          activation: expandActivation, rows: 0..<(newRows * band.inputWidth))
+                    let destination = buffer + (bufferEnd - bufferStart) * rowFloats
+                    switch expandKernel {
+                    case .pointwise(let weights):
+                        let newRows = window.upperBound - bufferEnd
+                        let newInput = imageInput + bufferEnd * band.inputWidth * inputChannels
+                        if bandsInBFloat16, case .clamp(let clamp) = expand.activation {
+                            weights.run(input: newInput, inputRowStride: inputChannels, bfloat16Output: destination,
+                                        outputRowStride: band.inputChannels, clamp: clamp,
+                                        rows: 0..<(newRows * band.inputWidth))
+                        } else {
+                            weights.run(input: newInput, inputRowStride: inputChannels, output: destination,
+                                        outputRowStride: band.inputChannels, activation: expand.activation,
+                                        rows: 0..<(newRows * band.inputWidth))
+                        }
+                    case .general(let kernel):
+                        // The expansion's output rows as a call of their own over the input rows they read (float32
+                        // bands only: `bfloat16Variant()`).
+                        guard let whole = tensors.denseExpansion else { break }
+                        let (call, inputWindow) = whole.rowsCall(outputRows: bufferEnd..<window.upperBound,
+                                                                 inputRowsEnd: whole.inputHeight)
+                        let rowFloats = whole.inputWidth * whole.inputChannels
+                        kernel.run(shape: call, input: imageInput + (inputWindow.isEmpty ? 0 : inputWindow.lowerBound)
+                                       * rowFloats, output: destination, activation: expand.activation,
+                                   pixels: 0..<call.outputPixelCount, scratch: denseScratch)
                     }
                     bufferEnd = window.upperBound
                 }
@@ -390,15 +477,32 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
 // MARK: - Optimizer hooks
 
 extension FusedExpandDepthwiseConvolution: ConsumerFusing {
+    /// The fused node's op type: with a projection, the whole block.
+    private var opType: String { projection == nil ? "FusedExpandDepthwiseConv" : "FusedInvertedBottleneck" }
+
     /// Absorbs the block's projection: a pointwise FusedConv reading the depthwise output, with its residual when
     /// that is computed before this operator runs (the block's input, in MobileNetV2).
     func fusing(_ consumer: FusionCandidate) throws -> FusedOperator? {
         guard let projection = consumer.op as? FusedConvolution, consumer.producedInput == 0,
               consumer.node.inputs.count == (projection.hasResidual ? 2 : 1),
               let fused = projecting(with: projection) else { return nil }
-        guard projection.hasResidual else { return FusedOperator(op: fused, opType: "FusedInvertedBottleneck") }
+        guard projection.hasResidual else { return FusedOperator(op: fused, opType: fused.opType) }
         let residual = consumer.node.inputs[1]
         guard !residual.isEmpty, consumer.isAvailableBeforeProducer(residual) else { return nil }
-        return FusedOperator(op: fused, opType: "FusedInvertedBottleneck", extraInputs: [residual])
+        return FusedOperator(op: fused, opType: fused.opType, extraInputs: [residual])
+    }
+
+    /// `expand` (a pointwise FusedConv, or a dense one on the general kernel) absorbing `consumer` when that is this
+    /// operator without expansion: the block with `expand` fused, reading the residual the block read when it is
+    /// computed before `expand` runs.
+    /// (Producers fuse from the last to the first, so a depthwise conv has taken its projection before the
+    /// expansion before it is considered.)
+    static func fusing(expansion expand: FusedConvolution, into consumer: FusionCandidate) -> FusedOperator? {
+        guard let block = consumer.op as? FusedExpandDepthwiseConvolution, consumer.producedInput == 0,
+              consumer.node.inputs.count == (block.hasResidual ? 2 : 1),
+              let fused = block.expanding(with: expand, dense: true) else { return nil }
+        let extraInputs = Array(consumer.node.inputs.dropFirst())
+        guard extraInputs.allSatisfy({ !$0.isEmpty && consumer.isAvailableBeforeProducer($0) }) else { return nil }
+        return FusedOperator(op: fused, opType: fused.opType, extraInputs: extraInputs)
     }
 }

@@ -159,6 +159,20 @@ struct ConvolutionShape: Sendable, Equatable {
         return lower..<upper
     }
 
+    /// Output rows `outputRows` of one image as a call of their own whose input row 0 is `window.lowerBound` of this
+    /// call's image and which sees input rows up to `inputRowsEnd` (rows past it are not read by these output rows,
+    /// or are past the image): its padding logic then sees the real image's edges only. `window`: the input rows
+    /// the output rows read (empty when they read only padding: the call then has no input rows).
+    func rowsCall(outputRows: Range<Int>, inputRowsEnd: Int) -> (shape: ConvolutionShape, window: Range<Int>) {
+        let window = inputRows(outputRows: outputRows)
+        var shape = self
+        shape.batch = 1
+        shape.outputHeight = outputRows.count
+        shape.inputHeight = window.isEmpty ? 0 : inputRowsEnd - window.lowerBound
+        shape.padTop = window.isEmpty ? 0 : window.lowerBound - (outputRows.lowerBound * strideHeight - padTop)
+        return (shape, window)
+    }
+
     /// Input rows one window of `outputRows` consecutive output rows spans, unclipped.
     func windowRows(outputRows: Int) -> Int {
         (outputRows - 1) * strideHeight + (kernelHeight - 1) * dilationHeight + 1
