@@ -110,13 +110,15 @@ final class FusedExpandDepthwiseTests: XCTestCase {
             XCTAssertEqual(fused.bandsInBFloat16, testCase.channels % 2 == 0 && testCase.projectionChannels != nil
                            && testCase.expands && testCase.denseKernel == nil,
                            "\(testCase): bfloat16 bands", file: file, line: line)
-            expected = try bfloat16Reference(expand: expand, depthwise: depthwise, projection: projection,
-                                             input: input, residual: inputs.dropFirst().first,
+            let bfloat16Expansion = testCase.expands ? expand : nil
+            let dense = testCase.denseKernel != nil
+            expected = try bfloat16Reference(expand: bfloat16Expansion, dense: dense, depthwise: depthwise,
+                                             projection: projection, input: input, residual: inputs.dropFirst().first,
                                              roundingExpanded: fused.bandsInBFloat16)
             if fused.bandsInBFloat16 {
-                alternative = try bfloat16Reference(expand: expand, depthwise: depthwise, projection: projection,
-                                                    input: input, residual: inputs.dropFirst().first,
-                                                    roundingExpanded: false)
+                alternative = try bfloat16Reference(expand: bfloat16Expansion, dense: dense, depthwise: depthwise,
+                                                    projection: projection, input: input,
+                                                    residual: inputs.dropFirst().first, roundingExpanded: false)
             }
             // The same roundings and sums in the same order; only the float32 depthwise output is not rounded.
             tolerance = 1e-3 * max(1, expected.floats.map(abs).max() ?? 0)
@@ -142,12 +144,16 @@ final class FusedExpandDepthwiseTests: XCTestCase {
         }
     }
 
-    /// The separate convolutions with the bfloat16 variant's roundings: the 1x1 GEMMs in bfloat16 and, with
-    /// bfloat16 bands, the expanded tensor rounded to bfloat16 before the float32 depthwise.
-    private func bfloat16Reference(expand: FusedConvolution, depthwise: FusedConvolution,
+    /// The separate convolutions with the bfloat16 variant's roundings: the 1x1 GEMMs in bfloat16 (a dense
+    /// expansion stays float32; without one the depthwise reads the input) and, with bfloat16 bands, the expanded
+    /// tensor rounded to bfloat16 before the float32 depthwise.
+    private func bfloat16Reference(expand: FusedConvolution?, dense: Bool, depthwise: FusedConvolution,
                                    projection: FusedConvolution?, input: Tensor, residual: Tensor?,
                                    roundingExpanded: Bool) throws -> Tensor {
-        var expanded = try XCTUnwrap(expand.bfloat16Pointwise).run([input])[0]
+        var expanded = input
+        if let expand {
+            expanded = try (dense ? expand : XCTUnwrap(expand.bfloat16Pointwise)).run([input])[0]
+        }
         if roundingExpanded {
             expanded = try Tensor(shape: expanded.shape,
                                   floats: expanded.floats.map { ork_float_from_bfloat16(ork_bfloat16_from_float($0)) })
@@ -295,6 +301,14 @@ final class FusedExpandDepthwiseTests: XCTestCase {
         try check(Case(height: 9, width: 9, inputChannels: 5, channels: 2, projectionChannels: 3, bfloat16: true))
         try check(Case(height: 9, width: 9, inputChannels: 5, channels: 33, projectionChannels: 8, bfloat16: true))
         try check(Case(height: 9, width: 9, inputChannels: 5, channels: 32, bfloat16: true))
+        // MobileNetV2's first block without expansion, and with the stem as a dense (float32) expansion: float32
+        // bands, the projection in bfloat16.
+        try check(Case(height: 28, width: 28, inputChannels: 0, channels: 32, projectionChannels: 16, expands: false,
+                       bfloat16: true), threads: [1, 2, 3])
+        try check(Case(height: 56, width: 56, inputChannels: 3, channels: 32, projectionChannels: 16, denseKernel: 3,
+                       bfloat16: true), threads: [1, 2, 3])
+        try check(Case(batch: 2, height: 9, width: 11, inputChannels: 3, channels: 6, projectionChannels: 5,
+                       residual: true, denseKernel: 3, denseStrides: [1, 1], bfloat16: true))
     }
 
     func testOnlyPointwiseIntoDepthwisePairsFuse() throws {
