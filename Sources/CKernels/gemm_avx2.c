@@ -84,9 +84,8 @@ ORK_TARGET_AVX2 void ork_gemm_segmented_avx2(const ork_gemm_args *args, const or
             const size_t column0 = panel * ORK_TILE;
             const size_t columns = ORK_MIN((size_t)ORK_TILE, n - column0);
             const float *w = args->packed_b + panel * panel_stride;
-            for (size_t m = chunk_begin, tile_rows; m < chunk_end; m += tile_rows) {
-                tile_rows = ork_balanced_tile_rows(chunk_end - m, MAX_ROWS);
-                const int rows = (int)tile_rows;
+            for (size_t m = chunk_begin; m < chunk_end; m += MAX_ROWS) {
+                const int rows = (int)ORK_MIN((size_t)MAX_ROWS, chunk_end - m);
                 const float *a = args->a + m * args->a_row_stride;
                 const size_t a_stride = args->a_row_stride;
                 const float *residual =

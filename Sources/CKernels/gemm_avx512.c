@@ -194,11 +194,11 @@ ORK_TARGET_AVX512 void ork_gemm_segmented_avx512(const ork_gemm_args *args, cons
             const __mmask16 mask1 = columns > 16 ? column_mask(columns - 16) : 0;
             const float *w0 = args->packed_b + panel * panel_stride;
             const float *w1 = w0 + panel_stride;
-            for (size_t m = chunk_begin, rows; m < chunk_end; m += rows) {
-                rows = ork_balanced_tile_rows(chunk_end - m, MAX_ROWS);
+            for (size_t m = chunk_begin; m < chunk_end; m += MAX_ROWS) {
+                const int rows = (int)ORK_MIN((size_t)MAX_ROWS, chunk_end - m);
                 const float *residual =
                     args->residual ? args->residual + m * args->residual_row_stride + column0 : NULL;
-                tile_dispatch((int)rows, shape, k, segments, args->a + m * args->a_row_stride,
+                tile_dispatch(rows, shape, k, segments, args->a + m * args->a_row_stride,
                               args->a_row_stride, w0, w1,
                               residual, args->residual_row_stride, args->c + m * args->c_row_stride + column0,
                               args->c_row_stride, mask0, mask1, vmin, vmax);

@@ -48,14 +48,6 @@ typedef struct {
     size_t rows, row_stride, columns, column_stride;
 } ork_segments;
 
-// Rows of the next GEMM tile when `left` rows remain and a tile holds at most `max_rows`: the rows spread evenly over
-// the fewest tiles (49 pixels of a 7x7 image = 10+10+10+10+9, not 12+12+12+12+1: a 1-row tile has too few
-// independent FMA chains to hide the FMA latency, and costs nearly what a full one does).
-ORK_INLINE size_t ork_balanced_tile_rows(size_t left, size_t max_rows) {
-    const size_t tiles = (left + max_rows - 1) / max_rows;
-    return (left + tiles - 1) / tiles;
-}
-
 // Walks the pieces of a segmented A row in order: `row` is the current segment row's first piece, `piece` the
 // current piece, `column` its index in the row.
 ORK_INLINE void ork_next_piece(const ork_segments *segments, size_t *column, const float **row, const float **piece) {

@@ -98,9 +98,9 @@ final class MatrixMultiplyKernelTests: XCTestCase {
         }
     }
 
-    /// Every row count 1...50: row tiles are balanced over the fewest tiles (49 = 10+10+10+10+9), so each count
-    /// takes its own mix of tile heights; with column tails of every panel shape (57 = 32 + a masked pair, 41 =
-    /// 32 + 9, 24 = a panel and a half, 8 = half a panel), an odd reduction and one long enough for row chunks.
+    /// Every row count 1...50 (every remainder tile height, chunks with a joined remainder as at 49 = 48 + 1), with
+    /// column tails of every panel shape (57 = 32 + a masked pair, 41 = 32 + 9, 24 = a panel and a half, 8 = half a
+    /// panel), an odd reduction and one long enough for row chunks.
     func testEveryRowCountUpToFiftyAtEveryLevel() throws {
         let outputs = [57, 41, 24, 8], reductions = [19, 400]
         try forEachInstructionSet { level in
