@@ -98,6 +98,21 @@ final class MatrixMultiplyKernelTests: XCTestCase {
         }
     }
 
+    /// Every row count 1...50 (every remainder tile height, chunks with a joined remainder as at 49 = 48 + 1), with
+    /// column tails of every panel shape (57 = 32 + a masked pair, 41 = 32 + 9, 24 = a panel and a half, 8 = half a
+    /// panel), an odd reduction and one long enough for row chunks.
+    func testEveryRowCountUpToFiftyAtEveryLevel() throws {
+        let outputs = [57, 41, 24, 8], reductions = [19, 400]
+        try forEachInstructionSet { level in
+            for rows in 1...50 {
+                let testCase = Case(rows: rows, reduction: reductions[rows % reductions.count],
+                                    outputs: outputs[rows % outputs.count], residual: rows % 3 == 0,
+                                    activation: rows % 5 == 0 ? .clamp(ClampBounds(minimum: 0, maximum: 6)) : .none)
+                try check(testCase, seed: UInt64(100 + rows), level: level)
+            }
+        }
+    }
+
     func testResidualMayBeTheOutput() throws {
         try forEachInstructionSet { level in
             var random = SeededValues(seed: 99)
