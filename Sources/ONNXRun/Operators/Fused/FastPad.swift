@@ -61,7 +61,11 @@ struct FastPad: KernelOperator {
                     continue
                 }
                 let inputRow = source + offset
-                for column in 0..<width where column < begin || column >= begin + inputWidth {
+                // Only the borders map element by element; the middle is the input row.
+                for column in 0..<begin {
+                    target[column] = maps[rank - 1][column].map { inputRow[$0] } ?? value
+                }
+                for column in (begin + inputWidth)..<width {
                     target[column] = maps[rank - 1][column].map { inputRow[$0] } ?? value
                 }
                 (target + begin).update(from: inputRow, count: inputWidth)
