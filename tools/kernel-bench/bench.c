@@ -3,7 +3,7 @@
 //   clang -O2 -ISources/CKernels/include Sources/CKernels/*.c tools/kernel-bench/bench.c -lm -o /tmp/kernel-bench
 //   /tmp/kernel-bench [isa-level 0|1|2 [net|conv|int8]]   ("net": only whole MobileNetV2 networks; "conv": only
 //   the convolution table, GFLOP/s and the ratio to a 1x1 conv; "int8": the int8 pointwise GEMM's GOP/s next to
-//   the fp32 GEMM's GFLOP/s on the same shapes, and int8 vs fp32 depthwise)
+//   the fp32 GEMM's GFLOP/s on the same shapes, and int8 vs fp32 depthwise; "dw": only the fp32 depthwise table)
 #include "CKernels.h"
 
 #include <math.h>
@@ -378,6 +378,25 @@ static void bench_mobilenetv2(double width, size_t resolution) {
     free(x); free(y); free(z); free(scratch);
 }
 
+// The fp32 depthwise on MobileNetV2's (3x3) and EfficientNet's (5x5) shapes.
+static void bench_depthwise_table(void) {
+    bench_depthwise(112, 32, 3, 1);
+    bench_depthwise(112, 96, 3, 2);
+    bench_depthwise(56, 144, 3, 1);
+    bench_depthwise(56, 144, 3, 2);
+    bench_depthwise(28, 192, 3, 1);
+    bench_depthwise(28, 192, 3, 2);
+    bench_depthwise(14, 384, 3, 1);
+    bench_depthwise(14, 576, 3, 1);
+    bench_depthwise(14, 576, 3, 2);
+    bench_depthwise(7, 960, 3, 1);
+    bench_depthwise(56, 144, 5, 2);
+    bench_depthwise(28, 240, 5, 1);
+    bench_depthwise(14, 480, 5, 1);
+    bench_depthwise(14, 672, 5, 2);
+    bench_depthwise(7, 1152, 5, 1);
+}
+
 int main(int argc, char **argv) {
     kernels = ork_kernels();
     if (argc > 1 && (kernels = ork_kernel_table_for((ork_isa)atoi(argv[1]))) == NULL) {
@@ -406,6 +425,10 @@ int main(int argc, char **argv) {
         bench_qdepthwise(14, 576, 1);
         return 0;
     }
+    if (argc > 2 && strcmp(argv[2], "dw") == 0) {  // only the fp32 depthwise table
+        bench_depthwise_table();
+        return 0;
+    }
     if (argc > 2 && strcmp(argv[2], "conv") == 0) {
         bench_convolutions();
         return 0;
@@ -429,21 +452,7 @@ int main(int argc, char **argv) {
     bench_gemm(7 * 7, 960, 320);
     bench_gemm(7 * 7, 320, 1280);
     bench_gemm(1, 1280, 1000);
-    bench_depthwise(112, 32, 3, 1);
-    bench_depthwise(112, 96, 3, 2);
-    bench_depthwise(56, 144, 3, 1);
-    bench_depthwise(56, 144, 3, 2);
-    bench_depthwise(28, 192, 3, 1);
-    bench_depthwise(28, 192, 3, 2);
-    bench_depthwise(14, 384, 3, 1);
-    bench_depthwise(14, 576, 3, 1);
-    bench_depthwise(14, 576, 3, 2);
-    bench_depthwise(7, 960, 3, 1);
-    bench_depthwise(56, 144, 5, 2);
-    bench_depthwise(28, 240, 5, 1);
-    bench_depthwise(14, 480, 5, 1);
-    bench_depthwise(14, 672, 5, 2);
-    bench_depthwise(7, 1152, 5, 1);
+    bench_depthwise_table();
     bench_convolutions();
     return 0;
 }
