@@ -1,15 +1,11 @@
-// GEMM micro-kernels for AVX-512: 12 rows (a chunk's last tile up to 14) x 32 columns (two packed panels) per
-// tile, broadcast-FMA; 9 rows x 24 columns on 256-bit FMAs for a panel and a half, and a last panel with <= 8
-// columns on 256-bit FMAs.
+// GEMM micro-kernels for AVX-512: up to 12 rows x 32 columns (two packed panels) per tile, broadcast-FMA; 9 rows x
+// 24 columns on 256-bit FMAs for a panel and a half, and a last panel with <= 8 columns on 256-bit FMAs.
 #include "internal.h"
 
 #if ORK_X86
 #include <immintrin.h>
 
 #define MAX_ROWS 12
-// A last tile of up to this many rows is computed as one (49 rows = 12 + 12 + 12 + 13, not + 1: a 1-row tile runs
-// at a fraction of the FMA rate, ~4 % of a 7x7 stage's GEMM).
-#define MAX_LAST_ROWS 14
 
 // Column shapes of a tile: which of the (one or two) panels are computed, and whether the last one is only
 // half used (<= 8 columns). Half-used panels run on 256-bit FMAs (half the cost of a 512-bit one on Zen 4); a panel
@@ -32,8 +28,8 @@ ORK_INLINE ORK_TARGET_AVX512 void tile(const int rows, const int shape, size_t k
     const int full0 = shape == ONE_PANEL || shape == TWO_PANELS, full1 = shape == TWO_PANELS;
     const int low0 = shape == HALF_PANEL || shape == PANEL_AND_HALF, high0 = shape == PANEL_AND_HALF;
     const int low1 = shape == PANEL_AND_HALF;
-    __m512 acc0[MAX_LAST_ROWS], acc1[MAX_LAST_ROWS];
-    __m256 low_acc0[MAX_LAST_ROWS], high_acc0[MAX_LAST_ROWS], low_acc1[MAX_LAST_ROWS];
+    __m512 acc0[MAX_ROWS], acc1[MAX_ROWS];
+    __m256 low_acc0[MAX_ROWS], high_acc0[MAX_ROWS], low_acc1[MAX_ROWS];
     ORK_UNROLL
     for (int r = 0; r < rows; r++) {
         if (full0) acc0[r] = _mm512_loadu_ps(w0);
@@ -126,7 +122,7 @@ static ORK_TARGET_AVX512 void tile_dispatch(int rows, int shape, size_t k, const
                                             __mmask16 mask1, __m512 vmin, __m512 vmax) {
     switch (rows) {
         TILE_CASE(1) TILE_CASE(2) TILE_CASE(3) TILE_CASE(4) TILE_CASE(5) TILE_CASE(6)
-        TILE_CASE(7) TILE_CASE(8) TILE_CASE(9) TILE_CASE(10) TILE_CASE(11) TILE_CASE(12) TILE_CASE(13) TILE_CASE(14)
+        TILE_CASE(7) TILE_CASE(8) TILE_CASE(9) TILE_CASE(10) TILE_CASE(11) TILE_CASE(12)
     default: break;
     }
 }
@@ -219,13 +215,12 @@ ORK_TARGET_AVX512 void ork_gemm_segmented_avx512(const ork_gemm_args *args, cons
             const __mmask16 mask1 = columns > 16 ? column_mask(columns - 16) : 0;
             const float *w0 = args->packed_b + panel * panel_stride;
             const float *w1 = w0 + panel_stride;
-            // Tiles of `step` rows; the rest joins the last (27 256-bit accumulators leave no room for more).
-            const size_t step = (size_t)tile_rows(shape), last = shape == PANEL_AND_HALF ? step : MAX_LAST_ROWS;
-            for (size_t m = chunk_begin, rows; m < chunk_end; m += rows) {
-                rows = chunk_end - m <= last ? chunk_end - m : step;
+            const size_t step = (size_t)tile_rows(shape);
+            for (size_t m = chunk_begin; m < chunk_end; m += step) {
+                const int rows = (int)ORK_MIN(step, chunk_end - m);
                 const float *residual =
                     args->residual ? args->residual + m * args->residual_row_stride + column0 : NULL;
-                tile_dispatch((int)rows, shape, k, segments, args->a + m * args->a_row_stride,
+                tile_dispatch(rows, shape, k, segments, args->a + m * args->a_row_stride,
                               args->a_row_stride, w0, w1,
                               residual, args->residual_row_stride, args->c + m * args->c_row_stride + column0,
                               args->c_row_stride, mask0, mask1, vmin, vmax);

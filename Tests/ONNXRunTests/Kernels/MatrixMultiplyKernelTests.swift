@@ -85,8 +85,8 @@ final class MatrixMultiplyKernelTests: XCTestCase {
             Case(rows: 7, reduction: 50, outputs: 150, residual: true,
                  activation: .clamp(ClampBounds(minimum: -1, maximum: 1))),
             Case(rows: 10, reduction: 33, outputs: 64, outputStride: 70, residual: true),
-            // Small reductions (MobileNetV2's expansions), a panel and a half with its last 8 columns masked
-            // (21 = 16 + 5; 53 = 32 + 16 + 5) in 9-row tiles, and last tiles of 13 and 14 rows (49, 26 = 12 + 14).
+            // Small reductions (MobileNetV2's expansions), a panel and a half in 9-row tiles (49 = 5 x 9 + 4), with
+            // its last 8 columns masked (21 = 16 + 5; 53 = 32 + 16 + 5).
             Case(rows: 23, reduction: 16, outputs: 21, residual: true,
                  activation: .clamp(ClampBounds(minimum: 0, maximum: 6))),
             Case(rows: 19, reduction: 24, outputs: 53, inputStride: 27, outputStride: 60, residual: true),
