@@ -105,6 +105,8 @@ ORK_INLINE ORK_TARGET_AVX512 void tile(const int rows, const int shape, size_t k
 #define TILE_CALL(R, SHAPE)                                                                                   \
     tile(R, SHAPE, k, segments, a, a_stride, w0, w1, residual, residual_stride, c, c_stride,                 \
          mask0, mask1, vmin, vmax)
+// A panel and a half never has more than 9 rows (tile_rows): its cases above 9 compile to the 9-row tile, not to
+// 36 spilling accumulators.
 #define TILE_CASE(R)                                                                                          \
     case R:                                                                                                   \
         switch (shape) {                                                                                      \
