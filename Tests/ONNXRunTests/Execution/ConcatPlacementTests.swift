@@ -76,6 +76,7 @@ extension OptimizerTests {
 
         let steps = try checkOptimized(graph)
         XCTAssertEqual(steps["ConcatNHWC"], 3, "\(steps)")
+        XCTAssertEqual(steps["PreactivatedConv"], 3, "\(steps)")
         let plan = try plan(graph)
         for (value, offset) in [("p", 0), ("f1", 4), ("f2", 7)] {
             XCTAssertEqual(try step(computing: value, in: plan).outputWindow, ChannelWindow(offset: offset, rowStride: 10),
@@ -86,9 +87,39 @@ extension OptimizerTests {
         }
         XCTAssertEqual(try step(computing: "cat2", in: plan).outputWindow, ChannelWindow(offset: 0, rowStride: 10))
         XCTAssertNil(try step(computing: "block", in: plan).outputWindow)
-        XCTAssertEqual(try step(computing: "n2", in: plan).inputWindows, [ChannelWindow(offset: 0, rowStride: 10)])
+        // Layer 2's norm + relu + 1x1 conv, one step, reads its concat (a prefix of the block's) in place.
+        let preactivated = try step(computing: "ra2", in: plan)
+        XCTAssertEqual(preactivated.node.node.opType, "PreactivatedConv")
+        XCTAssertEqual(preactivated.inputWindows, [ChannelWindow(offset: 0, rowStride: 10)])
         let buffers = try ["p", "f1", "f2", "cat1", "block"].map { try step(computing: $0, in: plan).outputBuffers[0] }
         XCTAssertEqual(Set(buffers).count, 1, "one buffer holds the block: \(buffers)")
+    }
+
+    /// DenseNet's norm + relu + 1x1 conv as one step, against the reference kernels: over many pixel blocks (split
+    /// by rows between threads) reading a concat in place, and over few pixels and many outputs (split by columns).
+    func testNormalizationAndReluBeforeAPointwiseConvolutionAreItsPrologue() throws {
+        for (shape, outputs) in [([2, 5, 11, 13], 7), ([1, 5, 2, 3], 70)] {
+            let norm = try normalization("c", "n", channels: 9)
+            let graph = Graph(
+                name: "preactivated", inputs: [info("x", shape)],
+                outputs: [info("y", [shape[0], outputs, shape[2], shape[3]])],
+                initializers: norm.constants.merging([
+                    "w1": try tensor([4, 5, 1, 1], seed: 270), "w2": try tensor([5, 5, 3, 3], seed: 271),
+                    "w3": try tensor([outputs, 9, 1, 1], seed: 272), "b3": try tensor([outputs], seed: 273),
+                ]) { $1 },
+                valueInfo: [],
+                nodes: [Node(name: "c1", opType: "Conv", inputs: ["x", "w1"], outputs: ["a"]),
+                        Node(name: "c2", opType: "Conv", inputs: ["x", "w2"], outputs: ["b"],
+                             attributes: ["pads": .ints([1, 1, 1, 1])]),
+                        Node(name: "concat", opType: "Concat", inputs: ["a", "b"], outputs: ["c"],
+                             attributes: ["axis": .int(1)])]
+                    + norm.nodes
+                    + [Node(name: "c3", opType: "Conv", inputs: ["n", "w3", "b3"], outputs: ["t"]),
+                       Node(name: "relu", opType: "Relu", inputs: ["t"], outputs: ["y"])])
+            let steps = try checkOptimized(graph)
+            XCTAssertEqual(steps["PreactivatedConv"], 1, "\(steps)")
+            XCTAssertNil(steps["ChannelAffineNHWC"], "\(steps)")
+        }
     }
 
     /// Inputs the planner must leave in their own storage, each for one reason; the concats still copy them, and the

@@ -613,7 +613,7 @@ final class OptimizerTests: XCTestCase {
                          attributes: ["axis": .int(1)])]
                 + normalize("c", "n") + [Node(name: "c2", opType: "Conv", inputs: ["n", "w2"], outputs: ["y"])])
         let steps = try checkOptimized(afterConcat)
-        XCTAssertEqual(steps, ["ToNHWC": 1, "FusedConv": 2, "ConcatNHWC": 1, "ChannelAffineNHWC": 1, "ToNCHW": 1],
+        XCTAssertEqual(steps, ["ToNHWC": 1, "FusedConv": 1, "ConcatNHWC": 1, "PreactivatedConv": 1, "ToNCHW": 1],
                        "\(steps)")
     }
 
