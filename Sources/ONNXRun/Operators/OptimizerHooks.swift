@@ -275,8 +275,8 @@ struct ChannelWindow: Sendable, Hashable {
 protocol ChannelWindowOperator: KernelOperator {
     /// Whether input `position` (of rank `rank`) may be given as a window.
     func readsChannelWindow(input position: Int, rank: Int) -> Bool
-    /// Whether the output may be written into a window.
-    var writesChannelWindow: Bool { get }
+    /// Whether the output (of rank `rank`) may be written into a window.
+    func writesChannelWindow(rank: Int) -> Bool
     /// `execute` with windows: `inputWindows[i]` non-nil only where `readsChannelWindow(input: i, ...)`,
     /// `outputWindow` only when `writesChannelWindow` (both may be empty / nil: dense).
     func execute(_ inputs: [Tensor?], inputWindows: [ChannelWindow?], into outputs: [Tensor],

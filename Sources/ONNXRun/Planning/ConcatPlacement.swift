@@ -38,9 +38,9 @@ struct ConcatPlacement {
                     .readsChannelWindow(input: reader.position, rank: rank) == true
             }
         }
-        func writableAsWindow(_ name: String) -> Bool {
+        func writableAsWindow(_ name: String, rank: Int) -> Bool {
             guard let index = producer[name], let writer = nodes[index].op as? ChannelWindowOperator else { return false }
-            return writer.writesChannelWindow && nodes[index].node.outputs.filter({ !$0.isEmpty }) == [name]
+            return writer.writesChannelWindow(rank: rank) && nodes[index].node.outputs.filter({ !$0.isEmpty }) == [name]
                 && nodes[index].node.outputs.first == name
         }
 
@@ -70,7 +70,7 @@ struct ConcatPlacement {
             var placedAll = true
             for (position, name) in node.inputs.enumerated() {
                 if node.inputs.filter({ $0 == name }).count == 1, windows[name] == nil, !isReturned(name),
-                   writableAsWindow(name), readableAsWindow(name, rank: rank) {
+                   writableAsWindow(name, rank: rank), readableAsWindow(name, rank: rank) {
                     windows[name] = (output, ChannelWindow(offset: offsets[position], rowStride: shape[rank - 1]))
                 } else {
                     placedAll = placedAll && windows[name]?.host == output

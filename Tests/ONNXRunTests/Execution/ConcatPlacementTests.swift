@@ -122,6 +122,41 @@ extension OptimizerTests {
         }
     }
 
+    /// ShuffleNet's unit: the kept half (a channel Slice) and the branch (1x1, depthwise, 1x1 as one banded step) are
+    /// both written into the concat's buffer.
+    func testSliceAndBandedBranchArePlacedInTheirConcat() throws {
+        let graph = Graph(
+            name: "shuffle", inputs: [info("x", [1, 3, 9, 10])], outputs: [info("y", [1, 5, 9, 10])],
+            initializers: [
+                "w0": try tensor([8, 3, 1, 1], seed: 280), "w1": try tensor([6, 4, 1, 1], seed: 281),
+                "wd": try tensor([6, 1, 3, 3], seed: 282), "w2": try tensor([4, 6, 1, 1], seed: 283),
+                "w3": try tensor([5, 8, 1, 1], seed: 284),
+                "starts": try Tensor(shape: [1], scalars: [Int64(0)]), "middle": try Tensor(shape: [1], scalars: [Int64(4)]),
+                "ends": try Tensor(shape: [1], scalars: [Int64(8)]), "axes": try Tensor(shape: [1], scalars: [Int64(1)]),
+            ],
+            valueInfo: [],
+            nodes: [
+                Node(name: "c0", opType: "Conv", inputs: ["x", "w0"], outputs: ["a"]),
+                Node(name: "kept", opType: "Slice", inputs: ["a", "starts", "middle", "axes"], outputs: ["k"]),
+                Node(name: "rest", opType: "Slice", inputs: ["a", "middle", "ends", "axes"], outputs: ["r"]),
+                Node(name: "c1", opType: "Conv", inputs: ["r", "w1"], outputs: ["e"]),
+                Node(name: "relu1", opType: "Relu", inputs: ["e"], outputs: ["re"]),
+                Node(name: "dw", opType: "Conv", inputs: ["re", "wd"], outputs: ["d"],
+                     attributes: ["group": .int(6), "pads": .ints([1, 1, 1, 1])]),
+                Node(name: "c2", opType: "Conv", inputs: ["d", "w2"], outputs: ["p"]),
+                Node(name: "relu2", opType: "Relu", inputs: ["p"], outputs: ["b"]),
+                Node(name: "concat", opType: "Concat", inputs: ["k", "b"], outputs: ["c"], attributes: ["axis": .int(1)]),
+                Node(name: "c3", opType: "Conv", inputs: ["c", "w3"], outputs: ["y"]),
+            ])
+        let steps = try checkOptimized(graph)
+        XCTAssertEqual(steps["FusedInvertedBottleneck"], 1, "\(steps)")
+        let plan = try plan(graph)
+        XCTAssertEqual(try step(computing: "k", in: plan).outputWindow, ChannelWindow(offset: 0, rowStride: 8))
+        XCTAssertEqual(try step(computing: "b", in: plan).outputWindow, ChannelWindow(offset: 4, rowStride: 8))
+        XCTAssertNil(try step(computing: "r", in: plan).outputWindow)
+        XCTAssertTrue(try step(computing: "c", in: plan).isInPlace)
+    }
+
     /// Inputs the planner must leave in their own storage, each for one reason; the concats still copy them, and the
     /// one input that may be placed is.
     func testConcatInputsThatCannotBePlacedAreCopied() throws {

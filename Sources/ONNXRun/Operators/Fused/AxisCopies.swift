@@ -50,7 +50,7 @@ struct AxisConcat: AxisConcatenating {
 
     /// Reads channel windows along its own axis when that is the last one.
     func readsChannelWindow(input position: Int, rank: Int) -> Bool { axis == rank - 1 }
-    var writesChannelWindow: Bool { false }
+    func writesChannelWindow(rank: Int) -> Bool { false }
 
     /// An input the planner placed in this output's buffer at its own columns is already there.
     func execute(_ inputs: [Tensor?], inputWindows: [ChannelWindow?], into outputs: [Tensor],
@@ -117,7 +117,7 @@ struct AxisSplit: KernelOperator {
 }
 
 /// Slice of `count` elements from `start` with step 1 along `axis` (non-negative), every other axis whole.
-struct AxisSlice: KernelOperator {
+struct AxisSlice: ChannelWindowOperator {
     let axis: Int
     let start: Int
     let count: Int
@@ -131,14 +131,22 @@ struct AxisSlice: KernelOperator {
         return [TensorType(elementType: data.elementType, shape: shape)]
     }
 
-    func execute(_ inputs: [Tensor?], into outputs: [Tensor], pool: ThreadPool) throws {
+    func readsChannelWindow(input position: Int, rank: Int) -> Bool { false }
+
+    /// A slice of the last axis may be copied straight into a Concat's buffer (ShuffleNet's kept half).
+    func writesChannelWindow(rank: Int) -> Bool { axis == rank - 1 }
+
+    func execute(_ inputs: [Tensor?], inputWindows: [ChannelWindow?], into outputs: [Tensor],
+                 outputWindow: ChannelWindow?, pool: ThreadPool) throws {
         let data = try requiredInput(inputs, 0, "data")
-        guard axis < data.rank, start + count <= data.shape[axis] else {
+        guard axis < data.rank, start + count <= data.shape[axis], inputWindows.allSatisfy({ $0 == nil }),
+              outputWindow == nil || writesChannelWindow(rank: outputs[0].rank) else {
             throw runtimeError("no range \(start)..<\(start + count) on axis \(axis)", inputs)
         }
         let size = data.elementType.byteSize
         copySlices(from: data.storage.bytes, AxisView(data.shape, axis: axis, elementSize: size), start: start,
-                   to: outputs[0].storage.bytes, AxisView(outputs[0].shape, axis: axis, elementSize: size), start: 0,
+                   to: outputs[0].storage.bytes,
+                   AxisView(outputs[0].shape, axis: axis, elementSize: size, window: outputWindow), start: 0,
                    count: count, pool: pool)
     }
 }

@@ -23,7 +23,7 @@ struct ChannelAffine: ChannelWindowOperator {
 
     /// NHWC pixel rows may be read from a window of wider rows (DenseNet's norm reading its concat in place).
     func readsChannelWindow(input position: Int, rank: Int) -> Bool { isChannelsLast && position == 0 }
-    var writesChannelWindow: Bool { false }
+    func writesChannelWindow(rank: Int) -> Bool { false }
 
     func execute(_ inputs: [Tensor?], inputWindows: [ChannelWindow?], into outputs: [Tensor],
                  outputWindow: ChannelWindow?, pool: ThreadPool) throws {

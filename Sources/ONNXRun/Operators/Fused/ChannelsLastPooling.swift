@@ -53,7 +53,7 @@ struct ChannelsLastPooling: ChannelWindowOperator {
 
     /// A sliding window's output may go to a channel window of wider pixel rows (DenseNet's pooled transition
     /// output placed in the next block's concat).
-    var writesChannelWindow: Bool {
+    func writesChannelWindow(rank: Int) -> Bool {
         if case .sliding = window { return true }
         return false
     }
@@ -63,7 +63,7 @@ struct ChannelsLastPooling: ChannelWindowOperator {
         let input = try requiredInput(inputs, 0, "X")
         let output = outputs[0]
         guard input.elementType == .float, input.rank == 4, output.rank == 4 || (output.rank == 2 && !keepsPooledAxes),
-              input.shape[3] > 0, inputWindows.allSatisfy({ $0 == nil }), outputWindow == nil || writesChannelWindow
+              input.shape[3] > 0, inputWindows.allSatisfy({ $0 == nil }), outputWindow == nil || writesChannelWindow(rank: output.rank)
         else {
             throw ONNXRunError(.invalidModel, "channels-last pooling shapes do not fit",
                                shapes: [input.description, output.description])

@@ -125,7 +125,7 @@ struct FusedConvolution: KernelOperator {
         guard input.elementType == .float, input.rank == 4, output.rank == 4,
               input.shape[3] == inputChannelsPerGroup * group, output.shape[3] == outputChannels,
               residual.map({ $0.shape == output.shape && $0.elementType == .float }) ?? true,
-              inputWindows.allSatisfy({ $0 == nil }), outputWindow == nil || writesChannelWindow
+              inputWindows.allSatisfy({ $0 == nil }), outputWindow == nil || writesChannelWindow(rank: output.rank)
         else {
             throw ONNXRunError(.invalidModel, "fused convolution shapes do not fit",
                                shapes: [input.description, output.description] + (residual.map { [$0.description] } ?? []))
@@ -202,7 +202,7 @@ extension FusedConvolution: ChannelsLastOperator, CostReporting, ConsumerFusing,
     func readsChannelWindow(input position: Int, rank: Int) -> Bool { false }
 
     /// The GEMM, general and Winograd kernels store pixels at any stride; the depthwise kernel does not.
-    var writesChannelWindow: Bool {
+    func writesChannelWindow(rank: Int) -> Bool {
         if case .depthwise = kernel { return false }
         return true
     }

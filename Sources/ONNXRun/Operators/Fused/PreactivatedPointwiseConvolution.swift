@@ -51,7 +51,7 @@ struct PreactivatedPointwiseConvolution: ChannelWindowOperator, ChannelsLastOper
     }
 
     func readsChannelWindow(input position: Int, rank: Int) -> Bool { position == 0 }
-    var writesChannelWindow: Bool { true }
+    func writesChannelWindow(rank: Int) -> Bool { true }
 
     func execute(_ inputs: [Tensor?], inputWindows: [ChannelWindow?], into outputs: [Tensor],
                  outputWindow: ChannelWindow?, pool: ThreadPool) throws {
