@@ -1,5 +1,5 @@
-// GEMM micro-kernels for AVX-512: up to 12 rows x 32 columns (two packed panels) per tile, broadcast-FMA;
-// a last panel with <= 8 columns uses 256-bit FMAs.
+// GEMM micro-kernels for AVX-512: up to 12 rows x 32 columns (two packed panels) per tile, broadcast-FMA; 9 rows x
+// 24 columns on 256-bit FMAs for a panel and a half, and a last panel with <= 8 columns on 256-bit FMAs.
 #include "internal.h"
 
 #if ORK_X86
@@ -8,8 +8,14 @@
 #define MAX_ROWS 12
 
 // Column shapes of a tile: which of the (one or two) panels are computed, and whether the last one is only
-// half used (<= 8 columns: 256-bit FMAs, which cost half a 512-bit one on Zen 4).
+// half used (<= 8 columns). Half-used panels run on 256-bit FMAs (half the cost of a 512-bit one on Zen 4); a panel
+// and a half (17-24 columns) runs as three 256-bit column groups: Zen 4 pairs 512- and 256-bit FMAs badly (12 rows
+// x (16 + 8) columns took 20 cycles per k step instead of 18), while 9 rows x 3 x 8 columns run at the peak.
 enum { ONE_PANEL = 0, TWO_PANELS = 1, PANEL_AND_HALF = 2, HALF_PANEL = 3 };
+
+// Rows per tile of a shape: 24 accumulators of 512 bits, or 27 of 256 bits for a panel and a half (9 rows measured
+// faster than 8 or 10 on K = 96/144, N = 24: 112-115 GFLOP/s against 103 for 12 rows of 16 + 8 columns).
+static inline int tile_rows(int shape) { return shape == PANEL_AND_HALF ? 9 : MAX_ROWS; }
 
 // One tile: `rows` rows of A times one or two packed panels (w0, w1 = w0 + panel stride).
 // rows and shape are constants after inlining, so the accumulator arrays live in registers.
@@ -18,16 +24,19 @@ ORK_INLINE ORK_TARGET_AVX512 void tile(const int rows, const int shape, size_t k
                                        const float *w1, const float *residual, size_t residual_stride, float *c,
                                        size_t c_stride, __mmask16 mask0, __mmask16 mask1, __m512 vmin,
                                        __m512 vmax) {
-    const int full0 = shape != HALF_PANEL, full1 = shape == TWO_PANELS, half1 = shape == PANEL_AND_HALF;
-    const int half0 = shape == HALF_PANEL;
+    // 512-bit accumulators of panel 0 and 1; 256-bit ones of panel 0's low and high half and panel 1's low half.
+    const int full0 = shape == ONE_PANEL || shape == TWO_PANELS, full1 = shape == TWO_PANELS;
+    const int low0 = shape == HALF_PANEL || shape == PANEL_AND_HALF, high0 = shape == PANEL_AND_HALF;
+    const int low1 = shape == PANEL_AND_HALF;
     __m512 acc0[MAX_ROWS], acc1[MAX_ROWS];
-    __m256 half_acc0[MAX_ROWS], half_acc1[MAX_ROWS];
+    __m256 low_acc0[MAX_ROWS], high_acc0[MAX_ROWS], low_acc1[MAX_ROWS];
     ORK_UNROLL
     for (int r = 0; r < rows; r++) {
         if (full0) acc0[r] = _mm512_loadu_ps(w0);
-        if (half0) half_acc0[r] = _mm256_loadu_ps(w0);
         if (full1) acc1[r] = _mm512_loadu_ps(w1);
-        if (half1) half_acc1[r] = _mm256_loadu_ps(w1);
+        if (low0) low_acc0[r] = _mm256_loadu_ps(w0);
+        if (high0) high_acc0[r] = _mm256_loadu_ps(w0 + 8);
+        if (low1) low_acc1[r] = _mm256_loadu_ps(w1);
     }
     w0 += ORK_TILE;
     w1 += ORK_TILE;
@@ -39,20 +48,27 @@ ORK_INLINE ORK_TARGET_AVX512 void tile(const int rows, const int shape, size_t k
         for (size_t kk = 0; kk < length; kk++) {
             const __m512 b0 = full0 ? _mm512_loadu_ps(w0 + kk * ORK_TILE) : _mm512_setzero_ps();
             const __m512 b1 = full1 ? _mm512_loadu_ps(w1 + kk * ORK_TILE) : _mm512_setzero_ps();
-            const __m256 half_b0 = half0 ? _mm256_loadu_ps(w0 + kk * ORK_TILE) : _mm256_setzero_ps();
-            const __m256 half_b1 = half1 ? _mm256_loadu_ps(w1 + kk * ORK_TILE) : _mm256_setzero_ps();
+            const __m256 low_b0 = low0 ? _mm256_loadu_ps(w0 + kk * ORK_TILE) : _mm256_setzero_ps();
+            const __m256 high_b0 = high0 ? _mm256_loadu_ps(w0 + kk * ORK_TILE + 8) : _mm256_setzero_ps();
+            const __m256 low_b1 = low1 ? _mm256_loadu_ps(w1 + kk * ORK_TILE) : _mm256_setzero_ps();
             ORK_UNROLL
             for (int r = 0; r < rows; r++) {
                 const float value = a_piece[(size_t)r * a_stride + kk];
                 if (full0) acc0[r] = _mm512_fmadd_ps(_mm512_set1_ps(value), b0, acc0[r]);
                 if (full1) acc1[r] = _mm512_fmadd_ps(_mm512_set1_ps(value), b1, acc1[r]);
-                if (half0) half_acc0[r] = _mm256_fmadd_ps(_mm256_set1_ps(value), half_b0, half_acc0[r]);
-                if (half1) half_acc1[r] = _mm256_fmadd_ps(_mm256_set1_ps(value), half_b1, half_acc1[r]);
+                if (low0) low_acc0[r] = _mm256_fmadd_ps(_mm256_set1_ps(value), low_b0, low_acc0[r]);
+                if (high0) high_acc0[r] = _mm256_fmadd_ps(_mm256_set1_ps(value), high_b0, high_acc0[r]);
+                if (low1) low_acc1[r] = _mm256_fmadd_ps(_mm256_set1_ps(value), low_b1, low_acc1[r]);
             }
         }
         ork_next_piece(segments, &column, &a_row, &a_piece);
     }
+    // The stores are what keeps a small-K tile below the FMA peak (K = 16: ~98 against ~114 GFLOP/s without them):
+    // on Zen 4 storing a tile's 24 distinct lines costs ~60 cycles next to its 384 FMA cycles, whether the lines are
+    // in L1 or not and in 512- or 256-bit stores (the same stores into 4 lines cost nothing measurable); the clamp
+    // is free (other pipes), and prefetching the lines for writing made it slower.
     const __m256 half_min = _mm512_castps512_ps256(vmin), half_max = _mm512_castps512_ps256(vmax);
+    const __mmask8 low_mask0 = (__mmask8)mask0, high_mask0 = (__mmask8)(mask0 >> 8), low_mask1 = (__mmask8)mask1;
     ORK_UNROLL
     for (int r = 0; r < rows; r++) {
         const float *row_residual = residual ? residual + (size_t)r * residual_stride : NULL;
@@ -63,20 +79,25 @@ ORK_INLINE ORK_TARGET_AVX512 void tile(const int rows, const int shape, size_t k
             if (row_residual) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask0, row_residual));
             _mm512_mask_storeu_ps(row_c, mask0, _mm512_min_ps(vmax, _mm512_max_ps(vmin, v)));
         }
-        if (half0) {
-            __m256 v = half_acc0[r];
-            if (row_residual) v = _mm256_add_ps(v, _mm256_maskz_loadu_ps((__mmask8)mask0, row_residual));
-            _mm256_mask_storeu_ps(row_c, (__mmask8)mask0, _mm256_min_ps(half_max, _mm256_max_ps(half_min, v)));
-        }
         if (full1) {
             __m512 v = acc1[r];
             if (row_residual) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask1, row_residual + 16));
             _mm512_mask_storeu_ps(row_c + 16, mask1, _mm512_min_ps(vmax, _mm512_max_ps(vmin, v)));
         }
-        if (half1) {
-            __m256 v = half_acc1[r];
-            if (row_residual) v = _mm256_add_ps(v, _mm256_maskz_loadu_ps((__mmask8)mask1, row_residual + 16));
-            _mm256_mask_storeu_ps(row_c + 16, (__mmask8)mask1, _mm256_min_ps(half_max, _mm256_max_ps(half_min, v)));
+        if (low0) {
+            __m256 v = low_acc0[r];
+            if (row_residual) v = _mm256_add_ps(v, _mm256_maskz_loadu_ps(low_mask0, row_residual));
+            _mm256_mask_storeu_ps(row_c, low_mask0, _mm256_min_ps(half_max, _mm256_max_ps(half_min, v)));
+        }
+        if (high0) {
+            __m256 v = high_acc0[r];
+            if (row_residual) v = _mm256_add_ps(v, _mm256_maskz_loadu_ps(high_mask0, row_residual + 8));
+            _mm256_mask_storeu_ps(row_c + 8, high_mask0, _mm256_min_ps(half_max, _mm256_max_ps(half_min, v)));
+        }
+        if (low1) {
+            __m256 v = low_acc1[r];
+            if (row_residual) v = _mm256_add_ps(v, _mm256_maskz_loadu_ps(low_mask1, row_residual + 16));
+            _mm256_mask_storeu_ps(row_c + 16, low_mask1, _mm256_min_ps(half_max, _mm256_max_ps(half_min, v)));
         }
     }
 }
@@ -84,11 +105,13 @@ ORK_INLINE ORK_TARGET_AVX512 void tile(const int rows, const int shape, size_t k
 #define TILE_CALL(R, SHAPE)                                                                                   \
     tile(R, SHAPE, k, segments, a, a_stride, w0, w1, residual, residual_stride, c, c_stride,                 \
          mask0, mask1, vmin, vmax)
+// A panel and a half never has more than 9 rows (tile_rows): its cases above 9 compile to the 9-row tile, not to
+// 36 spilling accumulators.
 #define TILE_CASE(R)                                                                                          \
     case R:                                                                                                   \
         switch (shape) {                                                                                      \
         case TWO_PANELS: TILE_CALL(R, TWO_PANELS); break;                                                     \
-        case PANEL_AND_HALF: TILE_CALL(R, PANEL_AND_HALF); break;                                             \
+        case PANEL_AND_HALF: TILE_CALL(R <= 9 ? R : 9, PANEL_AND_HALF); break;                                \
         case HALF_PANEL: TILE_CALL(R, HALF_PANEL); break;                                                     \
         default: TILE_CALL(R, ONE_PANEL); break;                                                              \
         }                                                                                                     \
@@ -194,8 +217,9 @@ ORK_TARGET_AVX512 void ork_gemm_segmented_avx512(const ork_gemm_args *args, cons
             const __mmask16 mask1 = columns > 16 ? column_mask(columns - 16) : 0;
             const float *w0 = args->packed_b + panel * panel_stride;
             const float *w1 = w0 + panel_stride;
-            for (size_t m = chunk_begin; m < chunk_end; m += MAX_ROWS) {
-                const int rows = (int)ORK_MIN((size_t)MAX_ROWS, chunk_end - m);
+            const size_t step = (size_t)tile_rows(shape);
+            for (size_t m = chunk_begin; m < chunk_end; m += step) {
+                const int rows = (int)ORK_MIN(step, chunk_end - m);
                 const float *residual =
                     args->residual ? args->residual + m * args->residual_row_stride + column0 : NULL;
                 tile_dispatch(rows, shape, k, segments, args->a + m * args->a_row_stride,

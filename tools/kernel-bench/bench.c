@@ -1,9 +1,11 @@
 // Kernel benchmark and quick self-check for Sources/CKernels on MobileNetV2 shapes (GFLOP/s, one thread).
 // Build and run from the package root:
 //   clang -O2 -ISources/CKernels/include Sources/CKernels/*.c tools/kernel-bench/bench.c -lm -o /tmp/kernel-bench
-//   /tmp/kernel-bench [isa-level 0|1|2 [net|conv|int8]]   ("net": only whole MobileNetV2 networks; "conv": only
-//   the convolution table, GFLOP/s and the ratio to a 1x1 conv; "int8": the int8 pointwise GEMM's GOP/s next to
-//   the fp32 GEMM's GFLOP/s on the same shapes, and int8 vs fp32 depthwise)
+//   /tmp/kernel-bench [isa-level 0|1|2 [net|conv|gemm|int8]]   ("net": only whole MobileNetV2 networks; "conv":
+//   only the convolution table, GFLOP/s and the ratio to a 1x1 conv; "gemm": only the pointwise GEMMs (whole, then
+//   band-sized) and the stem;
+//   "int8": the int8 pointwise GEMM's GOP/s next to the fp32 GEMM's GFLOP/s on the same shapes, and int8 vs fp32
+//   depthwise)
 #include "CKernels.h"
 
 #include <math.h>
@@ -378,6 +380,39 @@ static void bench_mobilenetv2(double width, size_t resolution) {
     free(x); free(y); free(z); free(scratch);
 }
 
+// MobileNetV2 1.0 @224's pointwise layers (one of each shape) and its classifier.
+static void bench_pointwise_gemms(void) {
+    bench_gemm(112 * 112, 32, 16);
+    bench_gemm(112 * 112, 16, 96);
+    bench_gemm(56 * 56, 24, 144);
+    bench_gemm(56 * 56, 144, 24);
+    bench_gemm(28 * 28, 192, 32);
+    bench_gemm(28 * 28, 32, 192);
+    bench_gemm(14 * 14, 384, 64);
+    bench_gemm(14 * 14, 64, 384);
+    bench_gemm(14 * 14, 576, 96);
+    bench_gemm(7 * 7, 960, 160);
+    bench_gemm(7 * 7, 960, 320);
+    bench_gemm(7 * 7, 320, 1280);
+    bench_gemm(1, 1280, 1000);
+}
+
+// The same layers as the fused inverted bottleneck runs them: one band of rows at a time, C in L2
+// (features.1's projection, features.2's expansion and projection, features.3, .4, .5, .7, .8).
+static void bench_band_gemms(void) {
+    bench_gemm(17 * 112, 32, 16);
+    bench_gemm(4 * 112, 16, 96);
+    bench_gemm(2 * 56, 96, 24);
+    bench_gemm(6 * 56, 24, 144);
+    bench_gemm(6 * 56, 144, 24);
+    bench_gemm(3 * 28, 144, 32);
+    bench_gemm(9 * 28, 32, 192);
+    bench_gemm(9 * 28, 192, 32);
+    bench_gemm(4 * 14, 192, 64);
+    bench_gemm(11 * 14, 64, 384);
+    bench_gemm(9 * 14, 384, 64);
+}
+
 int main(int argc, char **argv) {
     kernels = ork_kernels();
     if (argc > 1 && (kernels = ork_kernel_table_for((ork_isa)atoi(argv[1]))) == NULL) {
@@ -410,25 +445,19 @@ int main(int argc, char **argv) {
         bench_convolutions();
         return 0;
     }
+    if (argc > 2 && strcmp(argv[2], "gemm") == 0) {  // only the MobileNetV2 pointwise GEMMs and the stem
+        bench_pointwise_gemms();
+        bench_band_gemms();
+        bench_convolution("mobilenet stem 3x3 s2", 224, 3, 32, 3, 2, 1, 1, 1);
+        return 0;
+    }
     if (argc > 2) {  // networks only
         bench_mobilenetv2(1.0, 224);
         bench_mobilenetv2(0.5, 224);
         bench_mobilenetv2(0.35, 96);
         return 0;
     }
-    bench_gemm(112 * 112, 32, 16);
-    bench_gemm(112 * 112, 16, 96);
-    bench_gemm(56 * 56, 24, 144);
-    bench_gemm(56 * 56, 144, 24);
-    bench_gemm(28 * 28, 192, 32);
-    bench_gemm(28 * 28, 32, 192);
-    bench_gemm(14 * 14, 384, 64);
-    bench_gemm(14 * 14, 64, 384);
-    bench_gemm(14 * 14, 576, 96);
-    bench_gemm(7 * 7, 960, 160);
-    bench_gemm(7 * 7, 960, 320);
-    bench_gemm(7 * 7, 320, 1280);
-    bench_gemm(1, 1280, 1000);
+    bench_pointwise_gemms();
     bench_depthwise(112, 32, 3, 1);
     bench_depthwise(112, 96, 3, 2);
     bench_depthwise(56, 144, 3, 1);

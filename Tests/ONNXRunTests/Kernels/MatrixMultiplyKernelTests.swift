@@ -85,6 +85,13 @@ final class MatrixMultiplyKernelTests: XCTestCase {
             Case(rows: 7, reduction: 50, outputs: 150, residual: true,
                  activation: .clamp(ClampBounds(minimum: -1, maximum: 1))),
             Case(rows: 10, reduction: 33, outputs: 64, outputStride: 70, residual: true),
+            // Small reductions (MobileNetV2's expansions), a panel and a half in 9-row tiles (49 = 5 x 9 + 4), with
+            // its last 8 columns masked (21 = 16 + 5; 53 = 32 + 16 + 5).
+            Case(rows: 23, reduction: 16, outputs: 21, residual: true,
+                 activation: .clamp(ClampBounds(minimum: 0, maximum: 6))),
+            Case(rows: 19, reduction: 24, outputs: 53, inputStride: 27, outputStride: 60, residual: true),
+            Case(rows: 49, reduction: 144, outputs: 24, residual: true),
+            Case(rows: 26, reduction: 16, outputs: 96, activation: .clamp(ClampBounds(minimum: 0, maximum: 6))),
         ] + testedActivations.enumerated().flatMap { index, activation in
             // Activations in the store: the 64-column path (1 row), full and partial panels, a residual.
             [Case(rows: 1, reduction: 40, outputs: 70, activation: activation),
