@@ -183,11 +183,15 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         var residual: UnsafePointer<Float>?
         /// Channels of an output pixel.
         var outputChannels: Int
+        /// Floats from one output pixel to the next: `outputChannels`, or the wider rows of a Concat's buffer the
+        /// projection writes a channel window of (the residual stays dense).
+        var outputRowStride: Int
         /// The whole call of a dense expansion (the general kernel), when the operator has one.
         var denseExpansion: ConvolutionShape?
     }
 
-    func execute(_ inputs: [Tensor?], into outputs: [Tensor], pool: ThreadPool) throws {
+    func execute(_ inputs: [Tensor?], inputWindows: [ChannelWindow?], into outputs: [Tensor],
+                 outputWindow: ChannelWindow?, pool: ThreadPool) throws {
         let input = try requiredInput(inputs, 0, "X")
         let output = outputs[0]
         let residual = hasResidual ? try requiredInput(inputs, 1, "residual") : nil
@@ -196,7 +200,8 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         guard input.elementType == .float, input.rank == 4, output.rank == 4,
               input.shape[3] == inputChannels, output.shape[3] == outputChannels,
               output.shape[0] == input.shape[0],
-              residual.map({ $0.shape == output.shape && $0.elementType == .float }) ?? true
+              residual.map({ $0.shape == output.shape && $0.elementType == .float }) ?? true,
+              inputWindows.allSatisfy({ $0 == nil }), outputWindow == nil || writesChannelWindow(rank: output.rank)
         else {
             throw ONNXRunError(.invalidModel, "fused inverted bottleneck shapes do not fit",
                                shapes: [input, output].map(\.description) + (residual.map { [$0.description] } ?? []))
@@ -220,9 +225,10 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         guard band.batch > 0, band.outputHeight > 0, band.outputWidth > 0 else { return }
         let tensors = Tensors(
             input: UnsafePointer(input.storage.bytes.assumingMemoryBound(to: Float.self)),
-            output: output.storage.bytes.assumingMemoryBound(to: Float.self),
+            output: output.storage.bytes.assumingMemoryBound(to: Float.self) + (outputWindow?.offset ?? 0),
             residual: residual.map { UnsafePointer($0.storage.bytes.assumingMemoryBound(to: Float.self)) },
-            outputChannels: outputChannels, denseExpansion: denseExpansion)
+            outputChannels: outputChannels, outputRowStride: outputWindow?.rowStride ?? outputChannels,
+            denseExpansion: denseExpansion)
         // Buffer rows: as many as the band budget holds, never fewer than one output row's window.
         let rowBytes = max(1, band.inputWidth * expandedChannels * bandValueBytes)
         let capacity = max(band.windowRows(outputRows: 1), bandBytes / rowBytes)
@@ -336,7 +342,7 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         }
         guard let projection, let projectionWeights else { return }
         projectionWeights.run(input: depthwiseOutput, inputRowStride: band.inputChannels, output: tensors.output,
-                              outputRowStride: tensors.outputChannels, residual: tensors.residual,
+                              outputRowStride: tensors.outputRowStride, residual: tensors.residual,
                               residualRowStride: tensors.outputChannels, activation: projection.activation,
                               rows: band.outputPixelCount, pool: pool)
     }
@@ -352,7 +358,7 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         let rowFloats = bandWords(pixels: band.inputWidth)
         let input = window.isEmpty ? expanded : expanded + (window.lowerBound - expandedRows.lowerBound) * rowFloats
         let firstPixel = (image * band.outputHeight + outputRows.lowerBound) * band.outputWidth
-        let output = tensors.output + firstPixel * tensors.outputChannels
+        let output = tensors.output + firstPixel * tensors.outputRowStride
         guard let projection, let projectionWeights, let scratch else {
             depthwiseWeights.run(shape: shape, input: input, output: output, activation: depthwise.activation,
                                  rows: 0..<outputRows.count)
@@ -364,7 +370,7 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
             bfloat16Depthwise.run(shape: shape, bfloat16Input: input, bfloat16Output: scratch, clamp: clamp,
                                   rows: 0..<outputRows.count)
             projectionWeights.run(bfloat16Input: scratch, inputRowStride: band.inputChannels, output: output,
-                                  outputRowStride: tensors.outputChannels, residual: residual,
+                                  outputRowStride: tensors.outputRowStride, residual: residual,
                                   residualRowStride: tensors.outputChannels, activation: projection.activation,
                                   rows: projectedPixels)
             return
@@ -372,7 +378,7 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         depthwiseWeights.run(shape: shape, input: input, output: scratch, activation: depthwise.activation,
                              rows: 0..<outputRows.count)
         projectionWeights.run(input: scratch, inputRowStride: band.inputChannels, output: output,
-                              outputRowStride: tensors.outputChannels, residual: residual,
+                              outputRowStride: tensors.outputRowStride, residual: residual,
                               residualRowStride: tensors.outputChannels, activation: projection.activation,
                               rows: projectedPixels)
     }
@@ -475,6 +481,14 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
 }
 
 // MARK: - Optimizer hooks
+
+extension FusedExpandDepthwiseConvolution: ChannelWindowOperator {
+    func readsChannelWindow(input position: Int, rank: Int) -> Bool { false }
+
+    /// The projection's GEMM stores pixels at any stride (ShuffleNet's branch placed in its concat); a block ending
+    /// in the depthwise conv does not.
+    func writesChannelWindow(rank: Int) -> Bool { projection != nil }
+}
 
 extension FusedExpandDepthwiseConvolution: ConsumerFusing {
     /// The fused node's op type: with a projection, the whole block.
