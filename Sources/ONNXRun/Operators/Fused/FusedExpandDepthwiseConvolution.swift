@@ -259,13 +259,14 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         }
     }
 
-    /// The block's MACs when the band loops compute `expandedRows` expanded rows, the depthwise's counted 4x as it
-    /// runs ~4x slower than dense GEMM MACs (`Parallelism.Granularity`). In floating point: only compared, and no
-    /// product of sizes can trap.
-    private func weightedWork(_ band: ConvolutionShape, expandedRows: Int) -> Double {
+    /// The block's MACs when the band loops compute `expandedRows` expanded rows and `outputRows` output rows (all
+    /// of them unless given), the depthwise's counted 4x as it runs ~4x slower than dense GEMM MACs
+    /// (`Parallelism.Granularity`). In floating point: only compared, and no product of sizes can trap.
+    private func weightedWork(_ band: ConvolutionShape, expandedRows: Int, outputRows: Int? = nil) -> Double {
         let expansionMACs = expand.map { $0.inputChannelsPerGroup * $0.kernelHeight * $0.kernelWidth } ?? 0
+        let outputPixels = Double(outputRows ?? band.outputRowCount) * Double(band.outputWidth)
         return Double(expandedRows) * Double(band.inputWidth) * Double(band.inputChannels) * Double(expansionMACs)
-            + Double(band.outputPixelCount) * Double(band.inputChannels)
+            + outputPixels * Double(band.inputChannels)
             * Double(4 * band.kernelHeight * band.kernelWidth + (projection?.outputChannels ?? 0))
     }
 
@@ -273,14 +274,18 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
     /// `bandTasks` row ranges. The band loop recomputes the expanded rows where two ranges meet (a third more of
     /// the expansion for 6-row images, two thirds for 3-row ones); each unfused step runs only as parallel as
     /// its own size allows (the steps of a small model's late blocks are too small to split, and run on one
-    /// thread) and ends with a join. Measured at 2 threads: this picks the band loop for MobileNetV2 0.35 @96's
+    /// thread) and ends with a join. Either takes as long as its busiest thread (uneven row ranges, column
+    /// blocks: `Parallelism.busiestThreadUnits`). Measured at 2 threads: this picks the band loop for MobileNetV2 0.35 @96's
     /// 6x6 to 24x24 blocks (0.29 -> 0.24 ms) and the three steps for the 1.0 @224 7x7 blocks.
     private func unfusedStepsAreFaster(_ band: ConvolutionShape, bandTasks: Int, threads: Int,
                                        expand: FusedConvolution, expandWeights: PackedMatrixWeights) -> Bool {
         let rows = band.outputRowCount
-        var expandedRows = 0
+        // Each band task runs on a thread of its own (`bandTasks` <= threads): the loop takes as long as the
+        // largest, its window overlap included.
+        var bandLoop = 0.0
         for task in 0..<bandTasks {
             let taskRows = Parallelism.split(rows, task, bandTasks)
+            var expandedRows = 0
             var row = taskRows.lowerBound
             while row < taskRows.upperBound {
                 let image = row / band.outputHeight
@@ -289,25 +294,25 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
                 expandedRows += band.inputRows(outputRows: imageRows).count
                 row = imageEnd
             }
+            bandLoop = max(bandLoop, weightedWork(band, expandedRows: expandedRows, outputRows: taskRows.count))
         }
         let region = Double(Parallelism.regionCost)
-        let bandLoop = weightedWork(band, expandedRows: expandedRows) / Double(bandTasks) + region
-        func parallelism(_ tasks: Int) -> Double { Double(max(1, min(threads, tasks))) }
+        bandLoop += region
         let expandedPixels = band.batch * band.inputHeight * band.inputWidth
         let expandWork = Double(expandedPixels) * Double(band.inputChannels) * Double(expand.inputChannelsPerGroup)
         let depthwiseWork = Double(band.outputElementCount) * Double(4 * band.kernelHeight * band.kernelWidth)
         let depthwiseTasks = Parallelism.taskCount(
             work: band.outputElementCount * band.kernelHeight * band.kernelWidth, granularity: .depthwise,
             threads: threads, units: rows)
-        var unfused = expandWork / parallelism(expandWeights.parallelSplit(rows: expandedPixels,
-                                                                           threads: threads).tasks)
-            + depthwiseWork / parallelism(depthwiseTasks) + 2 * region
+        let depthwiseShare = Double(Parallelism.busiestThreadUnits(units: rows, tasks: depthwiseTasks,
+                                                                   threads: threads)) / Double(max(1, rows))
+        var unfused = expandWork * expandWeights.parallelSplit(rows: expandedPixels, threads: threads).busiestShare
+            + depthwiseWork * depthwiseShare + 2 * region
         if let projectionWeights {
             let projectionWork = Double(band.outputPixelCount) * Double(band.inputChannels)
                 * Double(projectionWeights.outputCount)
-            unfused += projectionWork / parallelism(projectionWeights.parallelSplit(rows: band.outputPixelCount,
-                                                                                    threads: threads).tasks)
-                + region
+            unfused += projectionWork * projectionWeights.parallelSplit(rows: band.outputPixelCount,
+                                                                        threads: threads).busiestShare + region
         }
         return unfused < bandLoop
     }
