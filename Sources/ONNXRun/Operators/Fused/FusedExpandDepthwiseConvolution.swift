@@ -135,6 +135,11 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
     /// Bytes of one expanded value in the band buffers.
     private var bandValueBytes: Int { bandsInBFloat16 ? 2 : MemoryLayout<Float>.stride }
 
+    /// Bytes of one expanded row in the band buffers.
+    private func bandRowBytes(_ band: ConvolutionShape) -> Int {
+        max(1, band.inputWidth * band.inputChannels * bandValueBytes)
+    }
+
     /// Float-sized words of `pixels` expanded pixels in the band buffers (the buffers are `Float` pointers).
     private func bandWords(pixels: Int) -> Int {
         pixels * depthwise.outputChannels * bandValueBytes / MemoryLayout<Float>.stride
@@ -224,39 +229,44 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
             residual: residual.map { UnsafePointer($0.storage.bytes.assumingMemoryBound(to: Float.self)) },
             outputChannels: outputChannels, denseExpansion: denseExpansion)
         // Buffer rows: as many as the band budget holds, never fewer than one output row's window.
-        let rowBytes = max(1, band.inputWidth * expandedChannels * bandValueBytes)
-        let capacity = max(band.windowRows(outputRows: 1), bandBytes / rowBytes)
+        let capacity = max(band.windowRows(outputRows: 1), bandBytes / bandRowBytes(band))
         // Depthwise output rows projected at once: as many as the same budget holds.
         let projectedRows = projection == nil ? band.outputHeight : max(1, min(band.outputHeight,
             bandBytes / max(1, band.outputWidth * expandedChannels * bandValueBytes)))
         let rows = band.batch * band.outputHeight
-        let threads = pool.threadCount
+        let (tasks, unfused) = schedule(band, threads: pool.threadCount)
+        if unfused, let expand, case .pointwise(let expandWeights) = expandKernel {
+            runInTwoPhases(band, tensors, expand: expand, expandWeights: expandWeights, pool: pool)
+            return
+        }
+        pool.parallelFor(tasks) { task in
+            runTask(band, tensors, rows: Parallelism.split(rows, task, tasks), capacity: capacity,
+                    projectedRows: projectedRows)
+        }
+    }
+
+    /// How a run over `band` (the depthwise conv over the expanded tensor) on `threads` threads goes: the band
+    /// loop in `bandTasks` ranges of output rows, or, when `unfused`, the separate steps (`runInTwoPhases`).
+    func schedule(_ band: ConvolutionShape, threads: Int) -> (bandTasks: Int, unfused: Bool) {
+        let rows = band.batch * band.outputHeight
         // One contiguous range of output rows per thread: every task after the first recomputes its window's
         // overlap (one or two expanded rows). Measured at 2 threads, one range per thread beat three (which
         // balances better on shared cores) on MobileNetV2 1.0/0.5 and EfficientNet-Lite0.
         let work = weightedWork(band, expandedRows: band.batch * band.inputHeight)
         let workTasks = work / Double(Parallelism.Granularity.dense.rawValue)
         let tasks = threads > 1 ? max(1, min(threads, rows, Int(min(workTasks, Double(rows))))) : 1
-        let expandedBytes = Double(band.batch) * Double(band.inputHeight) * Double(rowBytes)
+        let expandedBytes = Double(band.batch) * Double(band.inputHeight) * Double(bandRowBytes(band))
         // Small images (the late blocks): the whole expanded tensor stays in cache, so the steps can also run
         // unfused. (Without an expansion no row is recomputed; a dense expansion always runs banded.)
-        if threads > 1, let expand, case .pointwise(let expandWeights) = expandKernel,
-           expandedBytes <= Double(bandBytes) * Double(threads) {
-            let unfused = switch smallImageSchedule {
-            case .estimated: unfusedStepsAreFaster(band, bandTasks: tasks, threads: threads, expand: expand,
-                                                   expandWeights: expandWeights)
-            case .bandLoop: false
-            case .unfusedSteps: true
-            }
-            if unfused {
-                runInTwoPhases(band, tensors, expand: expand, expandWeights: expandWeights, pool: pool)
-                return
-            }
+        guard threads > 1, let expand, case .pointwise(let expandWeights) = expandKernel,
+              expandedBytes <= Double(bandBytes) * Double(threads) else { return (tasks, false) }
+        let unfused = switch smallImageSchedule {
+        case .estimated: unfusedStepsAreFaster(band, bandTasks: tasks, threads: threads, expand: expand,
+                                               expandWeights: expandWeights)
+        case .bandLoop: false
+        case .unfusedSteps: true
         }
-        pool.parallelFor(tasks) { task in
-            runTask(band, tensors, rows: Parallelism.split(rows, task, tasks), capacity: capacity,
-                    projectedRows: projectedRows)
-        }
+        return (tasks, unfused)
     }
 
     /// The block's MACs when the band loops compute `expandedRows` expanded rows and `outputRows` output rows (all
