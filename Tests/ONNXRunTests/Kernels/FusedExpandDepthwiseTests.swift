@@ -345,7 +345,11 @@ final class FusedExpandDepthwiseTests: XCTestCase {
         let blocks: [(name: String, size: Int, input: Int, channels: Int, kernel: Int, projection: Int?,
                       unfused: Bool)] = [
             ("MobileNetV2 0.35 @96, 24x24", 24, 8, 48, 3, 8, false),
+            ("MobileNetV2 0.35 @96, 12x12", 12, 16, 96, 3, 16, false),
             ("MobileNetV2 0.35 @96, 6x6", 6, 24, 144, 3, 24, false),
+            ("MobileNetV2 0.35 @96, 6x6 (96-stage)", 6, 32, 192, 3, 32, false),
+            ("MobileNetV2 0.35 @96, 3x3", 3, 56, 336, 3, 56, false),
+            ("MobileNetV2 0.35 @96, 3x3 (last)", 3, 56, 336, 3, 112, false),
             ("MobileNetV2 1.0 @224, 7x7", 7, 160, 960, 3, 160, true),
             ("MobileNetV3-Small, 7x7", 7, 96, 576, 5, nil, true),
             ("MobileNetV3-Small, 14x14", 14, 40, 240, 5, nil, true),
