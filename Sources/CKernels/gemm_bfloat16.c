@@ -71,7 +71,8 @@ ork_bfloat16_isa ork_bfloat16_detected_isa(void) {
         __builtin_cpu_init();
         isa = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
                       __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-                      __builtin_cpu_supports("fma") && __builtin_cpu_supports("avx512bf16")
+                      __builtin_cpu_supports("fma") && __builtin_cpu_supports("avx512bf16") &&
+                      ork_isa_extensions_allowed() && ork_kernels()->isa >= ORK_ISA_AVX512
                   ? ORK_BFLOAT16_AVX512BF16
                   : ORK_BFLOAT16_NONE;
         __atomic_store_n(&detected, isa, __ATOMIC_RELAXED);

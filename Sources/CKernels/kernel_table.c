@@ -1,6 +1,9 @@
 // The kernel table: every family's variant per ISA level, the best one resolved once from __builtin_cpu_supports.
 #include "internal.h"
 
+#include <stdlib.h>
+#include <strings.h>
+
 static const ork_kernel_table portable = {
     .isa = ORK_ISA_PORTABLE,
     .name = "portable C",
@@ -68,10 +71,41 @@ static const ork_kernel_table *table_of(ork_isa isa) {
 // NULL until first use. Racing first calls all store the same table, so relaxed atomics suffice.
 static const ork_kernel_table *best = NULL;
 
+ork_max_isa ork_max_isa_setting(void) {
+    // Racing first calls store the same value.
+    static int setting = -1;
+    int value = __atomic_load_n(&setting, __ATOMIC_RELAXED);
+    if (value < 0) {
+        const char *text = getenv("ONNXRUN_MAX_ISA");
+        value = text == NULL || text[0] == 0         ? ORK_MAX_ISA_UNSET
+                : strcasecmp(text, "portable") == 0 ? ORK_MAX_ISA_PORTABLE
+                : strcasecmp(text, "avx2") == 0     ? ORK_MAX_ISA_AVX2
+                : strcasecmp(text, "avx512") == 0   ? ORK_MAX_ISA_AVX512
+                                                    : ORK_MAX_ISA_INVALID;
+        __atomic_store_n(&setting, value, __ATOMIC_RELAXED);
+    }
+    return (ork_max_isa)value;
+}
+
+int ork_isa_extensions_allowed(void) {
+    const ork_max_isa setting = ork_max_isa_setting();
+    return setting == ORK_MAX_ISA_UNSET || setting == ORK_MAX_ISA_INVALID;
+}
+
+// The detected level, lowered to ONNXRUN_MAX_ISA.
+static ork_isa allowed_isa(void) {
+    const ork_isa detected = ork_detected_isa();
+    switch (ork_max_isa_setting()) {
+    case ORK_MAX_ISA_PORTABLE: return ORK_ISA_PORTABLE;
+    case ORK_MAX_ISA_AVX2: return detected < ORK_ISA_AVX2 ? detected : ORK_ISA_AVX2;
+    default: return detected;
+    }
+}
+
 const ork_kernel_table *ork_kernels(void) {
     const ork_kernel_table *table = __atomic_load_n(&best, __ATOMIC_RELAXED);
     if (table == NULL) {
-        table = table_of(ork_detected_isa());
+        table = table_of(allowed_isa());
         __atomic_store_n(&best, table, __ATOMIC_RELAXED);
     }
     return table;

@@ -1,6 +1,9 @@
 // int8 GEMM (u8 x s8 -> s32, requantized store): packing, variant selection, dispatch and the portable C variant.
 #include "quantized_internal.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 // MARK: - Variants
 
 int ork_int8_variant_supported(int variant) {
@@ -20,7 +23,7 @@ int ork_int8_variant_supported(int variant) {
     }
 }
 
-// Follows the float kernels' detected level; VNNI is checked once.
+// Follows the float kernels' level; VNNI is checked once (and left out under ONNXRUN_MAX_ISA).
 int ork_int8_current_variant(void) {
     static int has_vnni = -1;
     int vnni = __atomic_load_n(&has_vnni, __ATOMIC_RELAXED);
@@ -29,7 +32,7 @@ int ork_int8_current_variant(void) {
         __atomic_store_n(&has_vnni, vnni, __ATOMIC_RELAXED);
     }
     switch (ork_kernels()->isa) {
-    case ORK_ISA_AVX512: return vnni ? ORK_INT8_AVX512VNNI : ORK_INT8_AVX512;
+    case ORK_ISA_AVX512: return vnni && ork_isa_extensions_allowed() ? ORK_INT8_AVX512VNNI : ORK_INT8_AVX512;
     case ORK_ISA_AVX2: return ORK_INT8_AVX2;
     default: return ORK_INT8_PORTABLE;
     }
@@ -72,6 +75,7 @@ void ork_qgemm_pack_indexed(const void *b, int b_is_unsigned, size_t k, size_t n
         int32_t *header = (int32_t *)base;
         float *scale = (float *)base + 3 * ORK_TILE;
         int8_t *weights = (int8_t *)(base + ORK_QPANEL_HEADER_BYTES);
+        int pairs_fit_int16 = 1;
         for (size_t j = 0; j < ORK_TILE; j++) {
             const size_t column = panel * ORK_TILE + j;
             const int inside = column < n;
@@ -84,6 +88,8 @@ void ork_qgemm_pack_indexed(const void *b, int b_is_unsigned, size_t k, size_t n
                     weights[(group * ORK_TILE + j) * ORK_QGROUP + t] = (int8_t)value;
                     sum += value;
                 }
+                const int8_t *step = weights + (group * ORK_TILE + j) * ORK_QGROUP;
+                if (abs(step[0]) + abs(step[1]) > 128 || abs(step[2]) + abs(step[3]) > 128) pairs_fit_int16 = 0;
             }
             header[j] = inside && bias ? bias[column] : 0;
             header[ORK_TILE + j] = sum;
@@ -96,6 +102,8 @@ void ork_qgemm_pack_indexed(const void *b, int b_is_unsigned, size_t k, size_t n
             header[2 * ORK_TILE + j] = inside ? zero : 0;
             scale[j] = !inside ? 0.0f : scales == NULL ? 1.0f : scales[scale_count == 1 ? 0 : column];
         }
+        memset(header + 4 * ORK_TILE, 0, ORK_TILE * sizeof(int32_t));
+        header[4 * ORK_TILE] = pairs_fit_int16;
     }
 }
 

@@ -1,5 +1,9 @@
-// int8 GEMM for AVX2, as onnxruntime's MLAS U8S8 AVX2 kernel computes it: vpmaddubsw (u8 x s8 pairs summed
-// with int16 saturation) then vpmaddwd by ones; tiles of 4 rows x 16 columns (one packed panel, two halves).
+// int8 GEMM for AVX2 (and AVX-512 without VNNI), exact; tiles of 4 rows x 16 columns (one packed panel, two
+// halves). vpmaddubsw sums u8 x s8 products in pairs with int16 saturation: where the packing found that no pair
+// of a panel's weights can exceed int16 (|w0| + |w1| <= 128: 7-bit weights, onnxruntime's reduce_range) whole
+// bytes go in, then vpmaddwd by ones (as MLAS's U8S8 AVX2 kernel); elsewhere each nibble of A goes in
+// separately (15 x 128 x 2 < 32768) and vpmaddwd weighs them by 1 and 16: twice the multiplies. MLAS feeds whole
+// bytes always and saturates: on MobileNetV2 that moved logits by 55 quanta and flipped a top-1.
 #include "quantized_vector.h"
 
 #if ORK_X86
@@ -34,18 +38,36 @@ ORK_INLINE ORK_TARGET_AVX2 void store_half(__m256i acc, const float *scale, cons
                 args->c + offset, count);
 }
 
-ORK_INLINE ORK_TARGET_AVX2 __m256i multiply_group(__m256i a, __m256i b, __m256i ones, __m256i acc) {
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), ones));
+// A's four bytes broadcast: whole (`split` 0), or split into nibbles, low = a & 0xF and high = a >> 4 per byte.
+typedef struct {
+    __m256i low, high;
+} a_bytes;
+
+ORK_INLINE ORK_TARGET_AVX2 a_bytes broadcast_bytes(const int split, int32_t bytes) {
+    const uint32_t value = (uint32_t)bytes;
+    if (!split) return (a_bytes){_mm256_set1_epi32(bytes), _mm256_setzero_si256()};
+    return (a_bytes){_mm256_set1_epi32((int32_t)(value & 0x0F0F0F0Fu)),
+                     _mm256_set1_epi32((int32_t)((value >> 4) & 0x0F0F0F0Fu))};
 }
 
-ORK_INLINE ORK_TARGET_AVX2 void tile(const int rows, const ork_qgemm_args *args, size_t m, size_t panel,
-                                     size_t columns) {
+// acc + the group's sum of a x b: whole bytes' pair sums (exact when they fit int16), or the low nibbles' x 1 +
+// the high nibbles' x 16.
+ORK_INLINE ORK_TARGET_AVX2 __m256i multiply_group(const int split, a_bytes a, __m256i b, __m256i ones,
+                                                  __m256i sixteens, __m256i acc) {
+    const __m256i low = _mm256_madd_epi16(_mm256_maddubs_epi16(a.low, b), ones);
+    if (!split) return _mm256_add_epi32(acc, low);
+    const __m256i high = _mm256_madd_epi16(_mm256_maddubs_epi16(a.high, b), sixteens);
+    return _mm256_add_epi32(acc, _mm256_add_epi32(low, high));
+}
+
+ORK_INLINE ORK_TARGET_AVX2 void tile(const int rows, const int split, const ork_qgemm_args *args, size_t m,
+                                     size_t panel, size_t columns) {
     const size_t k = args->k, full_groups = k / ORK_QGROUP, tail = k % ORK_QGROUP;
     const size_t stride = args->a_row_stride;
     const uint8_t *a = args->a + m * stride;
     const ork_qpanel p = ork_qpanel_at(args->packed_b, k, panel);
     const int32_t za = args->a_zero_point;
-    const __m256i ones = _mm256_set1_epi16(1);
+    const __m256i ones = _mm256_set1_epi16(1), sixteens = _mm256_set1_epi16(16);
     __m256i acc[MAX_ROWS][2];
     ORK_UNROLL
     for (int h = 0; h < 2; h++) {
@@ -71,9 +93,9 @@ ORK_INLINE ORK_TARGET_AVX2 void tile(const int rows, const ork_qgemm_args *args,
         const __m256i b1 = _mm256_loadu_si256((const __m256i *)(p.weights + group * 64 + 32));
         ORK_UNROLL
         for (int r = 0; r < rows; r++) {
-            const __m256i av = _mm256_set1_epi32(load_bytes(a + (size_t)r * stride + group * ORK_QGROUP, 4));
-            acc[r][0] = multiply_group(av, b0, ones, acc[r][0]);
-            acc[r][1] = multiply_group(av, b1, ones, acc[r][1]);
+            const a_bytes av = broadcast_bytes(split, load_bytes(a + (size_t)r * stride + group * ORK_QGROUP, 4));
+            acc[r][0] = multiply_group(split, av, b0, ones, sixteens, acc[r][0]);
+            acc[r][1] = multiply_group(split, av, b1, ones, sixteens, acc[r][1]);
         }
     }
     if (tail) {
@@ -81,10 +103,10 @@ ORK_INLINE ORK_TARGET_AVX2 void tile(const int rows, const ork_qgemm_args *args,
         const __m256i b1 = _mm256_loadu_si256((const __m256i *)(p.weights + full_groups * 64 + 32));
         ORK_UNROLL
         for (int r = 0; r < rows; r++) {
-            const __m256i av =
-                _mm256_set1_epi32(load_bytes(a + (size_t)r * stride + full_groups * ORK_QGROUP, tail));
-            acc[r][0] = multiply_group(av, b0, ones, acc[r][0]);
-            acc[r][1] = multiply_group(av, b1, ones, acc[r][1]);
+            const a_bytes av =
+                broadcast_bytes(split, load_bytes(a + (size_t)r * stride + full_groups * ORK_QGROUP, tail));
+            acc[r][0] = multiply_group(split, av, b0, ones, sixteens, acc[r][0]);
+            acc[r][1] = multiply_group(split, av, b1, ones, sixteens, acc[r][1]);
         }
     }
     const size_t column0 = panel * ORK_TILE;
@@ -92,6 +114,19 @@ ORK_INLINE ORK_TARGET_AVX2 void tile(const int rows, const ork_qgemm_args *args,
     for (int r = 0; r < rows; r++) {
         store_half(acc[r][0], p.scale, args, m + (size_t)r, column0, ORK_MIN(columns, (size_t)8));
         if (columns > 8) store_half(acc[r][1], p.scale + 8, args, m + (size_t)r, column0 + 8, ORK_MIN(columns - 8, (size_t)8));
+    }
+}
+
+// Rows [begin, end) of one panel, MAX_ROWS at a time.
+ORK_INLINE ORK_TARGET_AVX2 void rows_of_panel(const int split, const ork_qgemm_args *args, size_t begin, size_t end,
+                                              size_t panel, size_t columns) {
+    size_t m = begin;
+    for (; m + MAX_ROWS <= end; m += MAX_ROWS) tile(MAX_ROWS, split, args, m, panel, columns);
+    switch (end - m) {
+    case 3: tile(3, split, args, m, panel, columns); break;
+    case 2: tile(2, split, args, m, panel, columns); break;
+    case 1: tile(1, split, args, m, panel, columns); break;
+    default: break;
     }
 }
 
@@ -103,14 +138,10 @@ ORK_TARGET_AVX2 void ork_qgemm_avx2(const ork_qgemm_args *args, size_t m_begin, 
         const size_t chunk_end = ORK_MIN(m_end, chunk_begin + chunk);
         for (size_t panel = 0; panel < panels; panel++) {
             const size_t columns = ORK_MIN((size_t)ORK_TILE, n - panel * ORK_TILE);
-            size_t m = chunk_begin;
-            for (; m + MAX_ROWS <= chunk_end; m += MAX_ROWS) tile(MAX_ROWS, args, m, panel, columns);
-            switch (chunk_end - m) {
-            case 3: tile(3, args, m, panel, columns); break;
-            case 2: tile(2, args, m, panel, columns); break;
-            case 1: tile(1, args, m, panel, columns); break;
-            default: break;
-            }
+            if (ork_qpanel_at(args->packed_b, k, panel).pairs_fit_int16)
+                rows_of_panel(0, args, chunk_begin, chunk_end, panel, columns);
+            else
+                rows_of_panel(1, args, chunk_begin, chunk_end, panel, columns);
         }
     }
 }

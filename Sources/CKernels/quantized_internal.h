@@ -7,9 +7,10 @@
 #define ORK_TARGET_AVX512VNNI __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx512vnni,fma")))
 #endif
 
-// A packed qgemm panel: header (bias, colsum, w_zero_point as int32; scale as float; 16 each) then the
-// reduction in groups of 4 (64 bytes per group: 16 columns x 4 bytes).
-#define ORK_QPANEL_HEADER_BYTES (4 * ORK_TILE * 4)
+// A packed qgemm panel: header (bias, colsum, w_zero_point as int32; scale as float; 16 each; then a row of 16
+// int32 whose first says whether vpmaddubsw's pair sums fit int16, see ork_qpanel) then the reduction in groups of
+// 4 (64 bytes per group: 16 columns x 4 bytes).
+#define ORK_QPANEL_HEADER_BYTES (5 * ORK_TILE * 4)
 #define ORK_QGROUP 4
 
 ORK_INLINE size_t ork_qgemm_groups(size_t k) { return (k + ORK_QGROUP - 1) / ORK_QGROUP; }
@@ -21,12 +22,16 @@ typedef struct {
     const int32_t *bias, *colsum, *w_zero_point;
     const float *scale;
     const int8_t *weights;
+    // Every pair of weights that vpmaddubsw sums (steps 2i, 2i+1 of a column) has |w0| + |w1| <= 128, so with
+    // uint8 activations the pair sums fit int16 (255 x 128 = 32640): the AVX2 kernel needs no exact split.
+    int pairs_fit_int16;
 } ork_qpanel;
 
 ORK_INLINE ork_qpanel ork_qpanel_at(const void *packed, size_t k, size_t panel) {
     const uint8_t *base = (const uint8_t *)packed + panel * ork_qgemm_panel_bytes(k);
     ork_qpanel p = {(const int32_t *)base, (const int32_t *)base + ORK_TILE, (const int32_t *)base + 2 * ORK_TILE,
-                    (const float *)base + 3 * ORK_TILE, (const int8_t *)(base + ORK_QPANEL_HEADER_BYTES)};
+                    (const float *)base + 3 * ORK_TILE, (const int8_t *)(base + ORK_QPANEL_HEADER_BYTES),
+                    ((const int32_t *)base)[4 * ORK_TILE]};
     return p;
 }
 

@@ -22,9 +22,8 @@ enum PrecisionOption {
             if noOptimize {
                 StandardError.write("onnxrun: note: --precision bf16 has no effect with --no-optimize (the fp32 "
                     + "reference kernels run)\n")
-            } else if Precision.bfloat16Instructions == nil {
-                StandardError.write("onnxrun: note: --precision bf16 needs AVX512-BF16, which this CPU lacks; "
-                    + "running fp32\n")
+            } else if let reason = Precision.bfloat16Unavailability {
+                StandardError.write("onnxrun: note: --precision bf16 runs fp32: \(reason)\n")
             }
         }
     }

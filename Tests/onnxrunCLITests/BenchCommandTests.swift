@@ -36,7 +36,7 @@ final class BenchCommandTests: XCTestCase {
             XCTAssertTrue(result.standardOutput.contains("precision: bf16"), result.standardOutput)
             XCTAssertTrue(result.standardOutput.contains("kernels: bf16 AVX512-BF16"), result.standardOutput)
         } else {
-            XCTAssertTrue(result.standardError.contains("needs AVX512-BF16, which this CPU lacks; running fp32"),
+            XCTAssertTrue(result.standardError.contains("--precision bf16 runs fp32: this CPU lacks AVX512-BF16"),
                           result.standardError)
             XCTAssertTrue(result.standardOutput.contains("precision: fp32"), result.standardOutput)
         }

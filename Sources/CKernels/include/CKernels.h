@@ -60,9 +60,26 @@ typedef struct {
 
 /// The best level this CPU (and OS) supports.
 ork_isa ork_detected_isa(void);
-/// The variants of `isa`, or NULL when this CPU (or this build's architecture) lacks it.
+
+/// ONNXRUN_MAX_ISA, read once from the environment (like oneDNN's ONEDNN_MAX_CPU_ISA): the highest level the
+/// dispatching entries use, to run and test on this CPU what a smaller one runs. `avx512` also leaves out the
+/// AVX-512 extensions (VNNI, BF16); unset or empty: every level and extension the CPU has.
+typedef enum {
+    ORK_MAX_ISA_UNSET = 0,
+    ORK_MAX_ISA_PORTABLE = 1,
+    ORK_MAX_ISA_AVX2 = 2,
+    ORK_MAX_ISA_AVX512 = 3,
+    ORK_MAX_ISA_INVALID = 4,  // something else: the dispatch ignores it, sessions refuse to start (a typed error)
+} ork_max_isa;
+ork_max_isa ork_max_isa_setting(void);
+/// Whether kernels may use the extensions above their level (AVX512-VNNI, AVX512-BF16): ONNXRUN_MAX_ISA not set.
+int ork_isa_extensions_allowed(void);
+
+/// The variants of `isa`, or NULL when this CPU (or this build's architecture) lacks it or ONNXRUN_MAX_ISA caps
+/// the levels below it.
 const ork_kernel_table *ork_kernel_table_for(ork_isa isa);
-/// The variants of the detected level: what the dispatching entries call. Resolved on first use (thread-safe).
+/// The variants of the detected level, at most ONNXRUN_MAX_ISA: what the dispatching entries call. Resolved on
+/// first use (thread-safe).
 const ork_kernel_table *ork_kernels(void);
 
 // MARK: - Activations (the epilogue of every kernel, and the unary elementwise kernels)
@@ -386,9 +403,8 @@ void ork_nhwc_to_nchw(const float *input, size_t channels, size_t pixels, float 
 //
 // Variants, each exported by name so tests can call every one the CPU has:
 //   _portable    plain C, exact;
-//   _avx2        vpmaddubsw + vpmaddwd like MLAS's U8S8 AVX2 kernel: the u8 x s8 pair sums (k, k+1) saturate
-//                to int16 exactly where onnxruntime's do on CPUs without VNNI (documented ORT behaviour; it
-//                recommends reduce_range there); exact when |w| <= 64;
+//   _avx2        vpmaddubsw on each nibble of A + vpmaddwd, exact (MLAS's U8S8 AVX2 kernel feeds whole bytes and
+//                saturates the int16 pair sums on CPUs without VNNI; onnxruntime recommends reduce_range there);
 //   _avx512vnni  vpdpbusd, exact (what onnxruntime runs on AVX-512 VNNI CPUs, so its results are exact there).
 // The entry points without suffix use the best variant the CPU has at the detected ISA level (ork_detected_isa):
 // AVX-512 level + VNNI -> _avx512vnni, AVX2 or AVX-512 level -> _avx2, else _portable.

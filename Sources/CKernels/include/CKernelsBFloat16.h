@@ -36,7 +36,7 @@ typedef enum {
     ORK_BFLOAT16_AVX512BF16 = 1,    // x86-64 AVX-512 BF16 (vdpbf16ps, vcvtne2ps2bf16)
 } ork_bfloat16_isa;
 
-/// The best bfloat16 instruction set this CPU (and OS) supports; resolved once.
+/// The best bfloat16 instruction set this CPU (and OS) supports, none under ONNXRUN_MAX_ISA; resolved once.
 ork_bfloat16_isa ork_bfloat16_detected_isa(void);
 
 /// Computes rows [m_begin, m_end) with the best variant (the portable reference where the CPU has none).

@@ -55,6 +55,7 @@ public final class InferenceSession: Sendable {
     /// Prepares `model`: builds its operators (every unsupported one is reported in one error), infers types,
     /// folds constants and optimizes the graph.
     public init(model: Model, options: SessionOptions = .init(), registry: OperatorRegistry = .standard) throws {
+        try KernelInstructionSet.checkEnvironmentCap()
         var description = model
         description.graph.initializers = [:]
         self.model = description

@@ -14,13 +14,20 @@ public enum Precision: String, Sendable, CaseIterable, CustomStringConvertible {
 
     public var description: String { rawValue }
 
-    /// The bfloat16 instructions of this CPU that `.bf16` runs on ("AVX512-BF16"), or nil when it has none: a
-    /// session asked for `.bf16` then keeps `.fp32`.
+    /// The bfloat16 instructions of this CPU that `.bf16` runs on ("AVX512-BF16"), or nil when it has none (or
+    /// the environment's ONNXRUN_MAX_ISA leaves them out): a session asked for `.bf16` then keeps `.fp32`.
     public static var bfloat16Instructions: String? {
         switch ork_bfloat16_detected_isa() {
         case ORK_BFLOAT16_AVX512BF16: "AVX512-BF16"
         default: nil
         }
+    }
+
+    /// Why `.bf16` runs as `.fp32` here, nil when it does not: "this CPU lacks AVX512-BF16" or "ONNXRUN_MAX_ISA
+    /// leaves out AVX512-BF16".
+    public static var bfloat16Unavailability: String? {
+        guard bfloat16Instructions == nil else { return nil }
+        return ork_isa_extensions_allowed() != 0 ? "this CPU lacks AVX512-BF16" : "ONNXRUN_MAX_ISA leaves out AVX512-BF16"
     }
 }
 

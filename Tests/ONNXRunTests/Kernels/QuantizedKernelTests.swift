@@ -1,7 +1,7 @@
 // The int8 C kernels, every variant this CPU has called by name, against plain references on awkward shapes:
 // remainders of the 4-step groups and 16-column panels, 1 column, per-tensor and per-channel scales, zero points
-// 0/128/255, weight zero points, the fused QLinearAdd in both operand orders, int32 output, and the AVX2 variant's
-// int16 pair saturation (as onnxruntime's MLAS without VNNI).
+// 0/128/255, weight zero points, the fused QLinearAdd in both operand orders, int32 output, and 255 x -128 pairs
+// (beyond int16: every variant, the AVX2 one too, stays exact).
 
 import CKernels
 import XCTest
@@ -86,13 +86,18 @@ final class QuantizedKernelTests: XCTestCase {
         var int32Output = false
         /// Scales up to ~1e4: products far outside int32 once scaled (the store must clamp before converting).
         var hugeScales = false
+        /// Weights in [-64, 64] (onnxruntime's reduce_range): pair sums fit int16, the AVX2 kernel's whole-byte path.
+        var sevenBitWeights = false
     }
 
     private func checkGemm(_ test: GemmCase, variant: QuantizedKernelVariant,
                            kernel: (UnsafePointer<ork_qgemm_args>?, Int, Int) -> Void) {
         var random = SeededBytes(seed: UInt64(test.m * 1000 + test.k * 10 + test.n))
         let a = (0..<test.m * test.k).map { _ in UInt8(test.extremes && random.next(2) == 0 ? 255 : random.next(256)) }
-        let w = (0..<test.k * test.n).map { _ in Int8(test.extremes && random.next(2) == 0 ? -128 : random.next(256) - 128) }
+        let (lowest, values) = test.sevenBitWeights ? (-64, 129) : (-128, 256)
+        let w = (0..<test.k * test.n).map { _ in
+            Int8(test.extremes && random.next(2) == 0 ? lowest : random.next(values) + lowest)
+        }
         let bias = (0..<test.n).map { _ in Int32(random.next(20001) - 10000) }
         let scales = (0..<(test.perChannel ? test.n : 1)).map { _ in
             Float(random.next(1000) + 1) * (test.hugeScales ? 10 : 1e-6)
@@ -126,16 +131,8 @@ final class QuantizedKernelTests: XCTestCase {
             for j in 0..<test.n {
                 let zeroW = Int(zeros[test.perChannel ? j : 0])
                 var accumulator = Int(bias[j])
-                // Pairs of reduction steps, as vpmaddubsw sums them; only the AVX2 variant saturates them to int16.
-                for pair in stride(from: 0, to: test.k, by: 2) {
-                    let steps = pair..<min(pair + 2, test.k)
-                    var product = steps.reduce(0) { $0 + Int(a[i * test.k + $1]) * Int(w[$1 * test.n + j]) }
-                    if variant == .avx2 { product = min(max(product, -32768), 32767) }
-                    accumulator += product
-                    for step in steps {
-                        accumulator += -Int(test.inputZero) * Int(w[step * test.n + j]) - zeroW * Int(a[i * test.k + step])
-                            + Int(test.inputZero) * zeroW
-                    }
+                for step in 0..<test.k {
+                    accumulator += (Int(a[i * test.k + step]) - Int(test.inputZero)) * (Int(w[step * test.n + j]) - zeroW)
                 }
                 let label = "\(variant) m\(test.m) k\(test.k) n\(test.n) zero \(test.inputZero) [\(i)][\(j)]"
                 if test.int32Output {
@@ -171,10 +168,13 @@ final class QuantizedKernelTests: XCTestCase {
             checkGemm(GemmCase(m: 7, k: 11, n: 35, int32Output: true), variant: variant, kernel: kernel)
             checkGemm(GemmCase(m: 7, k: 11, n: 35, weightZeroPoints: true, int32Output: true), variant: variant,
                       kernel: kernel)
-            // 255 x -128 pairs: beyond int16, where only the AVX2 variant (like MLAS without VNNI) saturates.
+            // 255 x -128 pairs: beyond int16 (where onnxruntime's MLAS without VNNI saturates vpmaddubsw's sums).
             checkGemm(GemmCase(m: 6, k: 64, n: 18, extremes: true), variant: variant, kernel: kernel)
             checkGemm(GemmCase(m: 6, k: 64, n: 18, extremes: true, int32Output: true), variant: variant, kernel: kernel)
             checkGemm(GemmCase(m: 9, k: 40, n: 70, extremes: true, hugeScales: true), variant: variant, kernel: kernel)
+            // 255 x -64 pairs: the most that fits int16, where AVX2 takes whole bytes.
+            checkGemm(GemmCase(m: 6, k: 64, n: 18, extremes: true, sevenBitWeights: true), variant: variant, kernel: kernel)
+            checkGemm(GemmCase(m: 5, k: 29, n: 33, inputZero: 0, sevenBitWeights: true), variant: variant, kernel: kernel)
         }
     }
 
@@ -282,9 +282,7 @@ final class QuantizedKernelTests: XCTestCase {
                              padTop: 1, padLeft: 1, groups: 2),
         ]
         for (index, shape) in shapes.enumerated() {
-            // The AVX2 level saturates int16 pair sums as MLAS does; its GEMM is checked against that above.
             try forEachInstructionSet { level in
-                guard QuantizedKernelVariant.current != .avx2 else { return }
                 let store = QuantizedStore(zeroPoint: 100, residualAddition: index == 2 ? residualAddition : nil)
                 try checkConvolution(shape, inputZero: index == 0 ? 0 : 131, residual: store.residualAddition,
                                      label: "\(QuantizedKernelVariant.current) convolution", seed: UInt64(index)) {

@@ -1,6 +1,11 @@
 // Shared pieces of the CKernels wrappers: the ISA levels, aligned packed storage, the convolution call shape.
 
 import CKernels
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 // MARK: - Instruction set
 
@@ -26,6 +31,15 @@ enum KernelInstructionSet: UInt32, Sendable, Comparable, CaseIterable, CustomStr
     }
 
     static func < (lhs: KernelInstructionSet, rhs: KernelInstructionSet) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    /// The cap on the level (ONNXRUN_MAX_ISA, applied by the C dispatch); fails on a value the dispatch would
+    /// ignore, so a misspelt cap never runs quietly uncapped.
+    static func checkEnvironmentCap() throws {
+        guard ork_max_isa_setting() == ORK_MAX_ISA_INVALID else { return }
+        let value = getenv("ONNXRUN_MAX_ISA").map { String(cString: $0) } ?? ""
+        throw ONNXRunError(.invalidArgument, "ONNXRUN_MAX_ISA is '\(value)'; expected portable, avx2 or avx512 "
+                           + "(the highest kernel level to use), or unset for the best this CPU has")
+    }
 
     var description: String {
         guard let table = ork_kernel_table_for(ork_isa(rawValue: rawValue)) else { return "level \(rawValue)" }

@@ -8,7 +8,7 @@ import CKernels
 /// name. The dispatching entry points use the detected level (VNNI at the AVX-512 level when present).
 enum QuantizedKernelVariant: Int32, CaseIterable, CustomStringConvertible {
     case portable = 0
-    /// vpmaddubsw + vpmaddwd, saturating u8 x s8 pair sums as onnxruntime's MLAS does without VNNI.
+    /// vpmaddubsw on A's nibbles + vpmaddwd: exact (onnxruntime's MLAS without VNNI saturates int16 pair sums).
     case avx2 = 1
     /// AVX-512 BW (the depthwise kernel; the GEMM uses the AVX2 variant at this level without VNNI).
     case avx512 = 2
