@@ -72,8 +72,9 @@ struct PreactivatedPointwiseConvolution: ChannelWindowOperator, ChannelsLastOper
         guard rows > 0 else { return }
         let blockRows = Self.blockRows(channels: channels)
         let blocks = (rows + blockRows - 1) / blockRows
-        let (tasks, byColumns) = weights.parallelSplit(rows: rows, threads: pool.threadCount)
-        if byColumns || blocks < tasks {
+        let split = weights.parallelSplit(rows: rows, threads: pool.threadCount)
+        let tasks = split.tasks
+        if split.columnUnit != nil || blocks < tasks {
             // Few pixels (DenseNet's 7x7 block): the threads split the columns, so all rows are normalized first.
             let normalized = UnsafeMutablePointer<Float>.allocate(capacity: rows * channels)
             defer { normalized.deallocate() }
