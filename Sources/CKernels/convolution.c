@@ -112,11 +112,11 @@ static void gemm_per_group(const ork_convolution_args *args, ork_gemm_args *gemm
     const size_t input_per_group = args->input_channels / groups;
     const size_t group_size = ork_gemm_packed_size(gemm->k, output_per_group);
     for (size_t group = 0; group < groups; group++) {
-        const size_t offset = first * args->output_channels + group * output_per_group;
+        const size_t column = group * output_per_group;
         gemm->a = a + group * input_per_group;
         gemm->packed_b = args->packed_weights + group * group_size;
-        gemm->residual = args->residual ? args->residual + offset : NULL;
-        gemm->c = args->output + offset;
+        gemm->residual = args->residual ? args->residual + first * args->output_channels + column : NULL;
+        gemm->c = args->output + first * ork_output_pixel_stride(args) + column;
         run(gemm, segments, 0, count);
     }
 }
@@ -188,7 +188,7 @@ static void convolution(const ork_convolution_args *args, size_t pixel_begin, si
         .k = k,
         .n = output_per_group,
         .residual_row_stride = args->output_channels,
-        .c_row_stride = args->output_channels,
+        .c_row_stride = ork_output_pixel_stride(args),
         .min = args->min,
         .max = args->max,
         .activation = args->activation,

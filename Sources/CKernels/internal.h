@@ -79,6 +79,11 @@ ORK_INLINE size_t ork_winograd_tiles_per_block(size_t input_channels, size_t out
     return ORK_MAX((size_t)16, (size_t)131072 / (per_tile ? per_tile : 1));
 }
 
+// Floats from one output pixel of a convolution to the next: its channels, or the wider rows it writes into.
+ORK_INLINE size_t ork_output_pixel_stride(const ork_convolution_args *args) {
+    return args->output_pixel_stride ? args->output_pixel_stride : args->output_channels;
+}
+
 // The bfloat16 GEMMs on segmented rows (gemm_bfloat16*.c); the plain ones are these on {1, 0, 1, 0}.
 void ork_gemm_bfloat16_segmented_portable(const ork_gemm_args *args, const ork_segments *segments, size_t m_begin,
                                           size_t m_end);

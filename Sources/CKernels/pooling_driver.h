@@ -75,6 +75,7 @@ ORK_INLINE ORK_V_TARGET void pool_vectors(const int maximum, const int vectors, 
 ORK_INLINE ORK_V_TARGET void pool_rows(const int maximum, const ork_pool_args *args, size_t row_begin,
                                        size_t row_end) {
     const size_t channels = args->channels;
+    const size_t output_stride = args->output_pixel_stride ? args->output_pixel_stride : channels;
     const size_t full = channels / ORK_V_LANES, tail = channels % ORK_V_LANES;
     const ork_v_mask all = ork_v_mask_all(), tail_mask = ork_v_mask_first(tail);
     for (size_t row = row_begin; row < row_end; row++) {
@@ -91,7 +92,7 @@ ORK_INLINE ORK_V_TARGET void pool_rows(const int maximum, const ork_pool_args *a
                       args->count_include_pad, &columns);
             pool_window w;
             window(&rows, &columns, &w);
-            float *out = args->output + (row * args->output_w + ow) * channels;
+            float *out = args->output + (row * args->output_w + ow) * output_stride;
             size_t vector = 0;
             for (; vector + VECTORS <= full; vector += VECTORS)
                 pool_vectors(maximum, VECTORS, 0, all, args, input, ih0, iw0, &w, vector * ORK_V_LANES, out);

@@ -212,11 +212,9 @@ ORK_INLINE ORK_V_TARGET void winograd(const ork_convolution_args *args, const si
             const float *residual[16] = {NULL};
             for (size_t dy = 0; dy < rows; dy++) {
                 for (size_t dx = 0; dx < columns; dx++) {
-                    const size_t offset =
-                        ((image * args->output_h + tile * th + dy) * args->output_w + tile * tw + dx) *
-                        output_channels;
-                    output[tile * dy + dx] = args->output + offset;
-                    residual[tile * dy + dx] = args->residual ? args->residual + offset : NULL;
+                    const size_t pixel = (image * args->output_h + tile * th + dy) * args->output_w + tile * tw + dx;
+                    output[tile * dy + dx] = args->output + pixel * ork_output_pixel_stride(args);
+                    residual[tile * dy + dx] = args->residual ? args->residual + pixel * output_channels : NULL;
                 }
             }
             const float *tile_m = m + i * output_channels;

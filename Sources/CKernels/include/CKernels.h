@@ -276,6 +276,9 @@ struct ork_convolution_args {
     float *output;                      // [batch, output_h, output_w, output_channels]
     float min, max;
     ork_activation activation;
+    // Floats from one output pixel to the next (0: output_channels): a wider output, e.g. a Concat's, whose pixel
+    // rows hold this convolution's channels at `output`'s offset. The residual stays dense.
+    size_t output_pixel_stride;
 };
 
 /// Pixels the im2col scratch holds per step, at most (fewer for long windows).
@@ -334,6 +337,7 @@ struct ork_pool_args {
     int count_include_pad;              // average: divide by the taps inside input + pads, else inside the input
     const float *input;                 // [batch, input_h, input_w, channels]
     float *output;                      // [batch, output_h, output_w, channels]
+    size_t output_pixel_stride;         // floats from one output pixel to the next (0: channels), as convolutions'
 };
 
 /// Computes output rows [row_begin, row_end), row = image * output_h + oh: the maximum over the window's taps

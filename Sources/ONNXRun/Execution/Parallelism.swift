@@ -21,10 +21,48 @@ enum Parallelism {
     static let regionCost = 50_000
 
     /// How many tasks to split `work` MACs over `units` (rows, pixels, panels): a few per thread to balance uneven
-    /// progress on shared cores, none smaller than the granularity, never more than the units.
+    /// progress on shared cores, none smaller than the granularity, never more than the units; and of those
+    /// counts the most that load the busiest thread no more than any fewer would (`balancedTaskCount`).
     static func taskCount(work: Int, granularity: Granularity, threads: Int, units: Int) -> Int {
         guard threads > 1, units > 1 else { return 1 }
-        return max(1, min(threads * 3, work / granularity.rawValue, units))
+        let most = max(1, min(threads * 3, work / granularity.rawValue, units))
+        return balancedTaskCount(units: units, most: most, threads: threads)
+    }
+
+    /// The most tasks, up to `most`, whose busiest thread computes no more units than with any fewer tasks (tried:
+    /// `most` and the multiples of `threads` below it, which can split evenly).
+    ///
+    /// Few units split a few per thread load the threads unevenly: the 14 rows of a 14x14 image in 6 tasks are
+    /// 2, 2, 3, 2, 2, 3 rows, and two threads taking them in turn compute 8 and 6 rows (the step takes 8/7 of
+    /// its even share), while 2 tasks of 7 rows are even. Fewer tasks are chosen only when they are more even.
+    static func balancedTaskCount(units: Int, most: Int, threads: Int) -> Int {
+        guard threads > 1, most > 1 else { return max(1, most) }
+        let even = (units + threads - 1) / threads
+        var best = most
+        var bestLoad = busiestThreadUnits(units: units, tasks: most, threads: threads)
+        var tasks = (most - 1) / threads * threads
+        while bestLoad > even, tasks >= threads {
+            let load = busiestThreadUnits(units: units, tasks: tasks, threads: threads)
+            if load < bestLoad {
+                (best, bestLoad) = (tasks, load)
+            }
+            tasks -= threads
+        }
+        return best
+    }
+
+    /// Units the busiest of `threads` equally fast threads computes when `units` are split into `tasks` parts
+    /// (`split`) that the pool hands out in order, each to the thread that is free first.
+    static func busiestThreadUnits(units: Int, tasks: Int, threads: Int) -> Int {
+        guard tasks > 0, threads > 0 else { return units }
+        guard units % tasks != 0 || tasks % threads != 0 else { return units / threads }
+        var loads = Array(repeating: 0, count: max(1, min(threads, tasks)))
+        for task in 0..<tasks {
+            var freest = 0
+            for thread in loads.indices where loads[thread] < loads[freest] { freest = thread }
+            loads[freest] += split(units, task, tasks).count
+        }
+        return loads.max() ?? 0
     }
 
     /// The `task`-th of `tasks` near-equal parts of `0..<count`.

@@ -69,7 +69,14 @@ extension ExecutionPlan {
     private func execute(_ step: ExecutionStep, in context: ExecutionContext, pool: ThreadPool) throws {
         let inputs: [Tensor?] = step.inputSlots.map { $0.flatMap { context.values[$0] } }
         do {
-            if let kernel = step.node.op as? KernelOperator {
+            if step.isInPlace {
+                guard let slot = step.outputSlots.first ?? nil, let buffer = step.outputBuffers.first ?? nil,
+                      let shape = step.outputTypes.first?.fixedShape else {
+                    throw ONNXRunError(.invalidModel, "a concatenation planned in place has no output buffer")
+                }
+                context.values[slot] = Tensor(elementType: step.outputTypes[0].elementType, shape: shape,
+                                              storage: context.buffers[buffer])
+            } else if let kernel = step.node.op as? KernelOperator {
                 // Shapes that depend on values computed in this run (a Range of a fed size) are known only now:
                 // infer them from the actual inputs; such outputs get fresh storage.
                 var outputTypes = step.outputTypes
@@ -90,7 +97,16 @@ extension ExecutionPlan {
                         ?? TensorStorage(byteCount: (checkedElementCount(shape) ?? 0) * type.elementType.byteSize)
                     outputs.append(Tensor(elementType: type.elementType, shape: shape, storage: storage))
                 }
-                try kernel.execute(inputs, into: outputs, pool: pool)
+                if step.outputWindow != nil || step.inputWindows.contains(where: { $0 != nil }) {
+                    guard let windowed = kernel as? ChannelWindowOperator else {
+                        throw ONNXRunError(.invalidModel, "a value placed in a concatenation reaches a kernel "
+                                               + "that cannot take it in place")
+                    }
+                    try windowed.execute(inputs, inputWindows: step.inputWindows, into: outputs,
+                                         outputWindow: step.outputWindow, pool: pool)
+                } else {
+                    try kernel.execute(inputs, into: outputs, pool: pool)
+                }
                 for (slot, tensor) in zip(step.outputSlots, outputs) {
                     if let slot { context.values[slot] = tensor }
                 }

@@ -257,3 +257,41 @@ protocol ChannelsLastAdaptable: Operator {
 /// Reads only its input's shape (Shape, Size): its result is a constant whenever that shape is fixed, which folds
 /// the Shape -> Gather -> Concat -> Reshape chains exporters write around Flatten.
 protocol ShapeReadingOperator: Operator {}
+
+// MARK: - Placement (the planner)
+
+/// Where a value lives when the planner placed it inside a wider buffer (a Concat's output): the value's last axis
+/// (NHWC's channels) is columns `offset ..< offset + count` of rows `rowStride` elements long; the rows are the
+/// value's other axes, in order. Its tensor's storage is the wider buffer's, its shape its own.
+struct ChannelWindow: Sendable, Hashable {
+    var offset: Int
+    var rowStride: Int
+}
+
+/// A kernel that can read some inputs, or write its one output, as channel windows (`ChannelWindow`): the planner
+/// places the inputs of a Concat along the last axis straight into slices of its output, so that the Concat copies
+/// nothing (DenseNet's, GoogLeNet's, SqueezeNet's channel concats), as far as every producer and reader of the
+/// placed values answers here.
+protocol ChannelWindowOperator: KernelOperator {
+    /// Whether input `position` (of rank `rank`) may be given as a window.
+    func readsChannelWindow(input position: Int, rank: Int) -> Bool
+    /// Whether the output (of rank `rank`) may be written into a window.
+    func writesChannelWindow(rank: Int) -> Bool
+    /// `execute` with windows: `inputWindows[i]` non-nil only where `readsChannelWindow(input: i, ...)`,
+    /// `outputWindow` only when `writesChannelWindow` (both may be empty / nil: dense).
+    func execute(_ inputs: [Tensor?], inputWindows: [ChannelWindow?], into outputs: [Tensor],
+                 outputWindow: ChannelWindow?, pool: ThreadPool) throws
+}
+
+extension ChannelWindowOperator {
+    func execute(_ inputs: [Tensor?], into outputs: [Tensor], pool: ThreadPool) throws {
+        try execute(inputs, inputWindows: [], into: outputs, outputWindow: nil, pool: pool)
+    }
+}
+
+/// Concatenates its inputs along one axis into its output: when that is the last axis, the planner may place the
+/// inputs in the output's buffer. Reads its inputs as windows (inputs already in place are not copied).
+protocol AxisConcatenating: ChannelWindowOperator {
+    /// The (non-negative) axis it joins along.
+    var concatenationAxis: Int { get }
+}

@@ -37,6 +37,13 @@ struct ExecutionStep: Sendable {
     let outputTypes: [TensorType]
     /// Arena buffer per output (nil: the kernel's output gets fresh storage, or the operator allocates it).
     let outputBuffers: [Int?]
+    /// Per input, where it lies in a wider buffer when the planner placed it in a Concat's output (nil: dense);
+    /// only a `ChannelWindowOperator` gets any.
+    let inputWindows: [ChannelWindow?]
+    /// Where output 0 goes in its buffer when it is placed in a Concat's output (nil: dense).
+    let outputWindow: ChannelWindow?
+    /// A Concat whose inputs are all in its output buffer already: the step only names that buffer its output.
+    let isInPlace: Bool
     /// Slots no later step reads; dropped after this step.
     let slotsToRelease: [Int]
     let flops: Double

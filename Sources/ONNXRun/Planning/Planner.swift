@@ -1,5 +1,5 @@
 // Planning for concrete input shapes, in named steps: types (and late folding), value slots, lifetimes and
-// storage-sharing groups, buffer assignment, step costs.
+// storage-sharing groups, Concat inputs placed in their output, buffer assignment, step costs.
 
 struct Planner {
     let source: String
@@ -17,6 +17,7 @@ struct Planner {
     private var group: [Int] = []
     private(set) var bufferSizes: [Int] = []
     private var outputBuffersPerNode: [[Int?]] = []
+    private(set) var placement = ConcatPlacement()
 
     private static let forever = Int.max
 
@@ -26,6 +27,7 @@ struct Planner {
         let known = try inferTypes(nodes: nodes, constants: constants, inputs: inputs)
         assignSlots(inputs: inputs.keys.sorted(), outputs: outputs, constants: known.constants)
         computeLifetimes(outputs: outputs)
+        placeConcatInputs(outputs: outputs)
         assignBuffers(outputs: outputs)
     }
 
@@ -87,6 +89,20 @@ struct Planner {
         }
     }
 
+    /// Concat inputs written straight into their Concat's buffer (`ConcatPlacement`); a placed value shares its
+    /// host's storage, so it joins the host's group.
+    private mutating func placeConcatInputs(outputs: [String]) {
+        var returnedGroups: Set<Int> = []
+        for name in outputs { returnedGroups.insert(root(slots[name]!)) }
+        let roots = slots.mapValues { root($0) }
+        placement = ConcatPlacement(nodes: nodes, types: types) { name in
+            roots[name].map { returnedGroups.contains($0) } ?? true
+        }
+        for (name, placed) in placement.windows {
+            group[root(slots[name]!)] = root(slots[placed.host]!)
+        }
+    }
+
     private mutating func root(_ slot: Int) -> Int {
         var current = slot
         while group[current] != current {
@@ -109,6 +125,8 @@ struct Planner {
         for name in outputs { returnedGroups.insert(root(slots[name]!)) }
         var freeBuffers: [Int] = []
         var releaseAtStep: [Int: [Int]] = [:]
+        // The buffer of each hosting Concat's output, taken when the first value placed in it is computed.
+        var hostBuffers: [String: Int] = [:]
         for (index, typedNode) in nodes.enumerated() {
             let outputTypes = outputTypesPerNode[index]
             var outputBuffers: [Int?] = []
@@ -119,7 +137,14 @@ struct Planner {
                     outputBuffers.append(nil)
                     continue
                 }
-                let bytes = max(count * outputTypes[position].elementType.byteSize, 1)
+                let host = placement.host(of: name)
+                if let host, let buffer = hostBuffers[host] {
+                    outputBuffers.append(buffer)
+                    continue
+                }
+                let hostType = host.flatMap { types[$0] } ?? outputTypes[position]
+                let bytes = max((hostType.fixedShape.flatMap { checkedElementCount($0) } ?? count)
+                                * hostType.elementType.byteSize, 1)
                 let buffer: Int
                 if let best = freeBuffers.filter({ bufferSizes[$0] >= bytes }).min(by: { bufferSizes[$0] < bufferSizes[$1] }) {
                     buffer = best
@@ -132,6 +157,7 @@ struct Planner {
                 }
                 freeBuffers.removeAll { $0 == buffer }
                 outputBuffers.append(buffer)
+                if let host { hostBuffers[host] = buffer }
                 let end = groupLastUse[root(slots[name]!)] ?? index
                 if end != Self.forever { releaseAtStep[max(end, index), default: []].append(buffer) }
             }
@@ -155,6 +181,9 @@ struct Planner {
                 outputSlots: node.outputs.map { $0.isEmpty ? nil : slots[$0] },
                 outputTypes: outputTypes,
                 outputBuffers: outputBuffersPerNode[index],
+                inputWindows: node.inputs.map { placement.windows[$0]?.window },
+                outputWindow: node.outputs.first.flatMap { placement.windows[$0]?.window },
+                isInPlace: placement.views.contains(index),
                 slotsToRelease: Array(releasedSlots),
                 flops: Double(2 * macs),
                 isIntegerArithmetic: cost?.isIntegerArithmetic ?? false)

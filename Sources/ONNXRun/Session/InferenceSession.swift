@@ -110,7 +110,8 @@ public final class InferenceSession: Sendable {
 
     // MARK: Input validation and plans
 
-    private func plan(for feeds: [String: Tensor]) throws -> ExecutionPlan {
+    /// The plan for these feeds' shapes, made on first use (tests inspect it).
+    func plan(for feeds: [String: Tensor]) throws -> ExecutionPlan {
         let inputTypes = try validate(feeds)
         let key = inputs.map { inputTypes[$0.name]?.fixedShape ?? [] }
         if let plan = plans.withLock({ $0[key] }) { return plan }

@@ -80,7 +80,9 @@ final class PatternModelTests: XCTestCase {
 
     func testDenseNetBlock() throws {
         let steps = try run("densenet_block")
-        XCTAssertEqual(steps["ChannelAffineNHWC"], 3, "\(steps)")
+        // Each norm + relu is its 1x1 conv's prologue; the concats stay steps (in place: they copy nothing).
+        XCTAssertEqual(steps["PreactivatedConv"], 3, "\(steps)")
+        XCTAssertNil(steps["ChannelAffineNHWC"], "\(steps)")
         XCTAssertEqual(steps["ConcatNHWC"], 4, "\(steps)")
         XCTAssertEqual(steps["ToNCHW"], 1, "\(steps)")
     }

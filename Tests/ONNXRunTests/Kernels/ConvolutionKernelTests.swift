@@ -166,14 +166,22 @@ final class ConvolutionKernelTests: XCTestCase {
         let pixelCount = shape.outputPixelCount
         // A split that is not a multiple of the kernel's pixel step.
         let split = min(pixelCount, 101)
-        for pixels in [0..<split, split..<pixelCount] {
-            kernel.run(shape: shape, input: input.pointer, output: output.pointer,
-                       residual: residualBuffer.map { UnsafePointer($0.pointer) }, activation: activation, pixels: pixels,
-                       scratch: scratch.pointer, using: level)
+        // Dense, and into a channel window of wider rows (a Concat's buffer).
+        let windowed = WindowedOutput(pixels: pixelCount, channels: shape.outputChannels)
+        var windowShape = shape
+        windowShape.outputPixelStride = windowed.rowStride
+        for (shape, output) in [(shape, output.pointer), (windowShape, windowed.pointer)] {
+            for pixels in [0..<split, split..<pixelCount] {
+                kernel.run(shape: shape, input: input.pointer, output: output,
+                           residual: residualBuffer.map { UnsafePointer($0.pointer) }, activation: activation,
+                           pixels: pixels, scratch: scratch.pointer, using: level)
+            }
         }
         output.assertGuardIntact()
         scratch.assertGuardIntact()
         assertClose(output.values, data.expected, scale: data.magnitudes, "convolution \(shape) at \(level)")
+        assertClose(windowed.values(), data.expected, scale: data.magnitudes,
+                    "convolution \(shape) into a window at \(level)")
     }
 
     func testConvolutionAwkwardShapesAtEveryLevel() throws {
@@ -246,17 +254,25 @@ final class ConvolutionKernelTests: XCTestCase {
         let split = min(tiles, 7), firstPanel = min(16, shape.outputChannels)
         let parts = [(0..<split, 0..<shape.outputChannels), (split..<tiles, 0..<firstPanel),
                      (split..<tiles, firstPanel..<shape.outputChannels)]
-        for (part, channels) in parts where !channels.isEmpty {
-            kernel.run(shape: shape, input: input.pointer, output: output.pointer,
-                       residual: residualBuffer.map { UnsafePointer($0.pointer) }, activation: activation, tiles: part,
-                       channels: channels, scratch: scratch.pointer, using: level)
+        // Dense, and into a channel window of wider rows (a Concat's buffer).
+        let windowed = WindowedOutput(pixels: shape.outputPixelCount, channels: shape.outputChannels)
+        var windowShape = shape
+        windowShape.outputPixelStride = windowed.rowStride
+        for (shape, output) in [(shape, output.pointer), (windowShape, windowed.pointer)] {
+            for (part, channels) in parts where !channels.isEmpty {
+                kernel.run(shape: shape, input: input.pointer, output: output,
+                           residual: residualBuffer.map { UnsafePointer($0.pointer) }, activation: activation,
+                           tiles: part, channels: channels, scratch: scratch.pointer, using: level)
+            }
         }
         output.assertGuardIntact()
         scratch.assertGuardIntact()
         // The transforms' roundings: F(2x2, 3x3) within 2e-5 of the sum of |terms| (the GEMM's bound is 1e-5),
         // F(4x4, 3x3), whose transforms scale by up to 8 and 1/24, within 1e-4.
-        assertClose(output.values, data.expected, scale: data.magnitudes, tolerance: outputTile == 2 ? 2e-5 : 1e-4,
-                    "Winograd F(\(outputTile)x\(outputTile), 3x3) \(shape) at \(level)")
+        for (values, placement) in [(output.values, ""), (windowed.values(), " into a window")] {
+            assertClose(values, data.expected, scale: data.magnitudes, tolerance: outputTile == 2 ? 2e-5 : 1e-4,
+                        "Winograd F(\(outputTile)x\(outputTile), 3x3) \(shape)\(placement) at \(level)")
+        }
     }
 
     func testWinogradAgainstTheDefinitionAtEveryLevel() throws {

@@ -311,6 +311,62 @@ final class FusedExpandDepthwiseTests: XCTestCase {
                        residual: true, denseKernel: 3, denseStrides: [1, 1], bfloat16: true))
     }
 
+    /// The block of a 1x1 expansion `inputChannels -> channels`, a `kernel` x `kernel` depthwise conv (stride 1,
+    /// same padding) and, when given, a projection to `projectionChannels`, with its depthwise shape at `size`.
+    private func block(size: Int, inputChannels: Int, channels: Int, kernel: Int, projectionChannels: Int?) throws
+        -> (FusedExpandDepthwiseConvolution, ConvolutionShape) {
+        let none = ClampBounds()
+        let pad = kernel / 2
+        let expand = try convolution(kernel: 1, group: 1, strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1],
+                                     weights: Tensor(zeros: .float, shape: [channels, inputChannels, 1, 1]),
+                                     bias: Tensor(zeros: .float, shape: [channels]), bounds: none)
+        let depthwise = try convolution(kernel: kernel, group: channels, strides: [1, 1], pads: [pad, pad, pad, pad],
+                                        dilations: [1, 1],
+                                        weights: Tensor(zeros: .float, shape: [channels, 1, kernel, kernel]),
+                                        bias: Tensor(zeros: .float, shape: [channels]), bounds: none)
+        var fused = try XCTUnwrap(FusedExpandDepthwiseConvolution(expand: expand, depthwise: depthwise))
+        if let projectionChannels {
+            let projection = try convolution(
+                kernel: 1, group: 1, strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1],
+                weights: Tensor(zeros: .float, shape: [projectionChannels, channels, 1, 1]),
+                bias: Tensor(zeros: .float, shape: [projectionChannels]), bounds: none)
+            fused = try XCTUnwrap(fused.projecting(with: projection))
+        }
+        let geometry = try depthwise.window.geometry(inputSize: [size, size], kernelSize: [kernel, kernel])
+        return (fused, ConvolutionShape(batch: 1, inputChannels: channels, outputChannels: channels, groups: channels,
+                                        geometry: geometry))
+    }
+
+    /// The schedule the cost estimate picks (`schedule(_:threads:)`): at one thread always the band loop; at two,
+    /// the band loop where its recomputed window rows cost less than the unfused steps' joins (MobileNetV2
+    /// 0.35 @96's small blocks, measured 0.29 -> 0.24 ms), the unfused steps where the images are a few rows
+    /// (7x7, 14x14) of many channels.
+    func testTwoThreadScheduleOfSmallImages() throws {
+        let blocks: [(name: String, size: Int, input: Int, channels: Int, kernel: Int, projection: Int?,
+                      unfused: Bool)] = [
+            ("MobileNetV2 0.35 @96, 24x24", 24, 8, 48, 3, 8, false),
+            ("MobileNetV2 0.35 @96, 12x12", 12, 16, 96, 3, 16, false),
+            ("MobileNetV2 0.35 @96, 6x6", 6, 24, 144, 3, 24, false),
+            ("MobileNetV2 0.35 @96, 6x6 (96-stage)", 6, 32, 192, 3, 32, false),
+            ("MobileNetV2 0.35 @96, 3x3", 3, 56, 336, 3, 56, false),
+            ("MobileNetV2 0.35 @96, 3x3 (last)", 3, 56, 336, 3, 112, false),
+            ("MobileNetV2 1.0 @224, 7x7", 7, 160, 960, 3, 160, true),
+            ("MobileNetV3-Small, 7x7", 7, 96, 576, 5, nil, true),
+            ("MobileNetV3-Small, 14x14", 14, 40, 240, 5, nil, true),
+            ("MobileNetV3-Large, 14x14", 14, 80, 480, 3, nil, true),
+        ]
+        for block in blocks {
+            let (fused, band) = try self.block(size: block.size, inputChannels: block.input, channels: block.channels,
+                                               kernel: block.kernel, projectionChannels: block.projection)
+            let one = fused.schedule(band, threads: 1)
+            XCTAssertEqual(one.bandTasks, 1, block.name)
+            XCTAssertFalse(one.unfused, block.name)
+            let two = fused.schedule(band, threads: 2)
+            XCTAssertEqual(two.bandTasks, 2, block.name)
+            XCTAssertEqual(two.unfused, block.unfused, block.name)
+        }
+    }
+
     func testOnlyPointwiseIntoDepthwisePairsFuse() throws {
         var values = SeededValues(seed: 3)
         let pointwise = try convolution(kernel: 1, group: 1, strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1],

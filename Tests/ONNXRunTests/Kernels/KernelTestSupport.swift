@@ -165,3 +165,41 @@ let testedActivations: [Activation] = [
     .sigmoid, .hardSigmoid(alpha: 0.2, beta: 0.5), .hardSwish, .swish(alpha: 1), .leakyRelu(alpha: 0.1), .gelu,
     .geluTanh, .tanh, .clamp(ClampBounds(minimum: -0.25, maximum: 0.5)),
 ]
+
+/// A kernel's output written as a channel window of wider pixel rows (a Concat's buffer, `outputPixelStride`):
+/// columns `offset ..< offset + channels` of rows `rowStride` floats long; the columns around it hold a sentinel the
+/// kernel must leave alone.
+struct WindowedOutput {
+    static let offset = 3
+    let buffer: GuardedBuffer
+    let pixels: Int
+    let channels: Int
+    /// Three columns before the window, two after.
+    var rowStride: Int { channels + 5 }
+    private static let sentinel: Float = -1234.5
+
+    init(pixels: Int, channels: Int) {
+        self.pixels = pixels
+        self.channels = channels
+        buffer = GuardedBuffer(count: pixels * (channels + 5), filledWith: Self.sentinel)
+    }
+
+    var pointer: UnsafeMutablePointer<Float> { buffer.pointer + Self.offset }
+
+    /// The window's values, dense; fails when a column outside the window or past the buffer changed.
+    func values(file: StaticString = #filePath, line: UInt = #line) -> [Float] {
+        buffer.assertGuardIntact(file: file, line: line)
+        let all = buffer.values
+        var window: [Float] = []
+        for pixel in 0..<pixels {
+            let row = all[(pixel * rowStride)..<((pixel + 1) * rowStride)]
+            let inside = (row.startIndex + Self.offset)..<(row.startIndex + Self.offset + channels)
+            if row.indices.contains(where: { !inside.contains($0) && row[$0] != Self.sentinel }) {
+                XCTFail("a write outside the window in pixel \(pixel)", file: file, line: line)
+                return []
+            }
+            window += row[inside]
+        }
+        return window
+    }
+}

@@ -60,15 +60,23 @@ final class PoolingKernelTests: XCTestCase {
         let values = random.array(shape.inputElementCount)
         let input = GuardedBuffer(values)
         let output = GuardedBuffer(count: shape.outputElementCount)
-        // Rows in uneven pieces, as a thread pool would split them.
-        var begin = 0
-        for piece in [1, 2, shape.outputRowCount] {
-            let end = min(shape.outputRowCount, begin + piece)
-            kernel.run(shape: shape, input: input.pointer, output: output.pointer, rows: begin..<end, using: level)
-            begin = end
+        // Dense, and into a channel window of wider rows (a Concat's buffer).
+        let windowed = WindowedOutput(pixels: shape.outputPixelCount, channels: channels)
+        var windowShape = shape
+        windowShape.outputPixelStride = windowed.rowStride
+        for (shape, output) in [(shape, output.pointer), (windowShape, windowed.pointer)] {
+            // Rows in uneven pieces, as a thread pool would split them.
+            var begin = 0
+            for piece in [1, 2, shape.outputRowCount] {
+                let end = min(shape.outputRowCount, begin + piece)
+                kernel.run(shape: shape, input: input.pointer, output: output, rows: begin..<end, using: level)
+                begin = end
+            }
         }
         output.assertGuardIntact()
-        assertClose(output.values, reference(values, shape, kernel), "\(kernel) \(shape) at \(level)")
+        let expected = reference(values, shape, kernel)
+        assertClose(output.values, expected, "\(kernel) \(shape) at \(level)")
+        assertClose(windowed.values(), expected, "\(kernel) \(shape) into a window at \(level)")
     }
 
     func testAwkwardWindowsAtEveryLevel() throws {

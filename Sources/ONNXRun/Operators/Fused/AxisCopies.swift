@@ -1,16 +1,19 @@
 // Concat, Split and Slice along one axis as block copies into the planned buffers: the channels-last variants of
 // those operators (the channel axis of NHWC is the last one, so each pixel contributes one block per tensor).
 
-/// A tensor seen as `[outer, length, inner]` around one axis, `inner` counted in bytes.
+/// A tensor seen as `[outer, length, inner]` around one axis, `inner` counted in bytes; its own elements start at
+/// `first` along the axis (a channel window of wider rows: the axis is the last one, `length` the row stride).
 private struct AxisView {
     let outer: Int
     let length: Int
     let innerBytes: Int
+    let first: Int
 
-    init(_ shape: [Int], axis: Int, elementSize: Int) {
+    init(_ shape: [Int], axis: Int, elementSize: Int, window: ChannelWindow? = nil) {
         outer = product(shape[..<axis])
-        length = shape[axis]
+        length = window?.rowStride ?? shape[axis]
         innerBytes = product(shape[(axis + 1)...]) * elementSize
+        first = window?.offset ?? 0
     }
 }
 
@@ -23,8 +26,8 @@ private func copySlices(from source: UnsafeRawPointer, _ sourceView: AxisView, s
     guard block > 0, sourceView.outer > 0 else { return }
     let sourceStride = sourceView.length * sourceView.innerBytes
     let destinationStride = destinationView.length * destinationView.innerBytes
-    let sourceBase = source + sourceStart * sourceView.innerBytes
-    let destinationBase = destination + destinationStart * destinationView.innerBytes
+    let sourceBase = source + (sourceView.first + sourceStart) * sourceView.innerBytes
+    let destinationBase = destination + (destinationView.first + destinationStart) * destinationView.innerBytes
     // Copies are memory-bound: a task is worth it from about 64 KiB on.
     let tasks = max(1, min(pool.threadCount * 2, sourceView.outer, sourceView.outer * block / 65_536))
     pool.parallelFor(tasks) { task in
@@ -36,29 +39,44 @@ private func copySlices(from source: UnsafeRawPointer, _ sourceView: AxisView, s
 }
 
 /// Concat along `axis` (non-negative) of tensors whose other axes agree.
-struct AxisConcat: KernelOperator {
+struct AxisConcat: AxisConcatenating {
     let axis: Int
+
+    var concatenationAxis: Int { axis }
 
     func inferOutputs(_ inputs: [InferenceValue?]) throws -> [TensorType] {
         try ConcatOperator(axis: axis).inferOutputs(inputs)
     }
 
-    func execute(_ inputs: [Tensor?], into outputs: [Tensor], pool: ThreadPool) throws {
+    /// Reads channel windows along its own axis when that is the last one.
+    func readsChannelWindow(input position: Int, rank: Int) -> Bool { axis == rank - 1 }
+    func writesChannelWindow(rank: Int) -> Bool { false }
+
+    /// An input the planner placed in this output's buffer at its own columns is already there.
+    func execute(_ inputs: [Tensor?], inputWindows: [ChannelWindow?], into outputs: [Tensor],
+                 outputWindow: ChannelWindow?, pool: ThreadPool) throws {
         let tensors = try inputs.indices.map { try requiredInput(inputs, $0, "inputs") }
         let output = outputs[0]
         guard axis < output.rank, tensors.allSatisfy({ tensor in
             tensor.elementType == output.elementType && tensor.rank == output.rank
                 && (0..<output.rank).allSatisfy { $0 == axis || tensor.shape[$0] == output.shape[$0] }
-        }), tensors.reduce(0, { $0 + $1.shape[axis] }) == output.shape[axis] else {
+        }), tensors.reduce(0, { $0 + $1.shape[axis] }) == output.shape[axis], outputWindow == nil,
+              inputWindows.allSatisfy({ $0 == nil }) || axis == output.rank - 1 else {
             throw runtimeError("inputs do not concatenate along axis \(axis) into \(output)", inputs)
         }
         let size = output.elementType.byteSize
         let destinationView = AxisView(output.shape, axis: axis, elementSize: size)
         var offset = 0
-        for tensor in tensors {
-            copySlices(from: tensor.storage.bytes, AxisView(tensor.shape, axis: axis, elementSize: size), start: 0,
-                       to: output.storage.bytes, destinationView, start: offset, count: tensor.shape[axis],
-                       pool: pool)
+        for (position, tensor) in tensors.enumerated() {
+            let window = position < inputWindows.count ? inputWindows[position] : nil
+            let inPlace = tensor.storage === output.storage
+                && window == ChannelWindow(offset: offset, rowStride: output.shape[axis])
+            if !inPlace {
+                copySlices(from: tensor.storage.bytes,
+                           AxisView(tensor.shape, axis: axis, elementSize: size, window: window), start: 0,
+                           to: output.storage.bytes, destinationView, start: offset, count: tensor.shape[axis],
+                           pool: pool)
+            }
             offset += tensor.shape[axis]
         }
     }
@@ -99,7 +117,7 @@ struct AxisSplit: KernelOperator {
 }
 
 /// Slice of `count` elements from `start` with step 1 along `axis` (non-negative), every other axis whole.
-struct AxisSlice: KernelOperator {
+struct AxisSlice: ChannelWindowOperator {
     let axis: Int
     let start: Int
     let count: Int
@@ -113,14 +131,22 @@ struct AxisSlice: KernelOperator {
         return [TensorType(elementType: data.elementType, shape: shape)]
     }
 
-    func execute(_ inputs: [Tensor?], into outputs: [Tensor], pool: ThreadPool) throws {
+    func readsChannelWindow(input position: Int, rank: Int) -> Bool { false }
+
+    /// A slice of the last axis may be copied straight into a Concat's buffer (ShuffleNet's kept half).
+    func writesChannelWindow(rank: Int) -> Bool { axis == rank - 1 }
+
+    func execute(_ inputs: [Tensor?], inputWindows: [ChannelWindow?], into outputs: [Tensor],
+                 outputWindow: ChannelWindow?, pool: ThreadPool) throws {
         let data = try requiredInput(inputs, 0, "data")
-        guard axis < data.rank, start + count <= data.shape[axis] else {
+        guard axis < data.rank, start + count <= data.shape[axis], inputWindows.allSatisfy({ $0 == nil }),
+              outputWindow == nil || writesChannelWindow(rank: outputs[0].rank) else {
             throw runtimeError("no range \(start)..<\(start + count) on axis \(axis)", inputs)
         }
         let size = data.elementType.byteSize
         copySlices(from: data.storage.bytes, AxisView(data.shape, axis: axis, elementSize: size), start: start,
-                   to: outputs[0].storage.bytes, AxisView(outputs[0].shape, axis: axis, elementSize: size), start: 0,
+                   to: outputs[0].storage.bytes,
+                   AxisView(outputs[0].shape, axis: axis, elementSize: size, window: outputWindow), start: 0,
                    count: count, pool: pool)
     }
 }

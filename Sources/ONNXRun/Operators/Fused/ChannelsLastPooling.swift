@@ -4,7 +4,7 @@
 /// Pooling of an NHWC `[N, H, W, C]` tensor. A sliding window writes NHWC `[N, OH, OW, C]`; a global pool writes
 /// `[N, C, 1, 1]`, the same bytes as NHWC `[N, 1, 1, C]`, so the chain may leave channels-last there for free.
 /// The reference `PoolOperator` / `GlobalPoolOperator` are the oracle.
-struct ChannelsLastPooling: KernelOperator {
+struct ChannelsLastPooling: ChannelWindowOperator {
     enum Window: Sendable {
         /// One window over the whole image.
         case global
@@ -49,20 +49,32 @@ struct ChannelsLastPooling: KernelOperator {
         }
     }
 
-    func execute(_ inputs: [Tensor?], into outputs: [Tensor], pool: ThreadPool) throws {
+    func readsChannelWindow(input position: Int, rank: Int) -> Bool { false }
+
+    /// A sliding window's output may go to a channel window of wider pixel rows (DenseNet's pooled transition
+    /// output placed in the next block's concat).
+    func writesChannelWindow(rank: Int) -> Bool {
+        if case .sliding = window { return true }
+        return false
+    }
+
+    func execute(_ inputs: [Tensor?], inputWindows: [ChannelWindow?], into outputs: [Tensor],
+                 outputWindow: ChannelWindow?, pool: ThreadPool) throws {
         let input = try requiredInput(inputs, 0, "X")
         let output = outputs[0]
         guard input.elementType == .float, input.rank == 4, output.rank == 4 || (output.rank == 2 && !keepsPooledAxes),
-              input.shape[3] > 0 else {
+              input.shape[3] > 0, inputWindows.allSatisfy({ $0 == nil }), outputWindow == nil || writesChannelWindow(rank: output.rank)
+        else {
             throw ONNXRunError(.invalidModel, "channels-last pooling shapes do not fit",
                                shapes: [input.description, output.description])
         }
-        let shape = try self.shape(input: input.shape)
+        var shape = try self.shape(input: input.shape)
         guard output.elementCount == shape.outputElementCount, shape.isValid else {
             throw ONNXRunError(.invalidModel, "channels-last pooling output \(output) does not match \(shape)")
         }
+        shape.outputPixelStride = outputWindow?.rowStride ?? 0
         let source = UnsafePointer(input.storage.bytes.assumingMemoryBound(to: Float.self))
-        let destination = output.storage.bytes.assumingMemoryBound(to: Float.self)
+        let destination = output.storage.bytes.assumingMemoryBound(to: Float.self) + (outputWindow?.offset ?? 0)
         let rows = shape.outputRowCount
         let tasks = Parallelism.taskCount(work: shape.outputElementCount * shape.kernelHeight * shape.kernelWidth,
                                           granularity: .depthwise, threads: pool.threadCount, units: rows)

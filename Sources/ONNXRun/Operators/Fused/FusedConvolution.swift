@@ -116,13 +116,16 @@ struct FusedConvolution: KernelOperator {
         return [output]
     }
 
-    func execute(_ inputs: [Tensor?], into outputs: [Tensor], pool: ThreadPool) throws {
+    /// The output may go to a channel window of wider pixel rows (a Concat's buffer), except a depthwise one's.
+    func execute(_ inputs: [Tensor?], inputWindows: [ChannelWindow?], into outputs: [Tensor],
+                 outputWindow: ChannelWindow?, pool: ThreadPool) throws {
         let input = try requiredInput(inputs, 0, "X")
         let output = outputs[0]
         let residual = hasResidual ? try requiredInput(inputs, 1, "residual") : nil
         guard input.elementType == .float, input.rank == 4, output.rank == 4,
               input.shape[3] == inputChannelsPerGroup * group, output.shape[3] == outputChannels,
-              residual.map({ $0.shape == output.shape && $0.elementType == .float }) ?? true
+              residual.map({ $0.shape == output.shape && $0.elementType == .float }) ?? true,
+              inputWindows.allSatisfy({ $0 == nil }), outputWindow == nil || writesChannelWindow(rank: output.rank)
         else {
             throw ONNXRunError(.invalidModel, "fused convolution shapes do not fit",
                                shapes: [input.description, output.description] + (residual.map { [$0.description] } ?? []))
@@ -132,16 +135,18 @@ struct FusedConvolution: KernelOperator {
         guard geometry.outputSize == [output.shape[1], output.shape[2]], output.shape[0] == input.shape[0] else {
             throw ONNXRunError(.invalidModel, "fused convolution output \(output) does not match \(geometry)")
         }
-        let shape = ConvolutionShape(batch: input.shape[0], inputChannels: input.shape[3],
+        var shape = ConvolutionShape(batch: input.shape[0], inputChannels: input.shape[3],
                                      outputChannels: outputChannels, groups: group, geometry: geometry)
+        shape.outputPixelStride = outputWindow?.rowStride ?? 0
         let source = UnsafePointer(input.storage.bytes.assumingMemoryBound(to: Float.self))
-        let destination = output.storage.bytes.assumingMemoryBound(to: Float.self)
+        let destination = output.storage.bytes.assumingMemoryBound(to: Float.self) + (outputWindow?.offset ?? 0)
         let residualPointer = residual.map { UnsafePointer($0.storage.bytes.assumingMemoryBound(to: Float.self)) }
         let macsPerOutput = inputChannelsPerGroup * kernelHeight * kernelWidth
         switch kernel {
         case .pointwise(let weights):
             weights.run(input: source, inputRowStride: shape.inputChannels, output: destination,
-                        outputRowStride: outputChannels, residual: residualPointer, residualRowStride: outputChannels,
+                        outputRowStride: outputWindow?.rowStride ?? outputChannels, residual: residualPointer,
+                        residualRowStride: outputChannels,
                         activation: activation, rows: shape.outputPixelCount, pool: pool)
         case .depthwise(let depthwise):
             let rows = shape.outputRowCount
@@ -189,9 +194,18 @@ struct FusedConvolution: KernelOperator {
 
 // MARK: - Optimizer hooks
 
-extension FusedConvolution: ChannelsLastOperator, CostReporting, ConsumerFusing, BFloat16Convertible {
+extension FusedConvolution: ChannelsLastOperator, CostReporting, ConsumerFusing, BFloat16Convertible,
+    ChannelWindowOperator {
     /// The input and the residual are NHWC.
     var channelsLastInputs: [Int] { hasResidual ? [0, 1] : [0] }
+
+    func readsChannelWindow(input position: Int, rank: Int) -> Bool { false }
+
+    /// The GEMM, general and Winograd kernels store pixels at any stride; the depthwise kernel does not.
+    func writesChannelWindow(rank: Int) -> Bool {
+        if case .depthwise = kernel { return false }
+        return true
+    }
 
     func multiplyAccumulates(inputs: [TensorType?], outputs: [TensorType]) -> Int? {
         outputs.first?.fixedShape.flatMap { checkedElementCount($0) }

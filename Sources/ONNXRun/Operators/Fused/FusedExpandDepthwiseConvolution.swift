@@ -135,6 +135,11 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
     /// Bytes of one expanded value in the band buffers.
     private var bandValueBytes: Int { bandsInBFloat16 ? 2 : MemoryLayout<Float>.stride }
 
+    /// Bytes of one expanded row in the band buffers.
+    private func bandRowBytes(_ band: ConvolutionShape) -> Int {
+        max(1, band.inputWidth * band.inputChannels * bandValueBytes)
+    }
+
     /// Float-sized words of `pixels` expanded pixels in the band buffers (the buffers are `Float` pointers).
     private func bandWords(pixels: Int) -> Int {
         pixels * depthwise.outputChannels * bandValueBytes / MemoryLayout<Float>.stride
@@ -183,11 +188,15 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         var residual: UnsafePointer<Float>?
         /// Channels of an output pixel.
         var outputChannels: Int
+        /// Floats from one output pixel to the next: `outputChannels`, or the wider rows of a Concat's buffer the
+        /// projection writes a channel window of (the residual stays dense).
+        var outputRowStride: Int
         /// The whole call of a dense expansion (the general kernel), when the operator has one.
         var denseExpansion: ConvolutionShape?
     }
 
-    func execute(_ inputs: [Tensor?], into outputs: [Tensor], pool: ThreadPool) throws {
+    func execute(_ inputs: [Tensor?], inputWindows: [ChannelWindow?], into outputs: [Tensor],
+                 outputWindow: ChannelWindow?, pool: ThreadPool) throws {
         let input = try requiredInput(inputs, 0, "X")
         let output = outputs[0]
         let residual = hasResidual ? try requiredInput(inputs, 1, "residual") : nil
@@ -196,7 +205,8 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         guard input.elementType == .float, input.rank == 4, output.rank == 4,
               input.shape[3] == inputChannels, output.shape[3] == outputChannels,
               output.shape[0] == input.shape[0],
-              residual.map({ $0.shape == output.shape && $0.elementType == .float }) ?? true
+              residual.map({ $0.shape == output.shape && $0.elementType == .float }) ?? true,
+              inputWindows.allSatisfy({ $0 == nil }), outputWindow == nil || writesChannelWindow(rank: output.rank)
         else {
             throw ONNXRunError(.invalidModel, "fused inverted bottleneck shapes do not fit",
                                shapes: [input, output].map(\.description) + (residual.map { [$0.description] } ?? []))
@@ -220,38 +230,20 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         guard band.batch > 0, band.outputHeight > 0, band.outputWidth > 0 else { return }
         let tensors = Tensors(
             input: UnsafePointer(input.storage.bytes.assumingMemoryBound(to: Float.self)),
-            output: output.storage.bytes.assumingMemoryBound(to: Float.self),
+            output: output.storage.bytes.assumingMemoryBound(to: Float.self) + (outputWindow?.offset ?? 0),
             residual: residual.map { UnsafePointer($0.storage.bytes.assumingMemoryBound(to: Float.self)) },
-            outputChannels: outputChannels, denseExpansion: denseExpansion)
+            outputChannels: outputChannels, outputRowStride: outputWindow?.rowStride ?? outputChannels,
+            denseExpansion: denseExpansion)
         // Buffer rows: as many as the band budget holds, never fewer than one output row's window.
-        let rowBytes = max(1, band.inputWidth * expandedChannels * bandValueBytes)
-        let capacity = max(band.windowRows(outputRows: 1), bandBytes / rowBytes)
+        let capacity = max(band.windowRows(outputRows: 1), bandBytes / bandRowBytes(band))
         // Depthwise output rows projected at once: as many as the same budget holds.
         let projectedRows = projection == nil ? band.outputHeight : max(1, min(band.outputHeight,
             bandBytes / max(1, band.outputWidth * expandedChannels * bandValueBytes)))
         let rows = band.batch * band.outputHeight
-        let threads = pool.threadCount
-        // One contiguous range of output rows per thread: every task after the first recomputes its window's
-        // overlap (one or two expanded rows). Measured at 2 threads, one range per thread beat three (which
-        // balances better on shared cores) on MobileNetV2 1.0/0.5 and EfficientNet-Lite0.
-        let work = weightedWork(band, expandedRows: band.batch * band.inputHeight)
-        let workTasks = work / Double(Parallelism.Granularity.dense.rawValue)
-        let tasks = threads > 1 ? max(1, min(threads, rows, Int(min(workTasks, Double(rows))))) : 1
-        let expandedBytes = Double(band.batch) * Double(band.inputHeight) * Double(rowBytes)
-        // Small images (the late blocks): the whole expanded tensor stays in cache, so the steps can also run
-        // unfused. (Without an expansion no row is recomputed; a dense expansion always runs banded.)
-        if threads > 1, let expand, case .pointwise(let expandWeights) = expandKernel,
-           expandedBytes <= Double(bandBytes) * Double(threads) {
-            let unfused = switch smallImageSchedule {
-            case .estimated: unfusedStepsAreFaster(band, bandTasks: tasks, threads: threads, expand: expand,
-                                                   expandWeights: expandWeights)
-            case .bandLoop: false
-            case .unfusedSteps: true
-            }
-            if unfused {
-                runInTwoPhases(band, tensors, expand: expand, expandWeights: expandWeights, pool: pool)
-                return
-            }
+        let (tasks, unfused) = schedule(band, threads: pool.threadCount)
+        if unfused, let expand, case .pointwise(let expandWeights) = expandKernel {
+            runInTwoPhases(band, tensors, expand: expand, expandWeights: expandWeights, pool: pool)
+            return
         }
         pool.parallelFor(tasks) { task in
             runTask(band, tensors, rows: Parallelism.split(rows, task, tasks), capacity: capacity,
@@ -259,13 +251,38 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         }
     }
 
-    /// The block's MACs when the band loops compute `expandedRows` expanded rows, the depthwise's counted 4x as it
-    /// runs ~4x slower than dense GEMM MACs (`Parallelism.Granularity`). In floating point: only compared, and no
-    /// product of sizes can trap.
-    private func weightedWork(_ band: ConvolutionShape, expandedRows: Int) -> Double {
+    /// How a run over `band` (the depthwise conv over the expanded tensor) on `threads` threads goes: the band
+    /// loop in `bandTasks` ranges of output rows, or, when `unfused`, the separate steps (`runInTwoPhases`).
+    func schedule(_ band: ConvolutionShape, threads: Int) -> (bandTasks: Int, unfused: Bool) {
+        let rows = band.batch * band.outputHeight
+        // One contiguous range of output rows per thread: every task after the first recomputes its window's
+        // overlap (one or two expanded rows). Measured at 2 threads, one range per thread beat three (which
+        // balances better on shared cores) on MobileNetV2 1.0/0.5 and EfficientNet-Lite0.
+        let work = weightedWork(band, expandedRows: band.batch * band.inputHeight)
+        let workTasks = work / Double(Parallelism.Granularity.dense.rawValue)
+        let tasks = threads > 1 ? max(1, min(threads, rows, Int(min(workTasks, Double(rows))))) : 1
+        let expandedBytes = Double(band.batch) * Double(band.inputHeight) * Double(bandRowBytes(band))
+        // Small images (the late blocks): the whole expanded tensor stays in cache, so the steps can also run
+        // unfused. (Without an expansion no row is recomputed; a dense expansion always runs banded.)
+        guard threads > 1, let expand, case .pointwise(let expandWeights) = expandKernel,
+              expandedBytes <= Double(bandBytes) * Double(threads) else { return (tasks, false) }
+        let unfused = switch smallImageSchedule {
+        case .estimated: unfusedStepsAreFaster(band, bandTasks: tasks, threads: threads, expand: expand,
+                                               expandWeights: expandWeights)
+        case .bandLoop: false
+        case .unfusedSteps: true
+        }
+        return (tasks, unfused)
+    }
+
+    /// The block's MACs when the band loops compute `expandedRows` expanded rows and `outputRows` output rows (all
+    /// of them unless given), the depthwise's counted 4x as it runs ~4x slower than dense GEMM MACs
+    /// (`Parallelism.Granularity`). In floating point: only compared, and no product of sizes can trap.
+    private func weightedWork(_ band: ConvolutionShape, expandedRows: Int, outputRows: Int? = nil) -> Double {
         let expansionMACs = expand.map { $0.inputChannelsPerGroup * $0.kernelHeight * $0.kernelWidth } ?? 0
+        let outputPixels = Double(outputRows ?? band.outputRowCount) * Double(band.outputWidth)
         return Double(expandedRows) * Double(band.inputWidth) * Double(band.inputChannels) * Double(expansionMACs)
-            + Double(band.outputPixelCount) * Double(band.inputChannels)
+            + outputPixels * Double(band.inputChannels)
             * Double(4 * band.kernelHeight * band.kernelWidth + (projection?.outputChannels ?? 0))
     }
 
@@ -273,14 +290,18 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
     /// `bandTasks` row ranges. The band loop recomputes the expanded rows where two ranges meet (a third more of
     /// the expansion for 6-row images, two thirds for 3-row ones); each unfused step runs only as parallel as
     /// its own size allows (the steps of a small model's late blocks are too small to split, and run on one
-    /// thread) and ends with a join. Measured at 2 threads: this picks the band loop for MobileNetV2 0.35 @96's
+    /// thread) and ends with a join. Either takes as long as its busiest thread (uneven row ranges, column
+    /// blocks: `Parallelism.busiestThreadUnits`). Measured at 2 threads: this picks the band loop for MobileNetV2 0.35 @96's
     /// 6x6 to 24x24 blocks (0.29 -> 0.24 ms) and the three steps for the 1.0 @224 7x7 blocks.
     private func unfusedStepsAreFaster(_ band: ConvolutionShape, bandTasks: Int, threads: Int,
                                        expand: FusedConvolution, expandWeights: PackedMatrixWeights) -> Bool {
         let rows = band.outputRowCount
-        var expandedRows = 0
+        // Each band task runs on a thread of its own (`bandTasks` <= threads): the loop takes as long as the
+        // largest, its window overlap included.
+        var bandLoop = 0.0
         for task in 0..<bandTasks {
             let taskRows = Parallelism.split(rows, task, bandTasks)
+            var expandedRows = 0
             var row = taskRows.lowerBound
             while row < taskRows.upperBound {
                 let image = row / band.outputHeight
@@ -289,25 +310,25 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
                 expandedRows += band.inputRows(outputRows: imageRows).count
                 row = imageEnd
             }
+            bandLoop = max(bandLoop, weightedWork(band, expandedRows: expandedRows, outputRows: taskRows.count))
         }
         let region = Double(Parallelism.regionCost)
-        let bandLoop = weightedWork(band, expandedRows: expandedRows) / Double(bandTasks) + region
-        func parallelism(_ tasks: Int) -> Double { Double(max(1, min(threads, tasks))) }
+        bandLoop += region
         let expandedPixels = band.batch * band.inputHeight * band.inputWidth
         let expandWork = Double(expandedPixels) * Double(band.inputChannels) * Double(expand.inputChannelsPerGroup)
         let depthwiseWork = Double(band.outputElementCount) * Double(4 * band.kernelHeight * band.kernelWidth)
         let depthwiseTasks = Parallelism.taskCount(
             work: band.outputElementCount * band.kernelHeight * band.kernelWidth, granularity: .depthwise,
             threads: threads, units: rows)
-        var unfused = expandWork / parallelism(expandWeights.parallelSplit(rows: expandedPixels,
-                                                                           threads: threads).tasks)
-            + depthwiseWork / parallelism(depthwiseTasks) + 2 * region
+        let depthwiseShare = Double(Parallelism.busiestThreadUnits(units: rows, tasks: depthwiseTasks,
+                                                                   threads: threads)) / Double(max(1, rows))
+        var unfused = expandWork * expandWeights.parallelSplit(rows: expandedPixels, threads: threads).busiestShare
+            + depthwiseWork * depthwiseShare + 2 * region
         if let projectionWeights {
             let projectionWork = Double(band.outputPixelCount) * Double(band.inputChannels)
                 * Double(projectionWeights.outputCount)
-            unfused += projectionWork / parallelism(projectionWeights.parallelSplit(rows: band.outputPixelCount,
-                                                                                    threads: threads).tasks)
-                + region
+            unfused += projectionWork * projectionWeights.parallelSplit(rows: band.outputPixelCount,
+                                                                        threads: threads).busiestShare + region
         }
         return unfused < bandLoop
     }
@@ -336,7 +357,7 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         }
         guard let projection, let projectionWeights else { return }
         projectionWeights.run(input: depthwiseOutput, inputRowStride: band.inputChannels, output: tensors.output,
-                              outputRowStride: tensors.outputChannels, residual: tensors.residual,
+                              outputRowStride: tensors.outputRowStride, residual: tensors.residual,
                               residualRowStride: tensors.outputChannels, activation: projection.activation,
                               rows: band.outputPixelCount, pool: pool)
     }
@@ -352,7 +373,7 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         let rowFloats = bandWords(pixels: band.inputWidth)
         let input = window.isEmpty ? expanded : expanded + (window.lowerBound - expandedRows.lowerBound) * rowFloats
         let firstPixel = (image * band.outputHeight + outputRows.lowerBound) * band.outputWidth
-        let output = tensors.output + firstPixel * tensors.outputChannels
+        let output = tensors.output + firstPixel * tensors.outputRowStride
         guard let projection, let projectionWeights, let scratch else {
             depthwiseWeights.run(shape: shape, input: input, output: output, activation: depthwise.activation,
                                  rows: 0..<outputRows.count)
@@ -364,7 +385,7 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
             bfloat16Depthwise.run(shape: shape, bfloat16Input: input, bfloat16Output: scratch, clamp: clamp,
                                   rows: 0..<outputRows.count)
             projectionWeights.run(bfloat16Input: scratch, inputRowStride: band.inputChannels, output: output,
-                                  outputRowStride: tensors.outputChannels, residual: residual,
+                                  outputRowStride: tensors.outputRowStride, residual: residual,
                                   residualRowStride: tensors.outputChannels, activation: projection.activation,
                                   rows: projectedPixels)
             return
@@ -372,7 +393,7 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
         depthwiseWeights.run(shape: shape, input: input, output: scratch, activation: depthwise.activation,
                              rows: 0..<outputRows.count)
         projectionWeights.run(input: scratch, inputRowStride: band.inputChannels, output: output,
-                              outputRowStride: tensors.outputChannels, residual: residual,
+                              outputRowStride: tensors.outputRowStride, residual: residual,
                               residualRowStride: tensors.outputChannels, activation: projection.activation,
                               rows: projectedPixels)
     }
@@ -475,6 +496,14 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
 }
 
 // MARK: - Optimizer hooks
+
+extension FusedExpandDepthwiseConvolution: ChannelWindowOperator {
+    func readsChannelWindow(input position: Int, rank: Int) -> Bool { false }
+
+    /// The projection's GEMM stores pixels at any stride (ShuffleNet's branch placed in its concat); a block ending
+    /// in the depthwise conv does not.
+    func writesChannelWindow(rank: Int) -> Bool { projection != nil }
+}
 
 extension FusedExpandDepthwiseConvolution: ConsumerFusing {
     /// The fused node's op type: with a projection, the whole block.

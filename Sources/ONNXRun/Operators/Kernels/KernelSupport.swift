@@ -96,6 +96,9 @@ struct ConvolutionShape: Sendable, Equatable {
     var padBottom = 0
     var padRight = 0
     var groups = 1
+    /// Floats from one output pixel to the next when the output is a channel window of wider pixel rows (a
+    /// Concat's buffer); 0: `outputChannels`, dense. The convolution, Winograd and pooling kernels honor it.
+    var outputPixelStride = 0
 
     /// The call for a 2-D `geometry` over `batch` images.
     init(batch: Int, inputChannels: Int, outputChannels: Int, groups: Int = 1, geometry: ConvolutionGeometry) {
@@ -161,7 +164,7 @@ struct ConvolutionShape: Sendable, Equatable {
             dilation_w: dilationWidth, pad_top: padTop, pad_left: padLeft, groups: groups, input: input,
             packed_weights: packedWeights, residual: residual, output: output,
             min: activation.kernelClamp.minimum, max: activation.kernelClamp.maximum,
-            activation: activation.kernelFunction)
+            activation: activation.kernelFunction, output_pixel_stride: outputPixelStride)
     }
 
     /// The input rows (clipped to the image) that output rows `outputRows` of one image read.

@@ -26,7 +26,8 @@ struct PoolingKernel: Sendable, Hashable {
             kernel_w: shape.kernelWidth, stride_h: shape.strideHeight, stride_w: shape.strideWidth,
             dilation_h: shape.dilationHeight, dilation_w: shape.dilationWidth, pad_top: shape.padTop,
             pad_left: shape.padLeft, pad_bottom: shape.padBottom, pad_right: shape.padRight,
-            count_include_pad: countIncludePad ? 1 : 0, input: input, output: output)
+            count_include_pad: countIncludePad ? 1 : 0, input: input, output: output,
+            output_pixel_stride: shape.outputPixelStride)
         let kernels = level.kernels
         switch reduction {
         case .maximum: kernels.max_pool(&arguments, rows.lowerBound, rows.upperBound)
