@@ -11,6 +11,10 @@
 #define MAX_KERNEL_W 5
 // Vectors per outer step: 128 channels, measured best of 32, 64, 128 on Zen 4 (MobileNetV2 shapes).
 #define VECTOR_GROUP (128 / ORK_V_LANES)
+// Makes a pointer stepped by `channels` opaque to the optimizer: one add per step, where the optimizer would keep
+// every pixel's offset of an unrolled block in a register of its own, spill them and reload one per load or store
+// (measured 4-8 % faster on Zen 4, MobileNetV2 3x3 shapes). An empty asm, for any GCC/Clang target.
+#define ORK_HIDE_POINTER(pointer) __asm__("" : "+r"(pointer))
 // A packed tile (ORK_TILE channels) holds this many vectors.
 #define VECTORS_PER_TILE (ORK_TILE / ORK_V_LANES)
 
@@ -68,10 +72,12 @@ ORK_INLINE ORK_V_TARGET void block(const int pixels, const int vectors, const in
                 ork_v wv[MAX_KERNEL_W];
                 ORK_UNROLL
                 for (int kw = 0; kw < constant_kernel_w; kw++) wv[kw] = ork_v_load(w[t] + wk + kw * ORK_TILE);
+                const float *column = input + row + t * ORK_V_LANES;
                 ORK_UNROLL
                 for (int c = 0; c < columns; c++) {
-                    const ptrdiff_t offset = row + (ptrdiff_t)(c * channels + t * ORK_V_LANES);
-                    const ork_v xv = masked ? ork_v_load_masked(mask, input + offset) : ork_v_load(input + offset);
+                    const ork_v xv = masked ? ork_v_load_masked(mask, column) : ork_v_load(column);
+                    column += channels;
+                    ORK_HIDE_POINTER(column);
                     ORK_UNROLL
                     for (int p = 0; p < pixels; p++) {
                         const int kw = c - p * constant_stride;
@@ -87,17 +93,29 @@ ORK_INLINE ORK_V_TARGET void block(const int pixels, const int vectors, const in
         }
 #undef TAP
     }
+    // Pointers stepped a pixel at a time (ORK_HIDE_POINTER); the residual's test outside the unrolled loops.
+    if (residual) {
+        ORK_UNROLL
+        for (int t = 0; t < vectors; t++) {
+            const float *added = residual + t * ORK_V_LANES;
+            ORK_UNROLL
+            for (int p = 0; p < pixels; p++) {
+                acc[t][p] = ork_v_add(acc[t][p], masked ? ork_v_load_masked(mask, added) : ork_v_load(added));
+                added += channels;
+                ORK_HIDE_POINTER(added);
+            }
+        }
+    }
     ORK_UNROLL
     for (int t = 0; t < vectors; t++) {
+        float *destination = out + t * ORK_V_LANES;
         ORK_UNROLL
         for (int p = 0; p < pixels; p++) {
-            ork_v v = acc[t][p];
-            const size_t offset = p * channels + t * ORK_V_LANES;
-            if (residual)
-                v = ork_v_add(v, masked ? ork_v_load_masked(mask, residual + offset) : ork_v_load(residual + offset));
-            v = ork_v_min(vmax, ork_v_max(vmin, v));
-            if (masked) ork_v_store_masked(out + offset, mask, v);
-            else ork_v_store(out + offset, v);
+            const ork_v v = ork_v_min(vmax, ork_v_max(vmin, acc[t][p]));
+            if (masked) ork_v_store_masked(destination, mask, v);
+            else ork_v_store(destination, v);
+            destination += channels;
+            ORK_HIDE_POINTER(destination);
         }
     }
 }
@@ -230,6 +248,7 @@ ORK_V_TARGET void ORK_DEPTHWISE_FUNCTION(const ork_depthwise_args *args, size_t 
 }
 
 #undef MAX_PIXELS
+#undef ORK_HIDE_POINTER
 #undef MAX_VECTORS
 #undef MAX_KERNEL_W
 #undef VECTOR_GROUP

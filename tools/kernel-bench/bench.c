@@ -1,9 +1,9 @@
 // Kernel benchmark and quick self-check for Sources/CKernels on MobileNetV2 shapes (GFLOP/s, one thread).
 // Build and run from the package root:
 //   clang -O2 -ISources/CKernels/include Sources/CKernels/*.c tools/kernel-bench/bench.c -lm -o /tmp/kernel-bench
-//   /tmp/kernel-bench [isa-level 0|1|2 [net|conv|gemm|int8]]   ("net": only whole MobileNetV2 networks; "conv":
+//   /tmp/kernel-bench [isa-level 0|1|2 [net|conv|gemm|dw|int8]]   ("net": only whole MobileNetV2 networks; "conv":
 //   only the convolution table, GFLOP/s and the ratio to a 1x1 conv; "gemm": only the pointwise GEMMs (whole, then
-//   band-sized) and the stem;
+//   band-sized) and the stem; "dw": only the fp32 depthwise table;
 //   "int8": the int8 pointwise GEMM's GOP/s next to the fp32 GEMM's GFLOP/s on the same shapes, and int8 vs fp32
 //   depthwise)
 #include "CKernels.h"
@@ -380,6 +380,25 @@ static void bench_mobilenetv2(double width, size_t resolution) {
     free(x); free(y); free(z); free(scratch);
 }
 
+// The fp32 depthwise on MobileNetV2's (3x3) and EfficientNet's (5x5) shapes.
+static void bench_depthwise_table(void) {
+    bench_depthwise(112, 32, 3, 1);
+    bench_depthwise(112, 96, 3, 2);
+    bench_depthwise(56, 144, 3, 1);
+    bench_depthwise(56, 144, 3, 2);
+    bench_depthwise(28, 192, 3, 1);
+    bench_depthwise(28, 192, 3, 2);
+    bench_depthwise(14, 384, 3, 1);
+    bench_depthwise(14, 576, 3, 1);
+    bench_depthwise(14, 576, 3, 2);
+    bench_depthwise(7, 960, 3, 1);
+    bench_depthwise(56, 144, 5, 2);
+    bench_depthwise(28, 240, 5, 1);
+    bench_depthwise(14, 480, 5, 1);
+    bench_depthwise(14, 672, 5, 2);
+    bench_depthwise(7, 1152, 5, 1);
+}
+
 // MobileNetV2 1.0 @224's pointwise layers (one of each shape) and its classifier.
 static void bench_pointwise_gemms(void) {
     bench_gemm(112 * 112, 32, 16);
@@ -441,6 +460,10 @@ int main(int argc, char **argv) {
         bench_qdepthwise(14, 576, 1);
         return 0;
     }
+    if (argc > 2 && strcmp(argv[2], "dw") == 0) {  // only the fp32 depthwise table
+        bench_depthwise_table();
+        return 0;
+    }
     if (argc > 2 && strcmp(argv[2], "conv") == 0) {
         bench_convolutions();
         return 0;
@@ -458,21 +481,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     bench_pointwise_gemms();
-    bench_depthwise(112, 32, 3, 1);
-    bench_depthwise(112, 96, 3, 2);
-    bench_depthwise(56, 144, 3, 1);
-    bench_depthwise(56, 144, 3, 2);
-    bench_depthwise(28, 192, 3, 1);
-    bench_depthwise(28, 192, 3, 2);
-    bench_depthwise(14, 384, 3, 1);
-    bench_depthwise(14, 576, 3, 1);
-    bench_depthwise(14, 576, 3, 2);
-    bench_depthwise(7, 960, 3, 1);
-    bench_depthwise(56, 144, 5, 2);
-    bench_depthwise(28, 240, 5, 1);
-    bench_depthwise(14, 480, 5, 1);
-    bench_depthwise(14, 672, 5, 2);
-    bench_depthwise(7, 1152, 5, 1);
+    bench_depthwise_table();
     bench_convolutions();
     return 0;
 }
