@@ -17,6 +17,20 @@ enum { ONE_PANEL = 0, TWO_PANELS = 1, PANEL_AND_HALF = 2, HALF_PANEL = 3 };
 // faster than 8 or 10 on K = 96/144, N = 24: 112-115 GFLOP/s against 103 for 12 rows of 16 + 8 columns).
 static inline int tile_rows(int shape) { return shape == PANEL_AND_HALF ? 9 : MAX_ROWS; }
 
+// One accumulator's columns of a C row: + residual (when given), clamped, stored under `mask`.
+// max(min, v) / min(max, v): a NaN in v propagates (the second operand wins on NaN).
+ORK_INLINE ORK_TARGET_AVX512 void store_16(__m512 v, const float *residual, float *c, __mmask16 mask, __m512 vmin,
+                                           __m512 vmax) {
+    if (residual) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, residual));
+    _mm512_mask_storeu_ps(c, mask, _mm512_min_ps(vmax, _mm512_max_ps(vmin, v)));
+}
+
+ORK_INLINE ORK_TARGET_AVX512 void store_8(__m256 v, const float *residual, float *c, __mmask8 mask, __m256 vmin,
+                                          __m256 vmax) {
+    if (residual) v = _mm256_add_ps(v, _mm256_maskz_loadu_ps(mask, residual));
+    _mm256_mask_storeu_ps(c, mask, _mm256_min_ps(vmax, _mm256_max_ps(vmin, v)));
+}
+
 // One tile: `rows` rows of A times one or two packed panels (w0, w1 = w0 + panel stride).
 // rows and shape are constants after inlining, so the accumulator arrays live in registers.
 ORK_INLINE ORK_TARGET_AVX512 void tile(const int rows, const int shape, size_t k, const ork_segments *segments,
@@ -73,32 +87,13 @@ ORK_INLINE ORK_TARGET_AVX512 void tile(const int rows, const int shape, size_t k
     for (int r = 0; r < rows; r++) {
         const float *row_residual = residual ? residual + (size_t)r * residual_stride : NULL;
         float *row_c = c + (size_t)r * c_stride;
-        // max(min, v) / min(max, v): a NaN in v propagates (the second operand wins on NaN).
-        if (full0) {
-            __m512 v = acc0[r];
-            if (row_residual) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask0, row_residual));
-            _mm512_mask_storeu_ps(row_c, mask0, _mm512_min_ps(vmax, _mm512_max_ps(vmin, v)));
-        }
-        if (full1) {
-            __m512 v = acc1[r];
-            if (row_residual) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask1, row_residual + 16));
-            _mm512_mask_storeu_ps(row_c + 16, mask1, _mm512_min_ps(vmax, _mm512_max_ps(vmin, v)));
-        }
-        if (low0) {
-            __m256 v = low_acc0[r];
-            if (row_residual) v = _mm256_add_ps(v, _mm256_maskz_loadu_ps(low_mask0, row_residual));
-            _mm256_mask_storeu_ps(row_c, low_mask0, _mm256_min_ps(half_max, _mm256_max_ps(half_min, v)));
-        }
-        if (high0) {
-            __m256 v = high_acc0[r];
-            if (row_residual) v = _mm256_add_ps(v, _mm256_maskz_loadu_ps(high_mask0, row_residual + 8));
-            _mm256_mask_storeu_ps(row_c + 8, high_mask0, _mm256_min_ps(half_max, _mm256_max_ps(half_min, v)));
-        }
-        if (low1) {
-            __m256 v = low_acc1[r];
-            if (row_residual) v = _mm256_add_ps(v, _mm256_maskz_loadu_ps(low_mask1, row_residual + 16));
-            _mm256_mask_storeu_ps(row_c + 16, low_mask1, _mm256_min_ps(half_max, _mm256_max_ps(half_min, v)));
-        }
+        if (full0) store_16(acc0[r], row_residual, row_c, mask0, vmin, vmax);
+        if (full1) store_16(acc1[r], row_residual ? row_residual + 16 : NULL, row_c + 16, mask1, vmin, vmax);
+        if (low0) store_8(low_acc0[r], row_residual, row_c, low_mask0, half_min, half_max);
+        if (high0) store_8(high_acc0[r], row_residual ? row_residual + 8 : NULL, row_c + 8, high_mask0, half_min,
+                           half_max);
+        if (low1) store_8(low_acc1[r], row_residual ? row_residual + 16 : NULL, row_c + 16, low_mask1, half_min,
+                          half_max);
     }
 }
 
