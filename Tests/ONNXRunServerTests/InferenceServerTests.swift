@@ -22,10 +22,11 @@ final class InferenceServerTests: XCTestCase {
                 try ModelLoader.loadTensor(contentsOf: folder.appendingPathComponent("output_0.pb").path).tensor)
     }
 
-    private func startServer(maxBatch: Int = 1, maxBodyBytes: Int = 8 << 20) async throws -> InferenceServer {
+    private func startServer(maxBatch: Int = 1, batchWindowMilliseconds: Double = 5,
+                             maxBodyBytes: Int = 8 << 20) async throws -> InferenceServer {
         try await InferenceServer.start(ServerConfiguration(
             host: "127.0.0.1", port: 0, models: [("mobilenet", modelPath)], threadCount: 2, maxBatch: maxBatch,
-            batchWindowMilliseconds: 5, maxBodyBytes: maxBodyBytes))
+            batchWindowMilliseconds: batchWindowMilliseconds, maxBodyBytes: maxBodyBytes))
     }
 
     // MARK: HTTP
@@ -152,7 +153,9 @@ final class InferenceServerTests: XCTestCase {
         }
         let expected = try inputs.map { try XCTUnwrap(reference.run([inputName: $0])["logits"]) }
         for maxBatch in [1, 8] {
-            let server = try await startServer(maxBatch: maxBatch)
+            // A window long enough that batches form on a loaded machine too (a debug build decodes each 110 KB
+            // JSON body in milliseconds; with a 5 ms window the 64 requests could arrive one window apart).
+            let server = try await startServer(maxBatch: maxBatch, batchWindowMilliseconds: maxBatch > 1 ? 200 : 5)
             let bodies = try inputs.map { try jsonBody(jsonInfer($0)) }
             let responses = try await withThrowingTaskGroup(of: (Int, Response).self) { group in
                 for index in 0..<64 {
