@@ -1,4 +1,5 @@
-// The kernel table: every family's variant per ISA level, the best one resolved once from __builtin_cpu_supports.
+// The kernel table: every family's variant per ISA level, the best one resolved once from __builtin_cpu_supports
+// and lowered to the ONNXRUN_MAX_ISA cap when the environment sets one.
 #include "internal.h"
 
 #include <stdlib.h>
