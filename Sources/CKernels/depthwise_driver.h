@@ -295,15 +295,14 @@ INTERIOR_VARIANT(2, 3, 2, interior_3_2_pair)
 INTERIOR_VARIANT(2, 5, 2, interior_5_2_pair)
 #undef INTERIOR_VARIANT
 
-// Whether output rows `row` and `row + 1` (geometries g, g2: the same image, every kernel row inside the input for
-// both) go through a stride-2 pair variant: square 3x3 and 5x5 kernels, dilation 1.
-static inline int paired_rows(const ork_depthwise_args *args, const ork_depthwise_row *g, const ork_depthwise_row *g2) {
+// Whether output rows `row` and `row + 1` (geometries g, g2) go through a stride-2 pair variant: square 3x3 and 5x5
+// kernels, dilation 1, both rows of one image with every kernel row inside the input.
+static inline int paired_rows(const ork_depthwise_args *args, size_t row, const ork_depthwise_row *g,
+                              const ork_depthwise_row *g2) {
     return args->stride_h == 2 && args->stride_w == 2 && args->dilation_h == 1 && args->dilation_w == 1
            && args->kernel_h == args->kernel_w && (args->kernel_w == 3 || args->kernel_w == 5)
-           && g->kh_begin == 0 && g->kh_end == args->kernel_h && g2->kh_begin == 0 && g2->kh_end == args->kernel_h
-           && g2->output_row == g->output_row + args->output_w
-           && g2->input_rows[0] / (args->input_h * args->input_w * args->channels)
-                  == g->input_rows[0] / (args->input_h * args->input_w * args->channels);
+           && (row + 1) % args->output_h != 0 && g->kh_begin == 0 && g->kh_end == args->kernel_h
+           && g2->kh_begin == 0 && g2->kh_end == args->kernel_h;
 }
 
 // Channel vectors go outermost, VECTOR_GROUP at a time: the input rows' lines of those channels stay in L1 while
@@ -323,7 +322,7 @@ ORK_V_TARGET void ORK_DEPTHWISE_FUNCTION(const ork_depthwise_args *args, size_t 
             size_t count = 1;
             if (row + 1 < row_end && args->stride_h == 2 && interior_end - interior_begin >= PAIR_MIN_PIXELS) {
                 ork_depthwise_row_geometry(args, row + 1, &rows[1]);
-                if (paired_rows(args, g, g2)) count = 2;
+                if (paired_rows(args, row, g, g2)) count = 2;
             }
             for (size_t q = 0; q < count; q++)
                 for (size_t ow = 0; ow < interior_begin; ow++)
