@@ -44,7 +44,7 @@ ORK_INLINE ORK_TARGET_AVX512 void tile(const int rows, const int shape, size_t k
                                        const float *a, size_t a_stride, const float *w0,
                                        const float *w1, const float *residual, size_t residual_stride, float *c,
                                        size_t c_stride, __mmask16 mask0, __mmask16 mask1, __m512 vmin,
-                                       __m512 vmax) {
+                                       __m512 vmax, const char *prefetch0, const char *prefetch1) {
     // 512-bit accumulators of panel 0 and 1; 256-bit ones of panel 0's low and high half and panel 1's low half.
     const int full0 = shape == ONE_PANEL || shape == TWO_PANELS, full1 = shape == TWO_PANELS;
     const int low0 = shape == HALF_PANEL || shape == PANEL_AND_HALF, high0 = shape == PANEL_AND_HALF;
@@ -67,6 +67,12 @@ ORK_INLINE ORK_TARGET_AVX512 void tile(const int rows, const int shape, size_t k
     for (size_t piece = 0, column = 0; piece < segments->rows * segments->columns;
          piece++, w0 += length * ORK_TILE, w1 += length * ORK_TILE) {
         for (size_t kk = 0; kk < length; kk++) {
+            if (prefetch0) {  // a line of each next panel per k step: the whole panel over K steps
+                _mm_prefetch(prefetch0, _MM_HINT_T0);
+                _mm_prefetch(prefetch1, _MM_HINT_T0);
+                prefetch0 += ORK_TILE * sizeof(float);
+                prefetch1 += ORK_TILE * sizeof(float);
+            }
             const __m512 b0 = full0 ? _mm512_loadu_ps(w0 + kk * ORK_TILE) : _mm512_setzero_ps();
             const __m512 b1 = full1 ? _mm512_loadu_ps(w1 + kk * ORK_TILE) : _mm512_setzero_ps();
             const __m256 low_b0 = low0 ? _mm256_loadu_ps(w0 + kk * ORK_TILE) : _mm256_setzero_ps();
@@ -105,7 +111,7 @@ ORK_INLINE ORK_TARGET_AVX512 void tile(const int rows, const int shape, size_t k
 
 #define TILE_CALL(R, SHAPE)                                                                                   \
     tile(R, SHAPE, k, segments, a, a_stride, w0, w1, residual, residual_stride, c, c_stride,                 \
-         mask0, mask1, vmin, vmax)
+         mask0, mask1, vmin, vmax, prefetch0, prefetch1)
 // A panel and a half never has more than 9 rows (tile_rows): its cases above 9 compile to the 9-row tile, not to
 // 36 spilling accumulators.
 #define TILE_CASE(R)                                                                                          \
@@ -122,7 +128,8 @@ static ORK_TARGET_AVX512 void tile_dispatch(int rows, int shape, size_t k, const
                                             const float *a, size_t a_stride,
                                             const float *w0, const float *w1, const float *residual,
                                             size_t residual_stride, float *c, size_t c_stride, __mmask16 mask0,
-                                            __mmask16 mask1, __m512 vmin, __m512 vmax) {
+                                            __mmask16 mask1, __m512 vmin, __m512 vmax, const char *prefetch0,
+                                            const char *prefetch1) {
     switch (rows) {
         TILE_CASE(1) TILE_CASE(2) TILE_CASE(3) TILE_CASE(4) TILE_CASE(5) TILE_CASE(6)
         TILE_CASE(7) TILE_CASE(8) TILE_CASE(9) TILE_CASE(10) TILE_CASE(11) TILE_CASE(12)
@@ -133,7 +140,9 @@ static ORK_TARGET_AVX512 void tile_dispatch(int rows, int shape, size_t k, const
 // The tiles of one column strip: `rows` rows of A times one tile shape. Whole tiles run in a loop of their own, so
 // a small-K tile (192 FMAs at K = 16) does not pay a call, two switches and its arguments again each time; the
 // rows past the last whole tile, with that tile, split into two near-equal tiles (13 rows: 7 + 6, not 12 + 1: a
-// one-row tile of one panel is a single FMA chain, bound by the FMA latency).
+// one-row tile of one panel is a single FMA chain, bound by the FMA latency). The first tile fetches the next
+// strip's weights (next0, next1; NULL: none) as it runs, in a call of its own: the tiles in the loop compile
+// without the prefetch.
 #define WHOLE_TILES(R, SHAPE)                                                                                 \
     for (size_t t = 0; t < whole; t++) {                                                                      \
         TILE_CALL(R, SHAPE);                                                                                  \
@@ -144,29 +153,38 @@ static ORK_TARGET_AVX512 void tile_dispatch(int rows, int shape, size_t k, const
 static ORK_TARGET_AVX512 void strip(size_t rows, int shape, size_t k, const ork_segments *segments, const float *a,
                                     size_t a_stride, const float *w0, const float *w1, const float *residual,
                                     size_t residual_stride, float *c, size_t c_stride, __mmask16 mask0,
-                                    __mmask16 mask1, __m512 vmin, __m512 vmax) {
+                                    __mmask16 mask1, __m512 vmin, __m512 vmax, const char *next0,
+                                    const char *next1) {
     const size_t step = (size_t)tile_rows(shape);
     size_t whole = rows / step;
     if (rows % step != 0 && whole > 0) whole--;
-    switch (shape) {
-    case TWO_PANELS: WHOLE_TILES(MAX_ROWS, TWO_PANELS); break;
-    case PANEL_AND_HALF:
-        // A call per tile: the 9-row tile inlined into this loop ran 1-3 % slower (K = 96-144, N = 24).
-        for (size_t t = 0; t < whole; t++) {
-            tile_dispatch(9, shape, k, segments, a, a_stride, w0, w1, residual, residual_stride, c, c_stride, mask0,
-                          mask1, vmin, vmax);
-            a += 9 * a_stride;
-            c += 9 * c_stride;
-            if (residual) residual += 9 * residual_stride;
+    const char *const prefetch0 = NULL, *const prefetch1 = NULL;  // the tiles after the first
+    for (int first = 1; rows > 0; first = 0) {
+        if (!first && whole > 0) {
+            switch (shape) {
+            case TWO_PANELS: WHOLE_TILES(MAX_ROWS, TWO_PANELS); break;
+            case PANEL_AND_HALF:
+                // A call per tile: the 9-row tile inlined into this loop ran 1-3 % slower (K = 96-144, N = 24).
+                for (size_t t = 0; t < whole; t++) {
+                    tile_dispatch(9, shape, k, segments, a, a_stride, w0, w1, residual, residual_stride, c,
+                                  c_stride, mask0, mask1, vmin, vmax, NULL, NULL);
+                    a += 9 * a_stride;
+                    c += 9 * c_stride;
+                    if (residual) residual += 9 * residual_stride;
+                }
+                break;
+            case HALF_PANEL: WHOLE_TILES(MAX_ROWS, HALF_PANEL); break;
+            default: WHOLE_TILES(MAX_ROWS, ONE_PANEL); break;
+            }
+            rows -= whole * step;
+            whole = 0;
+            continue;
         }
-        break;
-    case HALF_PANEL: WHOLE_TILES(MAX_ROWS, HALF_PANEL); break;
-    default: WHOLE_TILES(MAX_ROWS, ONE_PANEL); break;
-    }
-    for (rows -= whole * step; rows > 0;) {
-        const size_t part = rows > step ? (rows + 1) / 2 : rows;
+        // The first tile (a whole one if any), then the one or two of the rest.
+        const size_t part = whole > 0 ? step : rows > step ? (rows + 1) / 2 : rows;
+        if (whole > 0) whole--;
         tile_dispatch((int)part, shape, k, segments, a, a_stride, w0, w1, residual, residual_stride, c, c_stride,
-                      mask0, mask1, vmin, vmax);
+                      mask0, mask1, vmin, vmax, first ? next0 : NULL, first ? next1 : NULL);
         a += part * a_stride;
         c += part * c_stride;
         if (residual) residual += part * residual_stride;
@@ -262,12 +280,17 @@ ORK_TARGET_AVX512 void ork_gemm_segmented_avx512(const ork_gemm_args *args, cons
             const __mmask16 mask0 = column_mask(columns);
             const __mmask16 mask1 = columns > 16 ? column_mask(columns - 16) : 0;
             const float *w0 = args->packed_b + panel * panel_stride;
+            // The next strip's weights (one panel, or the two of a two-panel strip), fetched while the first row tile
+            // runs over this strip: in a network pass they come from L3 (a 7x7 layer's GEMM ran 5-12 % slower with
+            // cold weights than with hot ones).
+            const char *next0 = panel + step < panels ? (const char *)(w0 + step * panel_stride) : NULL;
+            const char *next1 = step == 2 && panel + 3 < panels ? next0 + panel_stride * sizeof(float) : next0;
             const float *residual =
                 args->residual ? args->residual + chunk_begin * args->residual_row_stride + column0 : NULL;
             strip(chunk_end - chunk_begin, shape, k, segments, args->a + chunk_begin * args->a_row_stride,
                   args->a_row_stride, w0, w0 + panel_stride, residual, args->residual_row_stride,
                   args->c + chunk_begin * args->c_row_stride + column0, args->c_row_stride, mask0, mask1, vmin,
-                  vmax);
+                  vmax, next0, next1);
         }
         // The activation once per chunk over whole rows (in L2 still), not per 32-column tile row: a SiLU call per
         // 32 floats ran ~20 % slower per element than one per row of a few hundred (EfficientNet's expansions).
