@@ -1,11 +1,18 @@
-// GEMM micro-kernels for AVX-512: up to 12 rows x 32 columns (two packed panels) per tile, broadcast-FMA; 9 rows x
-// 24 columns on 256-bit FMAs for a panel and a half, and a last panel with <= 8 columns on 256-bit FMAs.
+// GEMM micro-kernels for AVX-512: 12 rows x 16 columns (one packed panel; two when K is large) per tile,
+// broadcast-FMA; 9 rows x 24 columns on 256-bit FMAs for a panel and a half, and a last panel with <= 8 columns on
+// 256-bit FMAs.
 #include "internal.h"
 
 #if ORK_X86
 #include <immintrin.h>
 
 #define MAX_ROWS 12
+
+// Tiles of full columns cover one panel, 12 x 16 (12 FMAs per k step, each with its A value broadcast from memory
+// inside the FMA), up to this K, and two panels above it. On K = 16-64 a 12 x 16 tile ran at 114-117 GFLOP/s where
+// 12 x 32 (one broadcast register for two FMAs) ran at 97-112 (Zen 4, ~118 peak); from K ~ 1000 a tile's A rows
+// and panel no longer fit in L1 and two panels per pass over A paid (M = 49, K = 1024, N = 2048: 108 against 93).
+#define TWO_PANEL_MIN_K 256
 
 // Column shapes of a tile: which of the (one or two) panels are computed, and whether the last one is only
 // half used (<= 8 columns). Half-used panels run on 256-bit FMAs (half the cost of a 512-bit one on Zen 4); a panel
@@ -60,7 +67,7 @@ ORK_INLINE ORK_TARGET_AVX512 void tile(const int rows, const int shape, size_t k
     for (size_t piece = 0, column = 0; piece < segments->rows * segments->columns;
          piece++, w0 += length * ORK_TILE, w1 += length * ORK_TILE) {
         for (size_t kk = 0; kk < length; kk++) {
-            if (prefetch0) {  // a line of each next panel per k step: the whole pair over K steps
+            if (prefetch0) {  // a line of each next panel per k step: the whole panel over K steps
                 _mm_prefetch(prefetch0, _MM_HINT_T0);
                 _mm_prefetch(prefetch1, _MM_HINT_T0);
                 prefetch0 += ORK_TILE * sizeof(float);
@@ -83,10 +90,9 @@ ORK_INLINE ORK_TARGET_AVX512 void tile(const int rows, const int shape, size_t k
         }
         ork_next_piece(segments, &column, &a_row, &a_piece);
     }
-    // The stores are what keeps a small-K tile below the FMA peak (K = 16: ~98 against ~114 GFLOP/s without them):
-    // on Zen 4 storing a tile's 24 distinct lines costs ~60 cycles next to its 384 FMA cycles, whether the lines are
-    // in L1 or not and in 512- or 256-bit stores (the same stores into 4 lines cost nothing measurable); the clamp
-    // is free (other pipes), and prefetching the lines for writing made it slower.
+    // Where the stores go does not matter measurably (session 6: 4 rows x 96 contiguous columns ran like 8 x 48 and
+    // 12 x 32, and full-width unmasked stores like masked ones); what held small-K tiles at 97-105 GFLOP/s was the
+    // 12 x 32 shape and a call per tile (`strip`). Prefetching the lines for writing made it slower.
     const __m256 half_min = _mm512_castps512_ps256(vmin), half_max = _mm512_castps512_ps256(vmax);
     const __mmask8 low_mask0 = (__mmask8)mask0, high_mask0 = (__mmask8)(mask0 >> 8), low_mask1 = (__mmask8)mask1;
     ORK_UNROLL
@@ -128,6 +134,61 @@ static ORK_TARGET_AVX512 void tile_dispatch(int rows, int shape, size_t k, const
         TILE_CASE(1) TILE_CASE(2) TILE_CASE(3) TILE_CASE(4) TILE_CASE(5) TILE_CASE(6)
         TILE_CASE(7) TILE_CASE(8) TILE_CASE(9) TILE_CASE(10) TILE_CASE(11) TILE_CASE(12)
     default: break;
+    }
+}
+
+// The tiles of one column strip: `rows` rows of A times one tile shape. Whole tiles run in a loop of their own, so
+// a small-K tile (192 FMAs at K = 16) does not pay a call, two switches and its arguments again each time; the
+// rows past the last whole tile, with that tile, split into two near-equal tiles (13 rows: 7 + 6, not 12 + 1: a
+// one-row tile of one panel is a single FMA chain, bound by the FMA latency). The first tile fetches the next
+// strip's weights (next0, next1; NULL: none) as it runs, in a call of its own: the tiles in the loop compile
+// without the prefetch.
+#define WHOLE_TILES(R, SHAPE)                                                                                 \
+    for (size_t t = 0; t < whole; t++) {                                                                      \
+        TILE_CALL(R, SHAPE);                                                                                  \
+        a += R * a_stride;                                                                                    \
+        c += R * c_stride;                                                                                    \
+        if (residual) residual += R * residual_stride;                                                        \
+    }
+static ORK_TARGET_AVX512 void strip(size_t rows, int shape, size_t k, const ork_segments *segments, const float *a,
+                                    size_t a_stride, const float *w0, const float *w1, const float *residual,
+                                    size_t residual_stride, float *c, size_t c_stride, __mmask16 mask0,
+                                    __mmask16 mask1, __m512 vmin, __m512 vmax, const char *next0,
+                                    const char *next1) {
+    const size_t step = (size_t)tile_rows(shape);
+    size_t whole = rows / step;
+    if (rows % step != 0 && whole > 0) whole--;
+    const char *const prefetch0 = NULL, *const prefetch1 = NULL;  // the tiles after the first
+    for (int first = 1; rows > 0; first = 0) {
+        if (!first && whole > 0) {
+            switch (shape) {
+            case TWO_PANELS: WHOLE_TILES(MAX_ROWS, TWO_PANELS); break;
+            case PANEL_AND_HALF:
+                // A call per tile: the 9-row tile inlined into this loop ran 1-3 % slower (K = 96-144, N = 24).
+                for (size_t t = 0; t < whole; t++) {
+                    tile_dispatch(9, shape, k, segments, a, a_stride, w0, w1, residual, residual_stride, c,
+                                  c_stride, mask0, mask1, vmin, vmax, NULL, NULL);
+                    a += 9 * a_stride;
+                    c += 9 * c_stride;
+                    if (residual) residual += 9 * residual_stride;
+                }
+                break;
+            case HALF_PANEL: WHOLE_TILES(MAX_ROWS, HALF_PANEL); break;
+            default: WHOLE_TILES(MAX_ROWS, ONE_PANEL); break;
+            }
+            rows -= whole * step;
+            whole = 0;
+            continue;
+        }
+        // The first tile (a whole one if any), then the one or two of the rest.
+        const size_t part = whole > 0 ? step : rows > step ? (rows + 1) / 2 : rows;
+        if (whole > 0) whole--;
+        tile_dispatch((int)part, shape, k, segments, a, a_stride, w0, w1, residual, residual_stride, c, c_stride,
+                      mask0, mask1, vmin, vmax, first ? next0 : NULL, first ? next1 : NULL);
+        a += part * a_stride;
+        c += part * c_stride;
+        if (residual) residual += part * residual_stride;
+        rows -= part;
     }
 }
 
@@ -208,32 +269,28 @@ ORK_TARGET_AVX512 void ork_gemm_segmented_avx512(const ork_gemm_args *args, cons
         // Less than a tile of rows left joins this chunk: a chunk of its own would stream all of B again for a
         // few rows (49 pixels of a 7x7 image = 48 + 1).
         if (m_end - chunk_end < MAX_ROWS) chunk_end = m_end;
-        for (size_t panel = first_panel; panel < panels; panel += 2) {
+        for (size_t panel = first_panel, step; panel < panels; panel += step) {
             const size_t column0 = panel * ORK_TILE;
             const size_t columns = n - column0;
-            const int shape = columns > 24   ? TWO_PANELS
+            const int shape = columns > 24   ? (k > TWO_PANEL_MIN_K ? TWO_PANELS : ONE_PANEL)
                               : columns > 16 ? PANEL_AND_HALF
                               : columns > 8  ? ONE_PANEL
                                              : HALF_PANEL;
+            step = shape == TWO_PANELS || shape == PANEL_AND_HALF ? 2 : 1;
             const __mmask16 mask0 = column_mask(columns);
             const __mmask16 mask1 = columns > 16 ? column_mask(columns - 16) : 0;
             const float *w0 = args->packed_b + panel * panel_stride;
-            const float *w1 = w0 + panel_stride;
-            const size_t step = (size_t)tile_rows(shape);
-            // The next panel pair's weights, fetched while the first row tile runs over this pair: in a network
-            // pass they come from L3 (a 7x7 layer's GEMM ran 5-12 % slower with cold weights than with hot ones).
-            const char *next0 = panel + 2 < panels ? (const char *)(w0 + 2 * panel_stride) : NULL;
-            const char *next1 = panel + 3 < panels ? next0 + panel_stride * sizeof(float) : next0;
-            for (size_t m = chunk_begin; m < chunk_end; m += step) {
-                const int rows = (int)ORK_MIN(step, chunk_end - m);
-                const float *residual =
-                    args->residual ? args->residual + m * args->residual_row_stride + column0 : NULL;
-                tile_dispatch(rows, shape, k, segments, args->a + m * args->a_row_stride,
-                              args->a_row_stride, w0, w1,
-                              residual, args->residual_row_stride, args->c + m * args->c_row_stride + column0,
-                              args->c_row_stride, mask0, mask1, vmin, vmax, m == chunk_begin ? next0 : NULL,
-                              next1);
-            }
+            // The next strip's weights (one panel, or the two of a two-panel strip), fetched while the first row tile
+            // runs over this strip: in a network pass they come from L3 (a 7x7 layer's GEMM ran 5-12 % slower with
+            // cold weights than with hot ones).
+            const char *next0 = panel + step < panels ? (const char *)(w0 + step * panel_stride) : NULL;
+            const char *next1 = step == 2 && panel + 3 < panels ? next0 + panel_stride * sizeof(float) : next0;
+            const float *residual =
+                args->residual ? args->residual + chunk_begin * args->residual_row_stride + column0 : NULL;
+            strip(chunk_end - chunk_begin, shape, k, segments, args->a + chunk_begin * args->a_row_stride,
+                  args->a_row_stride, w0, w0 + panel_stride, residual, args->residual_row_stride,
+                  args->c + chunk_begin * args->c_row_stride + column0, args->c_row_stride, mask0, mask1, vmin,
+                  vmax, next0, next1);
         }
         // The activation once per chunk over whole rows (in L2 still), not per 32-column tile row: a SiLU call per
         // 32 floats ran ~20 % slower per element than one per row of a few hundred (EfficientNet's expansions).

@@ -92,6 +92,10 @@ final class MatrixMultiplyKernelTests: XCTestCase {
             Case(rows: 19, reduction: 24, outputs: 53, inputStride: 27, outputStride: 60, residual: true),
             Case(rows: 49, reduction: 144, outputs: 24, residual: true),
             Case(rows: 26, reduction: 16, outputs: 96, activation: .clamp(ClampBounds(minimum: 0, maximum: 6))),
+            // One-panel tiles in a loop of whole tiles, the last 12 + 1 rows as 7 + 6, the last panel masked
+            // (100 = 6 x 16 + 4), written into wider rows with a residual.
+            Case(rows: 37, reduction: 16, outputs: 100, outputStride: 104, residual: true,
+                 activation: .clamp(ClampBounds(minimum: 0, maximum: 6))),
         ] + testedActivations.enumerated().flatMap { index, activation in
             // Activations in the store: the 64-column path (1 row), full and partial panels, a residual.
             [Case(rows: 1, reduction: 40, outputs: 70, activation: activation),
@@ -106,8 +110,9 @@ final class MatrixMultiplyKernelTests: XCTestCase {
     }
 
     /// Every row count 1...50 (every remainder tile height, chunks with a joined remainder as at 49 = 48 + 1), with
-    /// column tails of every panel shape (57 = 32 + a masked pair, 41 = 32 + 9, 24 = a panel and a half, 8 = half a
-    /// panel), an odd reduction and one long enough for row chunks.
+    /// column tails of every panel shape (57 = 48 + a masked 9 in one-panel tiles, or 32 + a masked pair in the
+    /// two-panel tiles of reductions over 256; 41 = 32 + 9, 24 = a panel and a half, 8 = half a panel), an odd
+    /// reduction and one long enough for row chunks and two-panel tiles.
     func testEveryRowCountUpToFiftyAtEveryLevel() throws {
         let outputs = [57, 41, 24, 8], reductions = [19, 400]
         try forEachInstructionSet { level in
