@@ -27,7 +27,7 @@ ORK_INLINE ORK_TARGET_AVX2 void store(float *c, __m256 v, __m256i mask, int full
 ORK_INLINE ORK_TARGET_AVX2 void tile(const int rows, size_t k, const ork_segments *segments,
                                      const float *a, size_t a_stride, const float *w,
                                      const float *residual, size_t residual_stride, float *c, size_t c_stride,
-                                     size_t columns, __m256 vmin, __m256 vmax) {
+                                     size_t columns, __m256 vmin, __m256 vmax, const char *prefetch) {
     __m256 acc0[MAX_ROWS], acc1[MAX_ROWS];
     const __m256 bias0 = _mm256_loadu_ps(w), bias1 = _mm256_loadu_ps(w + 8);
     ORK_UNROLL
@@ -41,6 +41,10 @@ ORK_INLINE ORK_TARGET_AVX2 void tile(const int rows, size_t k, const ork_segment
     const float *a_piece = a;
     for (size_t piece = 0, column = 0; piece < segments->rows * segments->columns; piece++, w += length * ORK_TILE) {
         for (size_t kk = 0; kk < length; kk++) {
+            if (prefetch) {  // a line of the next panel per k step: the whole panel over K steps
+                _mm_prefetch(prefetch, _MM_HINT_T0);
+                prefetch += ORK_TILE * sizeof(float);
+            }
             const __m256 b0 = _mm256_loadu_ps(w + kk * ORK_TILE), b1 = _mm256_loadu_ps(w + kk * ORK_TILE + 8);
             ORK_UNROLL
             for (int r = 0; r < rows; r++) {
@@ -67,7 +71,7 @@ ORK_INLINE ORK_TARGET_AVX2 void tile(const int rows, size_t k, const ork_segment
 #define TILE_CASE(R)                                                                                    \
     case R:                                                                                             \
         tile(R, k, segments, a, a_stride, w, residual, residual_stride, c, c_stride, columns, vmin,                  \
-             vmax);                                                                                     \
+             vmax, prefetch);                                                                                 \
         break;
 
 ORK_TARGET_AVX2 void ork_gemm_segmented_avx2(const ork_gemm_args *args, const ork_segments *segments,
@@ -84,7 +88,11 @@ ORK_TARGET_AVX2 void ork_gemm_segmented_avx2(const ork_gemm_args *args, const or
             const size_t column0 = panel * ORK_TILE;
             const size_t columns = ORK_MIN((size_t)ORK_TILE, n - column0);
             const float *w = args->packed_b + panel * panel_stride;
+            // The next panel's weights, fetched while the first row tile runs over this one (from L3 in a network
+            // pass, as in the AVX-512 GEMM).
+            const char *next = panel + 1 < panels ? (const char *)(w + panel_stride) : NULL;
             for (size_t m = chunk_begin; m < chunk_end; m += MAX_ROWS) {
+                const char *prefetch = m == chunk_begin ? next : NULL;
                 const int rows = (int)ORK_MIN((size_t)MAX_ROWS, chunk_end - m);
                 const float *a = args->a + m * args->a_row_stride;
                 const size_t a_stride = args->a_row_stride;
