@@ -107,6 +107,14 @@ final class ConvolutionKernelTests: XCTestCase {
                                      pads: (2, 2, 2, 2), groups: 40), seed: next(), level: level)
             try checkDepthwise(shape(height: 14, width: 14, channels: 24, kernel: (5, 5), stride: (2, 2),
                                      pads: (1, 1, 2, 2), groups: 24), seed: next(), residual: true, level: level)
+            // Stride-2 rows in pairs (3x3, 5x5): batch 2 without top and bottom pads, 7 output rows (the last row
+            // of image 0 and the first of image 1 are whole rows in one call, not a pair), a tail tile past the
+            // 128-channel group, residual and an activation on both rows.
+            try checkDepthwise(shape(batch: 2, height: 15, width: 37, channels: 150, kernel: (3, 3), stride: (2, 2),
+                                     pads: (0, 1, 0, 1), groups: 150),
+                               seed: next(), residual: true, activation: testedActivations[1], level: level)
+            try checkDepthwise(shape(batch: 2, height: 17, width: 40, channels: 33, kernel: (5, 5), stride: (2, 2),
+                                     pads: (0, 2, 0, 2), groups: 33), seed: next(), residual: true, level: level)
             // No padding, tall narrow image, and an image smaller than the kernel (only edge pixels).
             try checkDepthwise(shape(height: 12, width: 5, channels: 16, kernel: (3, 3), pads: (0, 0, 0, 0),
                                      groups: 16), seed: next(), bias: false, level: level)
@@ -136,6 +144,13 @@ final class ConvolutionKernelTests: XCTestCase {
                 try checkDepthwise(shape(height: 5, width: 2 * width + width % 2, channels: 21, kernel: (3, 3),
                                          stride: (2, 2), pads: (1, 1, 1, 1), groups: 21),
                                    seed: UInt64(300 + width), level: level)
+                // Tall enough for stride-2 pairs of rows (every rest of 1-7 pixels in pairs), a tail tile.
+                try checkDepthwise(shape(height: 11, width: 2 * width + 1, channels: 21, kernel: (3, 3),
+                                         stride: (2, 2), pads: (1, 1, 1, 1), groups: 21),
+                                   seed: UInt64(600 + width), residual: true, level: level)
+                try checkDepthwise(shape(height: 13, width: 2 * width + 3, channels: 18, kernel: (5, 5),
+                                         stride: (2, 2), pads: (2, 2, 2, 2), groups: 18),
+                                   seed: UInt64(700 + width), level: level)
                 try checkDepthwise(shape(height: 4, width: width, channels: 18, kernel: (5, 5), pads: (2, 2, 2, 2),
                                          groups: 18), seed: UInt64(400 + width), residual: true, level: level)
                 try checkDepthwise(shape(height: 6, width: width, channels: 35, kernel: (3, 3), dilation: (2, 1),
