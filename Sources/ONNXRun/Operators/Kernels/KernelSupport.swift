@@ -49,20 +49,67 @@ enum KernelInstructionSet: UInt32, Sendable, Comparable, CaseIterable, CustomStr
 
 // MARK: - Aligned storage
 
-/// Float storage aligned to 64 bytes (an AVX-512 vector, a cache line), written once while packing, then read-only.
-final class AlignedFloatBuffer: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<Float>
+/// Zeroed bytes aligned to 64 (an AVX-512 vector, a cache line), written while packing, then read-only. Large weights
+/// packed once and kept lie end to end in huge pages (`PackedWeightAllocator`); small ones and copies made for one run
+/// live on the heap.
+final class AlignedBytes: @unchecked Sendable {
+    let pointer: UnsafeMutableRawPointer
     let count: Int
+    /// Where `pointer` lies in the packed-weight regions; nil for a heap buffer.
+    private let allocation: PackedWeightAllocator.Allocation?
 
-    init(count: Int) {
+    /// Storage for weights packed once and kept by a kernel.
+    convenience init(count: Int) {
+        self.init(count: count, inHugePages: count >= PackedWeightAllocator.minimumByteCount)
+    }
+
+    /// Storage for packed weights that live for one run: the regions never reuse a dead buffer's space.
+    convenience init(transientCount count: Int) {
+        self.init(count: count, inHugePages: false)
+    }
+
+    private init(count: Int, inHugePages: Bool) {
         self.count = count
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
-        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
-        pointer.initialize(repeating: 0, count: max(count, 1))
+        if inHugePages {
+            let allocation = PackedWeightAllocator.shared.allocate(byteCount: count)
+            pointer = allocation.pointer
+            self.allocation = allocation
+        } else {
+            pointer = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: 64)
+            pointer.initializeMemory(as: UInt8.self, repeating: 0, count: max(count, 1))
+            allocation = nil
+        }
     }
 
     deinit {
-        pointer.deallocate()
+        if let allocation {
+            allocation.release()
+        } else {
+            pointer.deallocate()
+        }
+    }
+}
+
+/// `AlignedBytes` holding floats.
+final class AlignedFloatBuffer: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Float>
+    let count: Int
+    private let bytes: AlignedBytes
+
+    /// Storage for weights packed once and kept by a kernel.
+    convenience init(count: Int) {
+        self.init(count: count, bytes: AlignedBytes(count: max(count, 1) * MemoryLayout<Float>.stride))
+    }
+
+    /// Storage for packed weights that live for one run.
+    convenience init(transientCount count: Int) {
+        self.init(count: count, bytes: AlignedBytes(transientCount: max(count, 1) * MemoryLayout<Float>.stride))
+    }
+
+    private init(count: Int, bytes: AlignedBytes) {
+        self.count = count
+        self.bytes = bytes
+        pointer = bytes.pointer.bindMemory(to: Float.self, capacity: max(count, 1))
     }
 
     /// The storage as 32-bit words, for packed layouts that are not floats (bfloat16 pairs).

@@ -72,7 +72,8 @@ final class PackedMatrixWeights: Sendable {
         outputCount = weights.outputCount
         hasBias = weights.hasBias
         precision = .fp32
-        packed = AlignedFloatBuffer(count: weights.packed.count)
+        // Made per image per run (squeeze-excite scales): heap, not the packed-weight chunks.
+        packed = AlignedFloatBuffer(transientCount: weights.packed.count)
         ork_gemm_packed_scale_rows(weights.packed.pointer, reductionCount, outputCount, scale, packed.pointer)
     }
 

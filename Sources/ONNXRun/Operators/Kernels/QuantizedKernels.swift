@@ -30,22 +30,6 @@ enum QuantizedKernelVariant: Int32, CaseIterable, CustomStringConvertible {
     }
 }
 
-// MARK: - Storage
-
-/// Bytes aligned to 64 (an AVX-512 vector, a cache line), written once while packing, then read-only.
-final class AlignedBytes: @unchecked Sendable {
-    let pointer: UnsafeMutableRawPointer
-    let count: Int
-
-    init(count: Int) {
-        self.count = count
-        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: 64)
-        pointer.initializeMemory(as: UInt8.self, repeating: 0, count: max(count, 1))
-    }
-
-    deinit { pointer.deallocate() }
-}
-
 // MARK: - The store
 
 /// com.microsoft QLinearAdd fused into a producer's store: `sum = clamp(round(first * firstRatio + (second *
@@ -227,7 +211,7 @@ extension QuantizedConvolutionWeights {
     /// the depthwise kernel's interior bias holds it); nil for the general kernel, which takes it per call.
     func depthwiseWeights(inputZeroPoint: Int32) -> AlignedBytes? {
         guard isDepthwise else { return nil }
-        let copy = AlignedBytes(count: packed.count)
+        let copy = AlignedBytes(transientCount: packed.count)
         copy.pointer.copyMemory(from: packed.pointer, byteCount: packed.count)
         ork_qdepthwise_set_x_zero_point(copy.pointer, outputChannels, kernelHeight * kernelWidth, inputZeroPoint)
         return copy
