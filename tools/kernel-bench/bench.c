@@ -3,7 +3,7 @@
 //   clang -O2 -ISources/CKernels/include Sources/CKernels/*.c tools/kernel-bench/bench.c -lm -o /tmp/kernel-bench
 //   /tmp/kernel-bench [isa-level 0|1|2 [net|conv|gemm|dw|int8]]   ("net": only whole MobileNetV2 networks; "conv":
 //   only the convolution table, GFLOP/s and the ratio to a 1x1 conv; "gemm": only the pointwise GEMMs (whole, then
-//   band-sized) and the stem; "dw": only the fp32 depthwise table;
+//   band-sized; with hot and with cold weights) and the stem; "dw": only the fp32 depthwise table;
 //   "int8": the int8 pointwise GEMM's GOP/s next to the fp32 GEMM's GFLOP/s on the same shapes, and int8 vs fp32
 //   depthwise)
 #include "CKernels.h"
