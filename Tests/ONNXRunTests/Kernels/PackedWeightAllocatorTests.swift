@@ -19,7 +19,7 @@ final class PackedWeightAllocatorTests: XCTestCase {
     func testBuffersAreAlignedZeroedDisjointAndShareARegion() {
         let allocator = PackedWeightAllocator(regionByteCount: 2 * pageSize)
         let sizes = [1, 100, 64, 4096, 65, 300_000, 7]
-        let buffers = sizes.map { allocator.allocate(byteCount: $0) }
+        let buffers = sizes.map { allocator.allocate(byteCount: $0)! }
         XCTAssertEqual(Int(bitPattern: buffers[0].pointer) % pageSize, 0, "a region starts on a huge page")
         for (buffer, size) in zip(buffers, sizes) {
             XCTAssertEqual(Int(bitPattern: buffer.pointer) % PackedWeightAllocator.bufferAlignment, 0)
@@ -40,7 +40,7 @@ final class PackedWeightAllocatorTests: XCTestCase {
     #if os(Linux)
     func testRegionsAreAdvisedForHugePages() throws {
         let allocator = PackedWeightAllocator(regionByteCount: 2 * pageSize)
-        let buffer = allocator.allocate(byteCount: 100_000)
+        let buffer = allocator.allocate(byteCount: 100_000)!
         defer { buffer.release() }
         let address = UInt(bitPattern: buffer.pointer)
         // Read to the end: /proc files report size 0.
@@ -65,9 +65,9 @@ final class PackedWeightAllocatorTests: XCTestCase {
     func testDeadPagesAndRegionsAreGivenBack() {
         let allocator = PackedWeightAllocator(regionByteCount: 4 * pageSize)
         // Page 0 wholly, then a buffer on page 1 only.
-        let first = allocator.allocate(byteCount: pageSize / 2)
-        let second = allocator.allocate(byteCount: pageSize / 2)
-        let third = allocator.allocate(byteCount: 1000)
+        let first = allocator.allocate(byteCount: pageSize / 2)!
+        let second = allocator.allocate(byteCount: pageSize / 2)!
+        let third = allocator.allocate(byteCount: 1000)!
         for buffer in [first, second, third] {
             buffer.pointer.initializeMemory(as: UInt8.self, repeating: 1, count: 1000)
         }
@@ -80,10 +80,10 @@ final class PackedWeightAllocatorTests: XCTestCase {
         XCTAssertEqual(third.pointer.load(as: UInt8.self), 1)
 
         // A buffer larger than a region gets a region of its own; allocation goes on in the one with room.
-        let large = allocator.allocate(byteCount: 5 * pageSize)
+        let large = allocator.allocate(byteCount: 5 * pageSize)!
         XCTAssertFalse(large.region === third.region)
         XCTAssertEqual(allocator.mappedByteCount, 4 * pageSize + 5 * pageSize)
-        let fourth = allocator.allocate(byteCount: 1000)
+        let fourth = allocator.allocate(byteCount: 1000)!
         XCTAssertTrue(fourth.region === third.region)
         [large, third, fourth].forEach { $0.release() }
     }
@@ -91,18 +91,30 @@ final class PackedWeightAllocatorTests: XCTestCase {
     func testRegionsAreUnmappedWhenTheirLastBufferDiesAndMappedAgain() {
         let allocator = PackedWeightAllocator(regionByteCount: pageSize)
         do {
-            let buffers = (0..<5).map { _ in allocator.allocate(byteCount: 400_000) }
+            let buffers = (0..<5).map { _ in allocator.allocate(byteCount: 400_000)! }
             XCTAssertEqual(allocator.mappedByteCount, pageSize)
-            let next = allocator.allocate(byteCount: 400_000)
+            let next = allocator.allocate(byteCount: 400_000)!
             XCTAssertFalse(next.region === buffers[0].region, "a full region is not reused")
             XCTAssertEqual(allocator.mappedByteCount, 2 * pageSize)
             (buffers + [next]).forEach { $0.release() }
         }
         XCTAssertEqual(allocator.mappedByteCount, 0, "every region unmapped with its last buffer")
-        let again = allocator.allocate(byteCount: 10)
+        let again = allocator.allocate(byteCount: 10)!
         XCTAssertEqual(allocator.mappedByteCount, pageSize)
         XCTAssertTrue(again.pointer.load(as: UInt8.self) == 0)
         again.release()
+    }
+
+    /// A refused reservation (address-space limits) falls back to the buffer's own size, and a refused buffer to
+    /// nil, which `AlignedBytes` turns into a heap allocation: never a trap.
+    func testRefusedMappingsFallBack() {
+        // 1 PiB is past any x86-64 user address space: mmap refuses it.
+        let allocator = PackedWeightAllocator(regionByteCount: 1 << 50)
+        let buffer = allocator.allocate(byteCount: 1000)
+        XCTAssertNotNil(buffer)
+        XCTAssertEqual(allocator.mappedByteCount, PackedWeightAllocator.pageSize)
+        XCTAssertNil(allocator.allocate(byteCount: 1 << 50))
+        buffer?.release()
     }
 
     func testManyThreadsGetDisjointBuffers() {
@@ -114,7 +126,7 @@ final class PackedWeightAllocatorTests: XCTestCase {
             var mine: [(PackedWeightAllocator.Allocation, Int, UInt8)] = []
             for index in 0..<perThread {
                 let size = 1 + Int((generator.next() + 1) * 35_000)
-                let buffer = allocator.allocate(byteCount: size)
+                let buffer = allocator.allocate(byteCount: size)!
                 XCTAssertTrue(buffer.pointer.load(as: UInt8.self) == 0 && buffer.pointer.load(
                     fromByteOffset: size - 1, as: UInt8.self) == 0, "a buffer handed out twice")
                 let mark = UInt8(truncatingIfNeeded: thread * perThread + index) | 1

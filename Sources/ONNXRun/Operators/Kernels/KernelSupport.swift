@@ -70,8 +70,7 @@ final class AlignedBytes: @unchecked Sendable {
 
     private init(count: Int, inHugePages: Bool) {
         self.count = count
-        if inHugePages {
-            let allocation = PackedWeightAllocator.shared.allocate(byteCount: count)
+        if inHugePages, let allocation = PackedWeightAllocator.shared.allocate(byteCount: count) {
             pointer = allocation.pointer
             self.allocation = allocation
         } else {

@@ -42,11 +42,13 @@ final class PackedWeightAllocator: @unchecked Sendable {
         /// Live buffers overlapping each page.
         fileprivate var liveBuffers: [Int]
 
-        fileprivate init(byteCount: Int, allocator: PackedWeightAllocator) {
+        /// nil when the system refuses the mapping (address-space limits).
+        fileprivate init?(byteCount: Int, allocator: PackedWeightAllocator) {
+            guard let base = Self.mapAligned(byteCount) else { return nil }
+            self.base = base
             self.byteCount = byteCount
             self.allocator = allocator
             liveBuffers = Array(repeating: 0, count: byteCount / PackedWeightAllocator.pageSize)
-            base = Self.mapAligned(byteCount)
         }
 
         deinit {
@@ -68,16 +70,13 @@ final class PackedWeightAllocator: @unchecked Sendable {
         }
 
         /// `byteCount` (a multiple of the page size) of zeroed memory at a page-aligned address, advised for huge
-        /// pages: maps one page more than needed and unmaps the misaligned ends.
-        private static func mapAligned(_ byteCount: Int) -> UnsafeMutableRawPointer {
+        /// pages: maps one page more than needed and unmaps the misaligned ends. nil if the mapping fails.
+        private static func mapAligned(_ byteCount: Int) -> UnsafeMutableRawPointer? {
             let alignment = PackedWeightAllocator.pageSize
             let reserved = byteCount + alignment
             guard let mapped = mmap(nil, reserved, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
                   mapped != MAP_FAILED
-            else {
-                // As `UnsafeMutableRawPointer.allocate` does when malloc fails: there is no memory to go on with.
-                preconditionFailure("cannot map \(reserved) bytes for packed weights: \(String(cString: strerror(errno)))")
-            }
+            else { return nil }
             let address = UInt(bitPattern: mapped)
             let head = Int((address + UInt(alignment) - 1) & ~UInt(alignment - 1) - address)
             if head > 0 { munmap(mapped, head) }
@@ -122,8 +121,9 @@ final class PackedWeightAllocator: @unchecked Sendable {
     /// Address space mapped by live regions (tests).
     var mappedByteCount: Int { mappedBytes.load(ordering: .relaxed) }
 
-    /// `byteCount` zeroed bytes aligned to `bufferAlignment`, in a region advised for huge pages.
-    func allocate(byteCount: Int) -> Allocation {
+    /// `byteCount` zeroed bytes aligned to `bufferAlignment`, in a region advised for huge pages; nil when no region
+    /// can be mapped (the caller then uses the heap).
+    func allocate(byteCount: Int) -> Allocation? {
         let size = (max(byteCount, 1) + Self.bufferAlignment - 1) / Self.bufferAlignment * Self.bufferAlignment
         return lock.withLock {
             let region: Region
@@ -132,7 +132,11 @@ final class PackedWeightAllocator: @unchecked Sendable {
                 region = open
             } else {
                 let pages = (size + Self.pageSize - 1) / Self.pageSize
-                region = Region(byteCount: max(regionByteCount, pages * Self.pageSize), allocator: self)
+                // A smaller reservation when the usual one is refused (a `ulimit -v`).
+                guard let mapped = Region(byteCount: max(regionByteCount, pages * Self.pageSize), allocator: self)
+                                   ?? Region(byteCount: pages * Self.pageSize, allocator: self)
+                else { return nil }
+                region = mapped
                 mappedBytes.add(region.byteCount, ordering: .relaxed)
                 // Allocation goes on where more room is left (a large buffer's own region may have none).
                 let staysOpen = open.map { $0.byteCount - $0.usedByteCount >= region.byteCount - size } ?? false
