@@ -22,9 +22,11 @@
 // A packed tile (ORK_TILE channels) holds this many vectors.
 #define VECTORS_PER_TILE (ORK_TILE / ORK_V_LANES)
 
-// One input row of a pair of output rows (see `block`): kernel row kh0 of the first output row when `first_row`,
-// kh1 of the second when `second_row`. `row`: the row's first column of the pixels' windows, first channel.
-ORK_INLINE ORK_V_TARGET void pair_input_row(const int first_row, const int second_row, const int pixels,
+// One input row of a constant-width, constant-stride window for one output row or a pair (see `block`): kernel row
+// kh0 of the first output row when `first_row`, kh1 of the second when `second_row`. Each input column is loaded
+// once for all the pixels and taps it serves: column c serves pixel p through tap c - p * stride. `row`: the row's
+// first column of the pixels' windows, first channel.
+ORK_INLINE ORK_V_TARGET void input_row(const int first_row, const int second_row, const int pixels,
                                             const int vectors, const int kernel_w, const int stride, const int masked,
                                             ork_v_mask mask, const float *row, const float *const *w, size_t kh0,
                                             size_t kh1, size_t channels, ork_v acc[MAX_ROWS][MAX_VECTORS][MAX_PIXELS]) {
@@ -102,7 +104,7 @@ ORK_INLINE ORK_V_TARGET void block(const int rows, const int pixels, const int v
         ORK_HIDE_POINTER(first_only_end);
         ORK_HIDE_POINTER(both_end);
 #define PAIR_ROW(FIRST, SECOND, KH0, KH1)                                                                           \
-    pair_input_row(FIRST, SECOND, pixels, vectors, constant_kernel_w, constant_stride, masked, mask,                \
+    input_row(FIRST, SECOND, pixels, vectors, constant_kernel_w, constant_stride, masked, mask,                \
                    input + (ptrdiff_t)(r < stride ? g->input_rows[r] : g2->input_rows[r - stride])                  \
                        + iw0 * (ptrdiff_t)channels,                                                                 \
                    w, KH0, KH1, channels, acc);
@@ -129,27 +131,8 @@ ORK_INLINE ORK_V_TARGET void block(const int rows, const int pixels, const int v
             }                                                                                                        \
         }
             if (constant_kernel_w && constant_stride) {
-                // Column c of the window serves pixel p through tap c - p * stride.
-                const int columns = (pixels - 1) * constant_stride + constant_kernel_w;
-                ORK_UNROLL
-                for (int t = 0; t < vectors; t++) {
-                    ork_v wv[MAX_KERNEL_W];
-                    ORK_UNROLL
-                    for (int kw = 0; kw < constant_kernel_w; kw++) wv[kw] = ork_v_load(w[t] + wk + kw * ORK_TILE);
-                    const float *column = input + row + t * ORK_V_LANES;
-                    ORK_UNROLL
-                    for (int c = 0; c < columns; c++) {
-                        const ork_v xv = masked ? ork_v_load_masked(mask, column) : ork_v_load(column);
-                        column += channels;
-                        ORK_HIDE_POINTER(column);
-                        ORK_UNROLL
-                        for (int p = 0; p < pixels; p++) {
-                            const int kw = c - p * constant_stride;
-                            if (kw >= 0 && kw < constant_kernel_w)
-                                acc[0][t][p] = ork_v_fma(xv, wv[kw], acc[0][t][p]);
-                        }
-                    }
-                }
+                input_row(1, 0, pixels, vectors, constant_kernel_w, constant_stride, masked, mask, input + row, w, kh,
+                          0, channels, acc);
             } else if (constant_kernel_w) {
                 ORK_UNROLL
                 for (int kw = 0; kw < constant_kernel_w; kw++) { TAP(kw) }
