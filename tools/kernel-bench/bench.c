@@ -412,37 +412,22 @@ static void bench_depthwise_table(void) {
     bench_depthwise(7, 1152, 5, 1);
 }
 
-// MobileNetV2 1.0 @224's pointwise layers (one of each shape) and its classifier.
-static void bench_pointwise_gemms(void) {
-    bench_gemm(112 * 112, 32, 16);
-    bench_gemm(112 * 112, 16, 96);
-    bench_gemm(56 * 56, 24, 144);
-    bench_gemm(56 * 56, 144, 24);
-    bench_gemm(28 * 28, 192, 32);
-    bench_gemm(28 * 28, 32, 192);
-    bench_gemm(14 * 14, 384, 64);
-    bench_gemm(14 * 14, 64, 384);
-    bench_gemm(14 * 14, 576, 96);
-    bench_gemm(7 * 7, 960, 160);
-    bench_gemm(7 * 7, 960, 320);
-    bench_gemm(7 * 7, 320, 1280);
-    bench_gemm(1, 1280, 1000);
-}
+// MobileNetV2 1.0 @224's pointwise layers (one of each shape) and its classifier: M x K x N.
+static const size_t pointwise_shapes[][3] = {
+    {112 * 112, 32, 16}, {112 * 112, 16, 96}, {56 * 56, 24, 144}, {56 * 56, 144, 24}, {28 * 28, 192, 32},
+    {28 * 28, 32, 192},  {14 * 14, 384, 64},  {14 * 14, 64, 384}, {14 * 14, 576, 96}, {7 * 7, 960, 160},
+    {7 * 7, 960, 320},   {7 * 7, 320, 1280},  {1, 1280, 1000}};
 
 // The same layers as the fused inverted bottleneck runs them: one band of rows at a time, C in L2
 // (features.1's projection, features.2's expansion and projection, features.3, .4, .5, .7, .8).
-static void bench_band_gemms(void) {
-    bench_gemm(17 * 112, 32, 16);
-    bench_gemm(4 * 112, 16, 96);
-    bench_gemm(2 * 56, 96, 24);
-    bench_gemm(6 * 56, 24, 144);
-    bench_gemm(6 * 56, 144, 24);
-    bench_gemm(3 * 28, 144, 32);
-    bench_gemm(9 * 28, 32, 192);
-    bench_gemm(9 * 28, 192, 32);
-    bench_gemm(4 * 14, 192, 64);
-    bench_gemm(11 * 14, 64, 384);
-    bench_gemm(9 * 14, 384, 64);
+static const size_t band_shapes[][3] = {
+    {17 * 112, 32, 16}, {4 * 112, 16, 96}, {2 * 56, 96, 24}, {6 * 56, 24, 144}, {6 * 56, 144, 24}, {3 * 28, 144, 32},
+    {9 * 28, 32, 192},  {9 * 28, 192, 32}, {4 * 14, 192, 64}, {11 * 14, 64, 384}, {9 * 14, 384, 64}};
+
+#define SHAPE_COUNT(shapes) (sizeof shapes / sizeof shapes[0])
+
+static void bench_gemms(const size_t (*shapes)[3], size_t count) {
+    for (size_t i = 0; i < count; i++) bench_gemm(shapes[i][0], shapes[i][1], shapes[i][2]);
 }
 
 int main(int argc, char **argv) {
@@ -454,13 +439,9 @@ int main(int argc, char **argv) {
     printf("%s (detected level %d)\n", kernels->name, ork_detected_isa());
     if (argc > 2 && strcmp(argv[2], "int8") == 0) {  // int8 pointwise next to fp32 on MobileNetV2 shapes
         // (the int8 kernels run the best variant of the detected level whatever level is asked)
-        static const size_t shapes[][3] = {{112 * 112, 32, 16}, {112 * 112, 16, 96}, {56 * 56, 24, 144},
-                                           {56 * 56, 144, 24}, {28 * 28, 192, 32}, {28 * 28, 32, 192},
-                                           {14 * 14, 384, 64}, {14 * 14, 64, 384}, {14 * 14, 576, 96},
-                                           {7 * 7, 960, 160}, {7 * 7, 960, 320}, {7 * 7, 320, 1280}, {1, 1280, 1000}};
-        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
-            bench_gemm(shapes[i][0], shapes[i][1], shapes[i][2]);
-            bench_qgemm(shapes[i][0], shapes[i][1], shapes[i][2]);
+        for (size_t i = 0; i < SHAPE_COUNT(pointwise_shapes); i++) {
+            bench_gemm(pointwise_shapes[i][0], pointwise_shapes[i][1], pointwise_shapes[i][2]);
+            bench_qgemm(pointwise_shapes[i][0], pointwise_shapes[i][1], pointwise_shapes[i][2]);
         }
         bench_qgemm(112 * 112, 27, 32);
         bench_qgemm(112 * 112, 16, 96);
@@ -482,8 +463,8 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (argc > 2 && strcmp(argv[2], "gemm") == 0) {  // only the MobileNetV2 pointwise GEMMs and the stem
-        bench_pointwise_gemms();
-        bench_band_gemms();
+        bench_gemms(pointwise_shapes, SHAPE_COUNT(pointwise_shapes));
+        bench_gemms(band_shapes, SHAPE_COUNT(band_shapes));
         bench_convolution("mobilenet stem 3x3 s2", 224, 3, 32, 3, 2, 1, 1, 1);
         return 0;
     }
@@ -493,7 +474,7 @@ int main(int argc, char **argv) {
         bench_mobilenetv2(0.35, 96);
         return 0;
     }
-    bench_pointwise_gemms();
+    bench_gemms(pointwise_shapes, SHAPE_COUNT(pointwise_shapes));
     bench_depthwise_table();
     bench_convolutions();
     return 0;
