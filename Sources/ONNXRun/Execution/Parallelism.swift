@@ -52,17 +52,20 @@ enum Parallelism {
     }
 
     /// Units the busiest of `threads` equally fast threads computes when `units` are split into `tasks` parts
-    /// (`split`) that the pool hands out in order, each to the thread that is free first.
+    /// (`split`) that the pool hands out in order, each to the thread that is free first. Asked on every run of a
+    /// split GEMM or depthwise: the loads live on the stack, not the heap.
     static func busiestThreadUnits(units: Int, tasks: Int, threads: Int) -> Int {
         guard tasks > 0, threads > 0 else { return units }
         guard units % tasks != 0 || tasks % threads != 0 else { return units / threads }
-        var loads = Array(repeating: 0, count: max(1, min(threads, tasks)))
-        for task in 0..<tasks {
-            var freest = 0
-            for thread in loads.indices where loads[thread] < loads[freest] { freest = thread }
-            loads[freest] += split(units, task, tasks).count
+        return withUnsafeTemporaryAllocation(of: Int.self, capacity: min(threads, tasks)) { loads in
+            loads.initialize(repeating: 0)
+            for task in 0..<tasks {
+                var freest = 0
+                for thread in loads.indices where loads[thread] < loads[freest] { freest = thread }
+                loads[freest] += split(units, task, tasks).count
+            }
+            return loads.max() ?? 0
         }
-        return loads.max() ?? 0
     }
 
     /// The `task`-th of `tasks` near-equal parts of `0..<count`.
