@@ -63,7 +63,8 @@ struct ChannelsLastPooling: ChannelWindowOperator {
         let input = try requiredInput(inputs, 0, "X")
         let output = outputs[0]
         guard input.elementType == .float, input.rank == 4, output.rank == 4 || (output.rank == 2 && !keepsPooledAxes),
-              input.shape[3] > 0, inputWindows.allSatisfy({ $0 == nil }), outputWindow == nil || writesChannelWindow(rank: output.rank)
+              input.shape[3] > 0, inputWindows.allSatisfy({ $0 == nil }),
+              outputWindow == nil || writesChannelWindow(rank: output.rank)
         else {
             throw ONNXRunError(.invalidModel, "channels-last pooling shapes do not fit",
                                shapes: [input.description, output.description])

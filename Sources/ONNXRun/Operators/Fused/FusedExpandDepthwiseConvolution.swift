@@ -291,8 +291,8 @@ struct FusedExpandDepthwiseConvolution: KernelOperator, ChannelsLastOperator, Co
     /// the expansion for 6-row images, two thirds for 3-row ones); each unfused step runs only as parallel as
     /// its own size allows (the steps of a small model's late blocks are too small to split, and run on one
     /// thread) and ends with a join. Either takes as long as its busiest thread (uneven row ranges, column
-    /// blocks: `Parallelism.busiestThreadUnits`). Measured at 2 threads: this picks the band loop for MobileNetV2 0.35 @96's
-    /// 6x6 to 24x24 blocks (0.29 -> 0.24 ms) and the three steps for the 1.0 @224 7x7 blocks.
+    /// blocks: `Parallelism.busiestThreadUnits`). Measured at 2 threads: this picks the band loop for MobileNetV2
+    /// 0.35 @96's 6x6 to 24x24 blocks (0.29 -> 0.24 ms) and the three steps for the 1.0 @224 7x7 blocks.
     private func unfusedStepsAreFaster(_ band: ConvolutionShape, bandTasks: Int, threads: Int,
                                        expand: FusedConvolution, expandWeights: PackedMatrixWeights) -> Bool {
         let rows = band.outputRowCount
