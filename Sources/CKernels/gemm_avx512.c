@@ -281,7 +281,7 @@ ORK_TARGET_AVX512 void ork_gemm_segmented_avx512(const ork_gemm_args *args, cons
             const __mmask16 mask1 = columns > 16 ? column_mask(columns - 16) : 0;
             const float *w0 = args->packed_b + panel * panel_stride;
             // The next strip's weights (one panel, or the two of a two-panel strip), fetched while the first row tile
-            // runs over this strip: in a network pass they come from L3 (a 7x7 layer's GEMM ran 5-12 % slower with
+            // runs over this strip: in a network pass they come from L3 (a 7x7 layer's GEMM ran 3-14 % slower with
             // cold weights than with hot ones).
             const char *next0 = panel + step < panels ? (const char *)(w0 + step * panel_stride) : NULL;
             const char *next1 = step == 2 && panel + 3 < panels ? next0 + panel_stride * sizeof(float) : next0;
